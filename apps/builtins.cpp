@@ -1,0 +1,21 @@
+// The one place that wires every folder's registrations together.
+#include "apps/builtins.h"
+
+#include <mutex>
+
+#include "models/register.h"
+#include "optimizers/register.h"
+#include "train/register.h"
+
+namespace mt {
+
+void register_builtins() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    register_datasets();
+    register_models();
+    register_optimizers();
+  });
+}
+
+}  // namespace mt

@@ -1,0 +1,154 @@
+// Tensor storage, views and gradient slots (CPU path; CUDA storage comes with the CUDA backend).
+#include "core/tensor.h"
+
+#include <cstring>
+
+#include "core/allocator.h"
+#include "core/error.h"
+
+namespace mt {
+
+int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+std::string shape_str(const Shape& s) {
+  std::string out = "(";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + ")";
+}
+
+Storage::Storage(size_t bytes, Device device) : m_bytes(bytes), m_device(device) {
+  if (!device.is_cpu()) runtime_error("cuda", "device storage needs the CUDA backend (not built yet)");
+  m_data = HostAllocator::instance().allocate(bytes);
+}
+
+Storage::~Storage() { HostAllocator::instance().release(m_data, m_bytes); }
+
+Tensor Tensor::empty(const Shape& shape, Device device) {
+  for (int64_t d : shape) MT_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
+  Tensor t;
+  t.m_shape = shape;
+  t.m_numel = shape_numel(shape);
+  t.m_storage = std::make_shared<Storage>(static_cast<size_t>(t.m_numel) * sizeof(float), device);
+  return t;
+}
+
+Tensor Tensor::zeros(const Shape& shape, Device device) {
+  Tensor t = empty(shape, device);
+  std::memset(t.data(), 0, sizeof(float) * t.numel());
+  return t;
+}
+
+Tensor Tensor::full(const Shape& shape, float value, Device device) {
+  Tensor t = empty(shape, device);
+  t.fill(value);
+  return t;
+}
+
+Tensor Tensor::from(const Shape& shape, const std::vector<float>& values) {
+  MT_CHECK(shape_numel(shape) == static_cast<int64_t>(values.size()), "Tensor::from: ",
+           values.size(), " values for shape ", shape_str(shape));
+  Tensor t = empty(shape);
+  std::memcpy(t.data(), values.data(), values.size() * sizeof(float));
+  return t;
+}
+
+int64_t Tensor::size(int64_t d) const {
+  if (d < 0) d += dim();
+  MT_CHECK(d >= 0 && d < dim(), "dim ", d, " out of range for shape ", shape_str(m_shape));
+  return m_shape[d];
+}
+
+Device Tensor::device() const { return m_storage ? m_storage->device() : Device::cpu(); }
+
+float* Tensor::data() {
+  MT_CHECK(defined(), "undefined tensor");
+  return static_cast<float*>(m_storage->data()) + m_offset;
+}
+
+const float* Tensor::data() const {
+  MT_CHECK(defined(), "undefined tensor");
+  return static_cast<const float*>(m_storage->data()) + m_offset;
+}
+
+float Tensor::item() const {
+  MT_CHECK(m_numel == 1, "item() on a tensor of shape ", shape_str(m_shape));
+  return data()[0];
+}
+
+Tensor Tensor::view(const Shape& shape) const {
+  MT_CHECK(shape_numel(shape) == m_numel, "view ", shape_str(shape), " of ", shape_str(m_shape));
+  Tensor t = *this;
+  t.m_shape = shape;
+  t.m_grad.reset();
+  return t;
+}
+
+Tensor Tensor::slice0(int64_t begin, int64_t end) const {
+  MT_CHECK(dim() >= 1 && begin >= 0 && begin <= end && end <= m_shape[0], "slice0 [", begin, ", ",
+           end, ") of ", shape_str(m_shape));
+  Tensor t = *this;
+  int64_t row = m_shape[0] == 0 ? 0 : m_numel / m_shape[0];
+  t.m_offset += begin * row;
+  t.m_shape[0] = end - begin;
+  t.m_numel = shape_numel(t.m_shape);
+  t.m_grad.reset();
+  return t;
+}
+
+Tensor Tensor::flat_view(int64_t offset, const Shape& shape) const {
+  int64_t n = shape_numel(shape);
+  MT_CHECK(offset >= 0 && offset + n <= m_numel, "flat_view out of range");
+  Tensor t;
+  t.m_storage = m_storage;
+  t.m_offset = m_offset + offset;
+  t.m_shape = shape;
+  t.m_numel = n;
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t = empty(m_shape, device());
+  std::memcpy(t.data(), data(), sizeof(float) * m_numel);
+  return t;
+}
+
+void Tensor::copy_from(const Tensor& src) {
+  MT_CHECK(src.numel() == m_numel, "copy_from: ", shape_str(src.shape()), " into ",
+           shape_str(m_shape));
+  std::memcpy(data(), src.data(), sizeof(float) * m_numel);
+}
+
+void Tensor::fill(float value) {
+  float* p = data();
+  for (int64_t i = 0; i < m_numel; ++i) p[i] = value;
+}
+
+std::vector<float> Tensor::to_vector() const {
+  const float* p = data();
+  return std::vector<float>(p, p + m_numel);
+}
+
+void Tensor::set_requires_grad(bool on) {
+  if (on && !m_grad) m_grad = std::make_shared<GradSlot>();
+  if (!on) m_grad.reset();
+}
+
+Tensor& Tensor::grad() const {
+  MT_CHECK(m_grad, "grad() on a tensor that does not require grad");
+  if (!m_grad->grad.defined()) m_grad->grad = Tensor::zeros(m_shape, device());
+  return m_grad->grad;
+}
+
+bool Tensor::has_grad() const { return m_grad && m_grad->grad.defined(); }
+
+void Tensor::set_grad(const Tensor& g) {
+  MT_CHECK(g.numel() == m_numel, "set_grad: ", shape_str(g.shape()), " for ", shape_str(m_shape));
+  if (!m_grad) m_grad = std::make_shared<GradSlot>();
+  m_grad->grad = g.view(m_shape);
+}
+
+}  // namespace mt

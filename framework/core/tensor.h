@@ -1,0 +1,94 @@
+// Tensor: a contiguous fp32 array with a shape, on a device, sharing its storage between views.
+// A tensor may carry a gradient slot (shared by all copies of the handle) for the autograd Graph.
+#pragma once
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/device.h"
+#include "core/dtype.h"
+
+namespace mt {
+
+using Shape = std::vector<int64_t>;
+
+int64_t shape_numel(const Shape& s);
+std::string shape_str(const Shape& s);  // "(2, 3)"
+
+// Owns one device allocation; freed (into the allocator cache) with the last reference.
+class Storage {
+ public:
+  Storage(size_t bytes, Device device);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  void* data() { return m_data; }
+  size_t bytes() const { return m_bytes; }
+  Device device() const { return m_device; }
+
+ private:
+  void* m_data = nullptr;
+  size_t m_bytes = 0;
+  Device m_device;
+};
+
+class Tensor;
+struct GradSlot;
+
+class Tensor {
+ public:
+  Tensor() = default;  // an undefined tensor: defined() is false
+
+  static Tensor empty(const Shape& shape, Device device = Device::cpu());
+  static Tensor zeros(const Shape& shape, Device device = Device::cpu());
+  static Tensor full(const Shape& shape, float value, Device device = Device::cpu());
+  static Tensor from(const Shape& shape, const std::vector<float>& values);
+
+  bool defined() const { return m_storage != nullptr; }
+  const Shape& shape() const { return m_shape; }
+  int64_t dim() const { return static_cast<int64_t>(m_shape.size()); }
+  int64_t size(int64_t d) const;  // negative d counts from the end
+  int64_t numel() const { return m_numel; }
+  Device device() const;
+  DType dtype() const { return DType::f32; }
+
+  float* data();
+  const float* data() const;
+  float item() const;  // the single value of a 1-element tensor
+
+  // Same storage, new shape (numel must match). Drops the grad slot: views are values.
+  Tensor view(const Shape& shape) const;
+  // Rows [begin, end) along dim 0, sharing storage.
+  Tensor slice0(int64_t begin, int64_t end) const;
+  // Elements [offset, offset + numel(shape)) of the flat storage as a tensor of that shape.
+  Tensor flat_view(int64_t offset, const Shape& shape) const;
+  Tensor clone() const;
+  void copy_from(const Tensor& src);  // same numel; values copied
+  void fill(float value);
+  void zero() { fill(0.0f); }
+  std::vector<float> to_vector() const;
+
+  // Autograd: a tensor that requires grad owns a slot holding its gradient (same shape).
+  bool requires_grad() const { return m_grad != nullptr; }
+  void set_requires_grad(bool on);
+  // The gradient, allocated as zeros on first use. Requires requires_grad().
+  Tensor& grad() const;
+  bool has_grad() const;  // gradient was allocated (something flowed into it)
+  // Use `g` (same numel) as the gradient buffer: parameters point into the flat grad buffer.
+  void set_grad(const Tensor& g);
+
+ private:
+  std::shared_ptr<Storage> m_storage;
+  int64_t m_offset = 0;  // in elements
+  Shape m_shape;
+  int64_t m_numel = 0;
+  std::shared_ptr<GradSlot> m_grad;
+};
+
+struct GradSlot {
+  Tensor grad;
+};
+
+}  // namespace mt

@@ -1,0 +1,285 @@
+// Config implementation over yaml-cpp nodes (which are reference handles into one shared tree).
+#include "io/config.h"
+
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace mt {
+
+struct Config::Root {
+  YAML::Node tree;
+  std::string source;
+  std::set<std::string> used;         // full key paths read or touched
+  std::set<std::string> overridden;   // full key paths set by --set
+};
+
+namespace {
+
+std::vector<std::string> split_dots(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == '.') {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+const char* node_kind(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: return "a map";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Null: return "null";
+    case YAML::NodeType::Scalar: return "a scalar";
+    default: return "undefined";
+  }
+}
+
+}  // namespace
+
+Config::Config() : Config(std::make_shared<Root>(), YAML::Node(YAML::NodeType::Map), "") {
+  m_root->tree = m_node;
+}
+
+Config::Config(std::shared_ptr<Root> root, YAML::Node node, std::string prefix)
+    : m_root(std::move(root)), m_node(node), m_prefix(std::move(prefix)) {}
+
+Config Config::parse(const std::string& text, const std::string& source) {
+  auto root = std::make_shared<Root>();
+  root->source = source;
+  try {
+    root->tree = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    input_error("config", source, " line ", e.mark.line + 1, ": malformed YAML: ", e.msg);
+  }
+  if (root->tree.IsNull()) root->tree = YAML::Node(YAML::NodeType::Map);
+  if (!root->tree.IsMap())
+    input_error("config", source, ": the top level must be a map of sections, found ",
+                node_kind(root->tree));
+  return Config(root, root->tree, "");
+}
+
+Config Config::load_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) input_error("config", "cannot open config file '", path, "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse(ss.str(), path);
+}
+
+std::string Config::path(const std::string& key) const {
+  return m_prefix.empty() ? key : m_prefix + "." + key;
+}
+
+const std::string& Config::source() const { return m_root->source; }
+
+std::string Config::where(const std::string& key) const {
+  std::string full = path(key);
+  if (m_root->overridden.count(full)) return "(from --set)";
+  YAML::Node n = m_node.IsMap() ? m_node[key] : YAML::Node();
+  if (n.IsDefined() && n.Mark().line >= 0 && !m_root->source.empty())
+    return cat("(", m_root->source, " line ", n.Mark().line + 1, ")");
+  if (m_node.Mark().line >= 0 && !m_root->source.empty())
+    return cat("(", m_root->source, " line ", m_node.Mark().line + 1, ")");
+  return m_root->source.empty() ? "" : cat("(", m_root->source, ")");
+}
+
+void Config::fail(const std::string& key, const std::string& message) const {
+  input_error("config", path(key), ": ", message, " ", where(key));
+}
+
+YAML::Node Config::child(const std::string& key) const {
+  if (!m_node.IsMap()) return YAML::Node();
+  const YAML::Node& cn = m_node;  // const lookup does not insert the key
+  return cn[key];
+}
+
+void Config::mark(const std::string& key) const { m_root->used.insert(path(key)); }
+void Config::touch(const std::string& key) const { mark(key); }
+
+bool Config::has(const std::string& key) const {
+  YAML::Node n = child(key);
+  return n.IsDefined() && !n.IsNull();
+}
+
+Config Config::section(const std::string& key) const {
+  mark(key);
+  YAML::Node n = child(key);
+  if (n.IsDefined() && !n.IsNull() && !n.IsMap())
+    fail(key, cat("must be a map (a section with keys), found ", node_kind(n)));
+  if (!n.IsDefined() || n.IsNull()) {
+    m_node[key] = YAML::Node(YAML::NodeType::Map);
+    n = m_node[key];
+  }
+  return Config(m_root, n, path(key));
+}
+
+std::vector<std::string> Config::keys() const {
+  std::vector<std::string> out;
+  if (!m_node.IsMap()) return out;
+  for (auto it = m_node.begin(); it != m_node.end(); ++it) out.push_back(it->first.as<std::string>());
+  return out;
+}
+
+template <class T>
+T Config::convert(const std::string& key, const YAML::Node& n, const char* type_name) const {
+  if (!n.IsScalar()) fail(key, cat("must be ", type_name, ", found ", node_kind(n)));
+  try {
+    return n.as<T>();
+  } catch (const YAML::Exception&) {
+    fail(key, cat("must be ", type_name, ", found '", n.Scalar(), "'"));
+  }
+}
+
+template <class T>
+static const char* type_name_of() {
+  if constexpr (std::is_same_v<T, bool>) return "true or false";
+  else if constexpr (std::is_integral_v<T>) return "an integer";
+  else if constexpr (std::is_floating_point_v<T>) return "a number";
+  else return "a string";
+}
+
+template <class T>
+T Config::get(const std::string& key, const T& def) const {
+  mark(key);
+  YAML::Node n = child(key);
+  if (!n.IsDefined() || n.IsNull()) {
+    m_node[key] = def;  // record the default in the resolved config
+    return def;
+  }
+  T v = convert<T>(key, n, type_name_of<T>());
+  if constexpr (std::is_floating_point_v<T>)
+    if (!std::isfinite(v)) fail(key, cat("must be finite, found ", n.Scalar()));
+  return v;
+}
+
+template <class T>
+T Config::require(const std::string& key) const {
+  mark(key);
+  YAML::Node n = child(key);
+  if (!n.IsDefined() || n.IsNull()) fail(key, "is required but missing");
+  return convert<T>(key, n, type_name_of<T>());
+}
+
+double Config::get_in(const std::string& key, double def, double lo, double hi) const {
+  double v = get<double>(key, def);
+  if (v < lo || v > hi) fail(key, cat("= ", v, " is out of range [", lo, ", ", hi, "]"));
+  return v;
+}
+
+int64_t Config::get_in(const std::string& key, int64_t def, int64_t lo, int64_t hi) const {
+  int64_t v = get<int64_t>(key, def);
+  if (v < lo || v > hi) fail(key, cat("= ", v, " is out of range [", lo, ", ", hi, "]"));
+  return v;
+}
+
+double Config::get_positive(const std::string& key, double def) const {
+  double v = get<double>(key, def);
+  if (!(v > 0)) fail(key, cat("= ", v, " must be > 0"));
+  return v;
+}
+
+std::string Config::get_choice(const std::string& key, const std::string& def,
+                               const std::vector<std::string>& choices) const {
+  std::string v = get<std::string>(key, def);
+  for (const auto& c : choices)
+    if (c == v) return v;
+  std::string known;
+  for (const auto& c : choices) known += (known.empty() ? "" : ", ") + c;
+  fail(key, cat("unknown '", v, "'; known: ", known));
+}
+
+std::vector<double> Config::get_list(const std::string& key, const std::vector<double>& def) const {
+  mark(key);
+  YAML::Node n = child(key);
+  if (!n.IsDefined() || n.IsNull()) {
+    m_node[key] = def;
+    return def;
+  }
+  if (!n.IsSequence()) fail(key, cat("must be a list of numbers, found ", node_kind(n)));
+  std::vector<double> out;
+  for (size_t i = 0; i < n.size(); ++i) {
+    try {
+      out.push_back(n[i].as<double>());
+    } catch (const YAML::Exception&) {
+      fail(key, cat("element ", i, " must be a number"));
+    }
+  }
+  return out;
+}
+
+void Config::apply_override(const std::string& assignment) {
+  auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    input_error("config", "--set expects key.path=value, got '", assignment, "'");
+  std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  YAML::Node value;
+  try {
+    value = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    input_error("config", "--set ", key, ": cannot parse value '", text, "': ", e.msg);
+  }
+  auto parts = split_dots(key);
+  YAML::Node cur = m_node;
+  std::string prefix = m_prefix;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    prefix = prefix.empty() ? parts[i] : prefix + "." + parts[i];
+    YAML::Node next = cur[parts[i]];
+    if (!next.IsDefined() || next.IsNull()) {
+      cur[parts[i]] = YAML::Node(YAML::NodeType::Map);
+    } else if (!next.IsMap()) {
+      input_error("config", "--set ", key, ": '", prefix, "' is not a section");
+    }
+    cur.reset(cur[parts[i]]);
+  }
+  cur[parts.back()] = value;
+  m_root->overridden.insert(path(key));
+}
+
+void Config::check_unused() const {
+  // Walk the tree; the first map key whose path was never read is unknown.
+  std::function<void(const YAML::Node&, const std::string&)> walk = [&](const YAML::Node& n,
+                                                                         const std::string& prefix) {
+    if (!n.IsMap()) return;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      std::string key = it->first.as<std::string>();
+      std::string full = prefix.empty() ? key : prefix + "." + key;
+      if (!m_root->used.count(full)) {
+        std::string at = m_root->overridden.count(full)
+                             ? std::string("(from --set)")
+                             : cat("(", m_root->source, " line ", it->first.Mark().line + 1, ")");
+        input_error("config", "unknown key '", full, "' ", at);
+      }
+      walk(it->second, full);
+    }
+  };
+  walk(m_node, m_prefix);
+}
+
+std::string Config::dump() const {
+  YAML::Emitter out;
+  out << m_node;
+  return out.c_str();
+}
+
+template bool Config::get<bool>(const std::string&, const bool&) const;
+template int Config::get<int>(const std::string&, const int&) const;
+template int64_t Config::get<int64_t>(const std::string&, const int64_t&) const;
+template double Config::get<double>(const std::string&, const double&) const;
+template float Config::get<float>(const std::string&, const float&) const;
+template std::string Config::get<std::string>(const std::string&, const std::string&) const;
+template std::string Config::require<std::string>(const std::string&) const;
+template int64_t Config::require<int64_t>(const std::string&) const;
+template double Config::require<double>(const std::string&) const;
+
+}  // namespace mt

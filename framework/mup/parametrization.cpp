@@ -1,0 +1,34 @@
+// Parametrization config and scalar rules. The per-parameter init / lr rules are in init.cpp.
+#include "mup/parametrization.h"
+
+#include <cmath>
+
+namespace mt {
+
+Parametrization Parametrization::from_config(const Config& c) {
+  Parametrization p;
+  p.type = c.get_choice("type", "sp", {"sp", "mup"}) == "mup" ? Type::mup : Type::sp;
+  std::string attn = c.get_choice("attn_scale", p.type == Type::mup ? "inv_d" : "inv_sqrt_d",
+                                  {"inv_sqrt_d", "inv_d"});
+  p.attn_scale = attn == "inv_d" ? AttnScale::inv_d : AttnScale::inv_sqrt_d;
+  p.base_width = c.get_in("base_width", int64_t{0}, int64_t{0}, int64_t{1} << 24);
+  p.output_mult = static_cast<float>(c.get_positive("output_mult", 1.0));
+  p.init_std = static_cast<float>(c.get_positive("init_std", 0.02));
+  return p;
+}
+
+float Parametrization::attn_logit_scale(int64_t d_head) const {
+  return attn_scale == AttnScale::inv_d ? 1.0f / static_cast<float>(d_head)
+                                        : 1.0f / std::sqrt(static_cast<float>(d_head));
+}
+
+float Parametrization::width_mult(int64_t width) const {
+  if (base_width <= 0) return 1.0f;
+  return static_cast<float>(width) / static_cast<float>(base_width);
+}
+
+float Parametrization::readout_multiplier(int64_t width) const {
+  return type == Type::mup ? output_mult / width_mult(width) : output_mult;
+}
+
+}  // namespace mt

@@ -1,0 +1,35 @@
+// Functional ops with autograd: each computes its output eagerly and, when an input requires
+// grad, records its backward on the Graph. Row-major; N = rows (B*T for sequences).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+#include "nn/graph.h"
+
+namespace mt {
+
+// y = x W^T: x (N, K), w (M, K) -> (N, M). PyTorch layout: W is (d_out, d_in).
+Tensor matmul_nt(Graph& g, const Tensor& x, const Tensor& w);
+// y = x + b broadcast over rows: x (N, M), b (M).
+Tensor add_bias(Graph& g, const Tensor& x, const Tensor& b);
+// y = x W^T (+ b); b may be undefined.
+Tensor linear(Graph& g, const Tensor& x, const Tensor& w, const Tensor& b);
+// Rows of table (V, D) picked by ids (N) -> (N, D). Ids outside [0, V) are an input error.
+Tensor embedding(Graph& g, const Tensor& table, const std::vector<int32_t>& ids);
+// y = x / sqrt(mean(x^2) + eps) * gain: x (N, D), gain (D).
+Tensor rmsnorm(Graph& g, const Tensor& x, const Tensor& gain, float eps);
+// y = (x - mean) / sqrt(var + eps) * gain + bias; bias may be undefined.
+Tensor layernorm(Graph& g, const Tensor& x, const Tensor& gain, const Tensor& bias, float eps);
+Tensor gelu(Graph& g, const Tensor& x);  // tanh approximation
+Tensor relu(Graph& g, const Tensor& x);
+Tensor add(Graph& g, const Tensor& a, const Tensor& b);  // same shape (residual)
+Tensor scale(Graph& g, const Tensor& x, float s);
+// Causal multi-head attention core: q, k, v (B*T, C) with C = n_head * d_head, rows ordered
+// (b, t). logits = logit_scale * q_h k_h^T, causal mask, softmax, times v_h -> (B*T, C).
+Tensor causal_attention(Graph& g, const Tensor& q, const Tensor& k, const Tensor& v, int64_t B,
+                        int64_t T, int64_t n_head, float logit_scale);
+// Mean cross-entropy over rows with label >= 0 (label -1 is ignored): logits (N, V) -> (1).
+Tensor cross_entropy(Graph& g, const Tensor& logits, const std::vector<int32_t>& labels);
+
+}  // namespace mt

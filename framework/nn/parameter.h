@@ -1,0 +1,62 @@
+// Parameter: a named view into the flat parameter buffer, with the µP role that decides its
+// default optimizer, init, lr multiplier, weight decay and recorded statistics.
+#pragma once
+#include <string>
+
+#include "core/tensor.h"
+
+namespace mt {
+
+// input: embeddings / first layer; hidden: 2-D matrices between width-scaled dims;
+// output: readout; vector: biases and norm gains.
+enum class Role { input, hidden, output, vector };
+
+const char* role_name(Role r);
+Role parse_role(const std::string& text);  // input error listing the roles
+
+struct InitSpec {
+  enum class Kind { normal, zeros, ones } kind = Kind::normal;
+  float std = -1.0f;  // < 0: the parametrization chooses from role and fans
+
+  static InitSpec normal(float std = -1.0f) { return {Kind::normal, std}; }
+  static InitSpec zeros() { return {Kind::zeros, 0.0f}; }
+  static InitSpec ones() { return {Kind::ones, 0.0f}; }
+};
+
+class Parameter {
+ public:
+  Parameter(std::string name, Shape shape, Role role, InitSpec init, int64_t fan_in,
+            int64_t fan_out);
+
+  const std::string& name() const { return m_name; }
+  const Shape& shape() const { return m_shape; }
+  int64_t numel() const { return shape_numel(m_shape); }
+  Role role() const { return m_role; }
+  const InitSpec& init() const { return m_init; }
+  int64_t fan_in() const { return m_fan_in; }    // d_in
+  int64_t fan_out() const { return m_fan_out; }  // d_out
+  bool is_matrix() const { return m_shape.size() == 2; }
+
+  // Valid once the ParameterSet has laid out the flat buffers.
+  Tensor& value();
+  const Tensor& value() const;
+  Tensor& grad() { return value().grad(); }
+  void bind(Tensor value, Tensor grad);  // called by ParameterSet
+  bool bound() const { return m_value.defined(); }
+
+  // Set by the parametrization (µP); optimizers multiply their lr / weight decay by these.
+  float lr_mult = 1.0f;
+  float wd_mult = 1.0f;
+  float init_std = 0.0f;  // resolved std actually used (for outputs and tests)
+  int64_t offset = -1;    // element offset in the flat buffer
+
+ private:
+  std::string m_name;
+  Shape m_shape;
+  Role m_role;
+  InitSpec m_init;
+  int64_t m_fan_in, m_fan_out;
+  Tensor m_value;
+};
+
+}  // namespace mt

@@ -1,0 +1,11 @@
+// The dataset registry.
+#include "train/dataset.h"
+
+namespace mt {
+
+Registry<DatasetFactory>& dataset_registry() {
+  static Registry<DatasetFactory> r("data");
+  return r;
+}
+
+}  // namespace mt

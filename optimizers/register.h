@@ -1,0 +1,5 @@
+// Registers the built-in optimizers into optimizer_registry().
+#pragma once
+namespace mt {
+void register_optimizers();
+}
