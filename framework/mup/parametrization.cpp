@@ -13,7 +13,6 @@ Parametrization Parametrization::from_config(const Config& c) {
   p.attn_scale = attn == "inv_d" ? AttnScale::inv_d : AttnScale::inv_sqrt_d;
   p.base_width = c.get_in("base_width", int64_t{0}, int64_t{0}, int64_t{1} << 24);
   p.output_mult = static_cast<float>(c.get_positive("output_mult", 1.0));
-  p.init_std = static_cast<float>(c.get_positive("init_std", 0.02));
   return p;
 }
 

@@ -16,7 +16,6 @@ struct Parametrization {
   enum class AttnScale { inv_sqrt_d, inv_d } attn_scale = AttnScale::inv_sqrt_d;
   int64_t base_width = 0;   // 0: the model's own width (width_mult = 1)
   float output_mult = 1.0f;
-  float init_std = 0.02f;   // sp: std of embeddings; matrices use 1/sqrt(fan_in)
 
   static Parametrization from_config(const Config& section);  // "parametrization"
   std::string type_name() const { return type == Type::sp ? "sp" : "mup"; }
