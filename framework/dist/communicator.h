@@ -1,0 +1,53 @@
+// Communicator: the only way the trainer talks between ranks. SingleProcess and Mpi implement it
+// (NCCL later); every collective counts the bytes this rank passes to it.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mt {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string name() const = 0;
+
+  // send holds sum(counts) floats laid out by destination rank; rank r receives the element-wise
+  // SUM over ranks of its block counts[r] into recv.
+  virtual void reduce_scatter(const float* send, float* recv, const std::vector<int64_t>& counts) = 0;
+  // Each rank contributes its block counts[rank] (at send); recv (sum(counts)) gets all blocks in
+  // rank order. send may alias recv's own block (in place).
+  virtual void all_gather(const float* send, float* recv, const std::vector<int64_t>& counts) = 0;
+  virtual void all_reduce_sum(double* data, int64_t n) = 0;
+  virtual void all_reduce_max(double* data, int64_t n) = 0;
+  virtual void broadcast(void* data, int64_t bytes, int root) = 0;
+  virtual void barrier() = 0;
+  // End every rank with this reason (never a hang).
+  [[noreturn]] virtual void abort(const std::string& reason, int exit_code) = 0;
+
+  // Bytes this rank passed to collectives since the last reset (payload, not protocol).
+  int64_t bytes_sent() const { return m_bytes; }
+  void reset_bytes() { m_bytes = 0; }
+
+ protected:
+  int64_t m_bytes = 0;
+};
+
+class SingleProcess final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  std::string name() const override { return "single"; }
+  void reduce_scatter(const float* send, float* recv, const std::vector<int64_t>& counts) override;
+  void all_gather(const float* send, float* recv, const std::vector<int64_t>& counts) override;
+  void all_reduce_sum(double*, int64_t) override {}
+  void all_reduce_max(double*, int64_t) override {}
+  void broadcast(void*, int64_t, int) override {}
+  void barrier() override {}
+  [[noreturn]] void abort(const std::string& reason, int exit_code) override;
+};
+
+}  // namespace mt

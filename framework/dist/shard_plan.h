@@ -1,0 +1,45 @@
+// ShardPlan: which rank owns (updates, keeps optimizer state for) each parameter. Whole matrices go
+// to one rank because Newton-Schulz needs the whole matrix. A pure function of (params, costs, P).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nn/parameter.h"
+
+namespace mt {
+
+enum class ShardPolicy { round_robin, lpt };
+ShardPolicy parse_shard_policy(const std::string& text);  // input error listing the policies
+const char* shard_policy_name(ShardPolicy p);
+
+class ShardPlan {
+ public:
+  ShardPlan() = default;
+  // cost[i] is the predicted update cost of params[i] (NS flops for Muon matrices).
+  static ShardPlan build(const std::vector<Parameter*>& params, const std::vector<double>& cost,
+                         int world, ShardPolicy policy);
+
+  int world() const { return m_world; }
+  ShardPolicy policy() const { return m_policy; }
+  // Parameters in flat-buffer order: grouped by owner rank, declaration order within a rank.
+  const std::vector<Parameter*>& ordered() const { return m_ordered; }
+  int owner(const Parameter* p) const;
+  const std::vector<int>& owners() const { return m_owner; }  // per input parameter
+  const std::vector<double>& rank_cost() const { return m_rank_cost; }
+  const std::vector<int64_t>& rank_numel() const { return m_rank_numel; }  // elements per rank
+  std::vector<int64_t> rank_offsets() const;  // element offset of each rank's block
+  std::vector<Parameter*> owned_by(int rank) const;
+  double imbalance() const;  // max / mean predicted cost (1 = perfect)
+
+ private:
+  int m_world = 1;
+  ShardPolicy m_policy = ShardPolicy::lpt;
+  std::vector<Parameter*> m_params;  // input order
+  std::vector<int> m_owner;
+  std::vector<Parameter*> m_ordered;
+  std::vector<double> m_rank_cost;
+  std::vector<int64_t> m_rank_numel;
+};
+
+}  // namespace mt

@@ -1,0 +1,33 @@
+// OptimizerSet: the optimizers of a run and the routing of parameters to them by role
+// ("optimizer.groups": hidden -> muon, input/output/vector -> adamw by default).
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/config.h"
+#include "nn/parameter.h"
+#include "train/optimizer.h"
+
+namespace mt {
+
+class OptimizerSet {
+ public:
+  // Reads the "optimizer" section: one sub-section per optimizer name plus "groups".
+  static OptimizerSet from_config(const Config& section);
+
+  // Hand each parameter to the optimizer of its role's group.
+  void assign(const std::vector<Parameter*>& params);
+  void step(float lr_factor);
+
+  Optimizer* find(const std::string& name) const;  // nullptr when not configured
+  const std::string& optimizer_for(Role role) const;
+  std::vector<Optimizer*> all() const;
+
+ private:
+  std::map<std::string, std::unique_ptr<Optimizer>> m_optimizers;
+  std::map<Role, std::string> m_groups;
+};
+
+}  // namespace mt

@@ -1,0 +1,20 @@
+// The "train" section: loop length, batch, logging and evaluation intervals, threads.
+#pragma once
+#include <cstdint>
+
+#include "io/config.h"
+
+namespace mt {
+
+struct TrainOptions {
+  int64_t steps = 600;
+  int64_t batch_size = 16;   // global batch (examples / sequences), independent of ranks
+  int64_t log_every = 10;
+  int64_t eval_every = 100;  // 0: only at the end
+  int64_t eval_batches = 20; // periodic evaluation; the final one covers the whole split
+  int64_t threads = 2;
+
+  static TrainOptions from_config(const Config& section);
+};
+
+}  // namespace mt
