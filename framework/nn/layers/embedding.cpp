@@ -1,0 +1,18 @@
+// Embedding layer: a (vocab, dim) table of input role (fan_in 1: its input is one-hot).
+#include "nn/layers.h"
+
+namespace mt {
+
+Embedding::Embedding(std::string name, int64_t vocab, int64_t dim, InitSpec init)
+    : Module(std::move(name)),
+      m_vocab(vocab),
+      m_dim(dim),
+      m_weight(&add_parameter("weight", {vocab, dim}, Role::input, init, 1, dim)) {}
+
+Tensor Embedding::operator()(Graph& g, const std::vector<int32_t>& ids) {
+  Tensor y = embedding(g, m_weight->value(), ids);  // (N, dim)
+  g.observe(name(), y);
+  return y;
+}
+
+}  // namespace mt

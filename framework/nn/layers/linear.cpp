@@ -1,0 +1,23 @@
+// Linear layer: y = x W^T (+ b) with W (d_out, d_in) in the role the model gives it.
+#include "core/error.h"
+#include "nn/layers.h"
+
+namespace mt {
+
+Linear::Linear(std::string name, int64_t d_in, int64_t d_out, Role role, bool bias, InitSpec init)
+    : Module(std::move(name)),
+      m_d_in(d_in),
+      m_d_out(d_out),
+      m_weight(&add_parameter("weight", {d_out, d_in}, role, init, d_in, d_out)) {
+  if (bias) m_bias = &add_parameter("bias", {d_out}, Role::vector, InitSpec::zeros(), 1, d_out);
+}
+
+Tensor Linear::operator()(Graph& g, const Tensor& x) {
+  if (x.dim() != 2 || x.size(1) != m_d_in)
+    input_error("model", name(), ": input ", shape_str(x.shape()), " is not (N, ", m_d_in, ")");
+  Tensor y = linear(g, x, m_weight->value(), m_bias ? m_bias->value() : Tensor());
+  g.observe(name(), y);
+  return y;
+}
+
+}  // namespace mt

@@ -1,0 +1,200 @@
+// Finite-difference gradient tests for every autograd op, plus a check that the checker itself
+// catches a wrong backward.
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "nn/ops.h"
+#include "tests/nn/gradcheck.h"
+
+using namespace mt;
+using namespace mt::test;
+
+namespace {
+
+// Pushes values away from 0 so that ReLU's kink is not inside the finite-difference step.
+void away_from_zero(Tensor& t, float margin) {
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    float& v = t.data()[i];
+    if (std::abs(v) < margin) v = v < 0 ? -margin : margin;
+  }
+}
+
+}  // namespace
+
+TEST(OpsGrad, MatmulNt) {
+  Tensor x = randn_grad({5, 4}, "x"), w = randn_grad({3, 4}, "w");
+  expect_gradcheck([&](Graph& g) { return matmul_nt(g, x, w); }, {{"x", x}, {"w", w}});
+}
+
+TEST(OpsGrad, AddBias) {
+  Tensor x = randn_grad({6, 3}, "x"), b = randn_grad({3}, "b");
+  expect_gradcheck([&](Graph& g) { return add_bias(g, x, b); }, {{"x", x}, {"b", b}});
+}
+
+TEST(OpsGrad, LinearWithAndWithoutBias) {
+  Tensor x = randn_grad({7, 5}, "x"), w = randn_grad({4, 5}, "w"), b = randn_grad({4}, "b");
+  expect_gradcheck([&](Graph& g) { return linear(g, x, w, b); }, {{"x", x}, {"w", w}, {"b", b}});
+  expect_gradcheck([&](Graph& g) { return linear(g, x, w, Tensor()); }, {{"x", x}, {"w", w}});
+}
+
+TEST(OpsGrad, EmbeddingWithRepeatedIds) {
+  Tensor table = randn_grad({6, 4}, "table");
+  const std::vector<int32_t> ids{0, 3, 3, 5, 1, 3};  // repeats must accumulate
+  expect_gradcheck([&](Graph& g) { return embedding(g, table, ids); }, {{"table", table}});
+}
+
+TEST(OpsGrad, RmsNorm) {
+  Tensor x = randn_grad({4, 8}, "x"), gain = randn_grad({8}, "gain");
+  expect_gradcheck([&](Graph& g) { return rmsnorm(g, x, gain, 1e-6f); },
+                   {{"x", x}, {"gain", gain}});
+}
+
+TEST(OpsGrad, LayerNormWithAndWithoutBias) {
+  Tensor x = randn_grad({4, 8}, "x"), gain = randn_grad({8}, "gain"), b = randn_grad({8}, "b");
+  expect_gradcheck([&](Graph& g) { return layernorm(g, x, gain, b, 1e-5f); },
+                   {{"x", x}, {"gain", gain}, {"bias", b}});
+  expect_gradcheck([&](Graph& g) { return layernorm(g, x, gain, Tensor(), 1e-5f); },
+                   {{"x", x}, {"gain", gain}});
+}
+
+TEST(OpsGrad, Gelu) {
+  Tensor x = randn_grad({5, 7}, "x", 2.0f);
+  expect_gradcheck([&](Graph& g) { return gelu(g, x); }, {{"x", x}});
+}
+
+TEST(OpsGrad, Relu) {
+  Tensor x = randn_grad({5, 7}, "x");
+  away_from_zero(x, 0.05f);
+  expect_gradcheck([&](Graph& g) { return relu(g, x); }, {{"x", x}});
+}
+
+TEST(OpsGrad, ResidualAddAndScale) {
+  Tensor a = randn_grad({3, 4}, "a"), b = randn_grad({3, 4}, "b");
+  expect_gradcheck([&](Graph& g) { return add(g, a, b); }, {{"a", a}, {"b", b}});
+  expect_gradcheck([&](Graph& g) { return scale(g, a, -1.7f); }, {{"a", a}});
+  // The same tensor on both sides: its gradient is the sum of both uses.
+  expect_gradcheck([&](Graph& g) { return add(g, a, a); }, {{"a", a}});
+}
+
+TEST(OpsGrad, ReusedTensorAccumulatesAcrossOps) {
+  // x feeds a matmul, a norm and the residual: three contributions into one grad.
+  Tensor x = randn_grad({4, 6}, "x"), w = randn_grad({6, 6}, "w"), gain = randn_grad({6}, "gain");
+  expect_gradcheck(
+      [&](Graph& g) { return add(g, x, gelu(g, matmul_nt(g, rmsnorm(g, x, gain, 1e-6f), w))); },
+      {{"x", x}, {"w", w}, {"gain", gain}});
+}
+
+TEST(OpsGrad, CausalAttentionNonDefaultScale) {
+  const int64_t B = 2, T = 5, H = 2, C = 6;
+  Tensor q = randn_grad({B * T, C}, "q"), k = randn_grad({B * T, C}, "k"),
+         v = randn_grad({B * T, C}, "v");
+  expect_gradcheck([&](Graph& g) { return causal_attention(g, q, k, v, B, T, H, 0.37f); },
+                   {{"q", q}, {"k", k}, {"v", v}});
+}
+
+TEST(OpsGrad, CausalAttentionSharedQkv) {
+  // q = k = v = x: the three backward paths must add into one gradient.
+  const int64_t B = 2, T = 5, H = 2, C = 4;
+  Tensor x = randn_grad({B * T, C}, "x");
+  expect_gradcheck([&](Graph& g) { return causal_attention(g, x, x, x, B, T, H, 0.8f); },
+                   {{"x", x}});
+}
+
+TEST(OpsGrad, CrossEntropyWithIgnoredLabels) {
+  Tensor logits = randn_grad({6, 5}, "logits", 2.0f);
+  const std::vector<int32_t> labels{1, -1, 4, 0, -1, 2};
+  // Output is a scalar; the random projection multiplies it by a fixed R.
+  expect_gradcheck([&](Graph& g) { return cross_entropy(g, logits, labels); },
+                   {{"logits", logits}});
+  // Ignored rows get exactly zero gradient.
+  logits.grad().zero();
+  Graph g;
+  g.backward(cross_entropy(g, logits, labels));
+  for (int64_t j = 0; j < 5; ++j) {
+    EXPECT_EQ(logits.grad().data()[1 * 5 + j], 0.0f);
+    EXPECT_EQ(logits.grad().data()[4 * 5 + j], 0.0f);
+  }
+}
+
+TEST(OpsGrad, ChainIntoCrossEntropy) {
+  Tensor x = randn_grad({6, 4}, "x"), w = randn_grad({5, 4}, "w");
+  const std::vector<int32_t> labels{1, 2, 4, 0, 3, 2};
+  expect_gradcheck([&](Graph& g) { return cross_entropy(g, matmul_nt(g, x, w), labels); },
+                   {{"x", x}, {"w", w}});
+}
+
+TEST(GradCheck, CatchesAWrongBackward) {
+  // A deliberately wrong op (backward off by 10%) must fail the checker's tolerance.
+  Tensor x = randn_grad({4, 3}, "x");
+  auto bad_square = [&](Graph& g) {
+    Tensor y = Tensor::empty(x.shape());
+    for (int64_t i = 0; i < x.numel(); ++i) y.data()[i] = x.data()[i] * x.data()[i];
+    if (g.needs_grad(x)) {
+      y.set_requires_grad(true);
+      g.record([x, y] {
+        for (int64_t i = 0; i < x.numel(); ++i)
+          x.grad().data()[i] += 2.2f * x.data()[i] * y.grad().data()[i];
+      });
+    }
+    return y;
+  };
+  auto checks = gradcheck(bad_square, {{"x", x}});
+  ASSERT_EQ(checks.size(), 1u);
+  EXPECT_GT(checks[0].rel_err, 0.05);
+}
+
+TEST(OpsGrad, NoGradGraphRecordsNothing) {
+  Tensor x = randn_grad({3, 4}, "x"), w = randn_grad({2, 4}, "w");
+  Graph g(false);
+  Tensor y = gelu(g, matmul_nt(g, x, w));
+  EXPECT_EQ(g.size(), 0u);
+  EXPECT_FALSE(y.requires_grad());
+}
+
+TEST(OpsGrad, LargeShapesTakeTheParallelPaths) {
+  // Sizes above the ops' parallel thresholds (run with OMP_NUM_THREADS > 1 to exercise them).
+  Tensor table = randn_grad({50, 128}, "table"), gain = randn_grad({128}, "gain");
+  Tensor w = randn_grad({160, 128}, "w", 0.1f), b = randn_grad({160}, "b");
+  std::vector<int32_t> ids(600);
+  for (int64_t i = 0; i < 600; ++i) ids[i] = static_cast<int32_t>((i * 7) % 50);
+  GradCheckOptions opt;
+  opt.max_elements = 24;
+  expect_gradcheck(
+      [&](Graph& g) {
+        Tensor h = rmsnorm(g, embedding(g, table, ids), gain, 1e-6f);  // (600, 128)
+        return gelu(g, linear(g, h, w, b));
+      },
+      {{"table", table}, {"gain", gain}, {"w", w}, {"b", b}}, opt);
+  const int64_t B = 2, T = 64, H = 2, C = 64;
+  Tensor q = randn_grad({B * T, C}, "q", 0.5f), k = randn_grad({B * T, C}, "k", 0.5f),
+         v = randn_grad({B * T, C}, "v");
+  expect_gradcheck([&](Graph& g) { return causal_attention(g, q, k, v, B, T, H, 0.125f); },
+                   {{"q", q}, {"k", k}, {"v", v}}, opt);
+}
+
+TEST(OpsGrad, LargeCrossEntropyMatchesClosedForm) {
+  // A mean over many rows is too flat for float finite differences: compare with
+  // (softmax - onehot) / count computed in double instead.
+  const int64_t N = 600, V = 160;
+  Tensor logits = randn_grad({N, V}, "logits", 3.0f);
+  std::vector<int32_t> labels(N);
+  int64_t count = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    labels[i] = static_cast<int32_t>(i % 11 == 0 ? -1 : (i * 13) % V);
+    count += labels[i] >= 0;
+  }
+  Graph g;
+  g.backward(cross_entropy(g, logits, labels));
+  double max_err = 0.0;
+  for (int64_t i = 0; i < N; ++i) {
+    const float* x = logits.data() + i * V;
+    double mx = -1e300, s = 0.0;
+    for (int64_t j = 0; j < V; ++j) mx = std::max(mx, double(x[j]));
+    for (int64_t j = 0; j < V; ++j) s += std::exp(x[j] - mx);
+    for (int64_t j = 0; j < V; ++j) {
+      double want = labels[i] < 0 ? 0.0 : (std::exp(x[j] - mx) / s - (j == labels[i])) / count;
+      max_err = std::max(max_err, std::abs(logits.grad().data()[i * V + j] - want));
+    }
+  }
+  EXPECT_LT(max_err * count, 1e-5);
+}
