@@ -1,6 +1,7 @@
 // Finite-difference gradient tests for every autograd op, plus a check that the checker itself
 // catches a wrong backward.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include "core/error.h"
 #include "nn/ops.h"
@@ -152,7 +153,9 @@ TEST(OpsGrad, NoGradGraphRecordsNothing) {
 }
 
 TEST(OpsGrad, LargeShapesTakeTheParallelPaths) {
-  // Sizes above the ops' parallel thresholds (run with OMP_NUM_THREADS > 1 to exercise them).
+  // Sizes above the ops' parallel thresholds, on 3 threads (ctest pins OMP_NUM_THREADS=1).
+  const int saved_threads = omp_get_max_threads();
+  omp_set_num_threads(3);
   Tensor table = randn_grad({50, 128}, "table"), gain = randn_grad({128}, "gain");
   Tensor w = randn_grad({160, 128}, "w", 0.1f), b = randn_grad({160}, "b");
   std::vector<int32_t> ids(600);
@@ -170,6 +173,7 @@ TEST(OpsGrad, LargeShapesTakeTheParallelPaths) {
          v = randn_grad({B * T, C}, "v");
   expect_gradcheck([&](Graph& g) { return causal_attention(g, q, k, v, B, T, H, 0.125f); },
                    {{"q", q}, {"k", k}, {"v", v}}, opt);
+  omp_set_num_threads(saved_threads);
 }
 
 TEST(OpsGrad, LargeCrossEntropyMatchesClosedForm) {

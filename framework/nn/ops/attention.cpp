@@ -1,36 +1,18 @@
 // Causal multi-head attention core on OpenBLAS: per (batch, head), S = scale Q K^T, causal softmax
 // P, O = P V. Q/K/V head blocks are read in place with leading dimension C; P is kept for the
 // backward ((B*H, T, T) floats). The (b, h) loop runs in parallel with single-threaded gemms.
-#include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
-#include <cmath>
 
 #include "backend/cpu/blas.h"
+#include "backend/cpu/kernels.h"
 #include "core/error.h"
 #include "nn/ops.h"
 #include "nn/ops/grad.h"
 
 namespace mt {
 namespace {
-
-// OpenBLAS (pthreads build) would start its own threads inside our OpenMP loop; keep each gemm
-// on its calling thread while the guard lives.
-class BlasSingleThread {
- public:
-  BlasSingleThread() : m_saved(openblas_get_num_threads()) {
-    if (m_saved != 1) openblas_set_num_threads(1);
-  }
-  ~BlasSingleThread() {
-    if (m_saved != 1) openblas_set_num_threads(m_saved);
-  }
-  BlasSingleThread(const BlasSingleThread&) = delete;
-  BlasSingleThread& operator=(const BlasSingleThread&) = delete;
-
- private:
-  int m_saved;
-};
 
 struct AttnDims {
   int64_t B, T, H, C, dh;
@@ -42,23 +24,15 @@ struct AttnDims {
 void causal_softmax(float* S, int64_t T) {
   for (int64_t i = 0; i < T; ++i) {
     float* row = S + i * T;
-    float mx = row[0];
-    for (int64_t j = 1; j <= i; ++j) mx = std::max(mx, row[j]);
-    float sum = 0.0f;
-    for (int64_t j = 0; j <= i; ++j) {
-      row[j] = std::exp(row[j] - mx);
-      sum += row[j];
-    }
-    const float inv = 1.0f / sum;
-    for (int64_t j = 0; j <= i; ++j) row[j] *= inv;
-    for (int64_t j = i + 1; j < T; ++j) row[j] = 0.0f;
+    cpu::softmax_row(row, i + 1);
+    std::fill(row + i + 1, row + T, 0.0f);
   }
 }
 
 void attention_forward(const AttnDims& d, const float* q, const float* k, const float* v, float* P,
                        float* out) {
   const int64_t T = d.T, C = d.C, dh = d.dh;
-  BlasSingleThread guard;
+  cpu::BlasSingleThread guard;  // one gemm per (b, h) on each thread
 #pragma omp parallel for schedule(static)
   for (int64_t bh = 0; bh < d.B * d.H; ++bh) {
     const int64_t off = d.head_offset(bh);
@@ -72,12 +46,8 @@ void attention_forward(const AttnDims& d, const float* q, const float* k, const 
 // dS = P * (dP - rowsum(dP * P)), in place in dP; zero above the diagonal since P is.
 void softmax_backward(const float* P, float* dP, int64_t T) {
   for (int64_t i = 0; i < T; ++i) {
-    const float* p = P + i * T;
-    float* dp = dP + i * T;
-    float dot = 0.0f;
-    for (int64_t j = 0; j <= i; ++j) dot += dp[j] * p[j];
-    for (int64_t j = 0; j <= i; ++j) dp[j] = p[j] * (dp[j] - dot);
-    for (int64_t j = i + 1; j < T; ++j) dp[j] = 0.0f;
+    cpu::softmax_backward_row(P + i * T, dP + i * T, i + 1);
+    std::fill(dP + i * T + i + 1, dP + (i + 1) * T, 0.0f);
   }
 }
 
@@ -93,7 +63,7 @@ void attention_backward(const AttnDims& d, const Tensor& q, const Tensor& k, con
   Tensor scratch = Tensor::empty({threads, T, T});  // dP / dS per thread
   const float* P = P_t.data();
   const float* dO = dout_t.data();
-  BlasSingleThread guard;
+  cpu::BlasSingleThread guard;  // one gemm per (b, h) on each thread
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (int64_t bh = 0; bh < d.B * d.H; ++bh) {
     const int64_t off = d.head_offset(bh);

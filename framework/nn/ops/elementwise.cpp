@@ -1,6 +1,9 @@
 // Elementwise ops: GELU (tanh approximation), ReLU, residual add and scaling by a constant.
-#include <cmath>
+#include <omp.h>
 
+#include <algorithm>
+
+#include "backend/cpu/kernels.h"
 #include "core/error.h"
 #include "nn/ops.h"
 #include "nn/ops/grad.h"
@@ -8,9 +11,18 @@
 namespace mt {
 namespace {
 
-constexpr int64_t kParallelMin = 32768;        // below this, threads cost more than they save
-constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2 / pi)
-constexpr float kGeluA = 0.044715f;
+constexpr int64_t kParallelMin = 32768;  // below this, threads cost more than they save
+
+// f(i0, i1) over [0, n) split into one contiguous chunk per thread (vectorised kernels inside).
+template <class F>
+void for_chunks(int64_t n, F f) {
+  const int64_t chunks = n > kParallelMin / 8 ? omp_get_max_threads() : 1;
+#pragma omp parallel for schedule(static) if (chunks > 1)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t per = (n + chunks - 1) / chunks, i0 = std::min(n, c * per);
+    f(i0, std::min(n, i0 + per));
+  }
+}
 
 // dst (+)= f(i) for i in [0, n).
 template <class F>
@@ -31,28 +43,17 @@ Tensor gelu(Graph& g, const Tensor& x) {
   const int64_t n = x.numel();
   const bool gx = g.needs_grad(x);
   Tensor y = detail::make_output(x.shape(), gx);
-  Tensor th = gx ? Tensor::empty(x.shape()) : Tensor();  // tanh(u), kept for the backward
   const float* xp = x.data();
   float* yp = y.data();
-  float* tp = gx ? th.data() : nullptr;
-#pragma omp parallel for schedule(static) if (n > kParallelMin / 8)
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = xp[i];
-    const float t = std::tanh(kGeluC * (v + kGeluA * v * v * v));
-    yp[i] = 0.5f * v * (1.0f + t);
-    if (tp) tp[i] = t;
-  }
+  for_chunks(n, [&](int64_t i0, int64_t i1) { cpu::gelu_forward(xp + i0, yp + i0, i1 - i0); });
   if (gx) {
-    g.record([x, y, th, n] {
+    g.record([x, y, n] {
       if (!y.has_grad()) return;
       const float* xv = x.data();
-      const float* tv = th.data();
       const float* dy = y.grad().data();
-      // d/dx 0.5 x (1 + t) = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2)
-      write_each(detail::grad_out(x), n, [&](int64_t i) {
-        const float v = xv[i], t = tv[i];
-        const float du = kGeluC * (1.0f + 3.0f * kGeluA * v * v);
-        return dy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du);
+      const detail::GradOut dx = detail::grad_out(x);  // tanh is recomputed: cheaper than storing
+      for_chunks(n, [&](int64_t i0, int64_t i1) {
+        cpu::gelu_backward(xv + i0, dy + i0, dx.data + i0, i1 - i0, dx.accumulate);
       });
     });
   }

@@ -2,7 +2,7 @@
 // written first and the gemm accumulates onto it).
 #include <algorithm>
 
-#include "backend/cpu/blas.h"
+#include "backend/cpu/kernels.h"
 #include "core/error.h"
 #include "nn/ops.h"
 #include "nn/ops/grad.h"
@@ -48,11 +48,11 @@ void linear_backward(const Tensor& x, const Tensor& w, const Tensor& b, const Te
   const float* dy = dy_t.data();
   if (gx) {  // dX(N, K) = dY(N, M) W(M, K)
     detail::GradOut dx = detail::grad_out(x);
-    cpu::gemm(false, false, N, K, M, 1.0f, dy, M, w.data(), K, dx.beta(), dx.data, K);
+    cpu::gemm_omp(false, false, N, K, M, 1.0f, dy, M, w.data(), K, dx.beta(), dx.data, K);
   }
   if (gw) {  // dW(M, K) = dY^T(M, N) X(N, K)
     detail::GradOut dw = detail::grad_out(w);
-    cpu::gemm(true, false, M, K, N, 1.0f, dy, M, x.data(), K, dw.beta(), dw.data, K);
+    cpu::gemm_omp(true, false, M, K, N, 1.0f, dy, M, x.data(), K, dw.beta(), dw.data, K);
   }
   if (gb) column_sums(detail::grad_out(b), dy, N, M);
 }
@@ -67,7 +67,8 @@ Tensor linear(Graph& g, const Tensor& x, const Tensor& w, const Tensor& b) {
   const bool gx = g.needs_grad(x), gw = g.needs_grad(w), gb = has_b && g.needs_grad(b);
   Tensor y = detail::make_output({N, M}, gx || gw || gb);  // (N, M)
   if (has_b) fill_rows(y.data(), b.data(), N, M);
-  cpu::gemm(false, true, N, M, K, 1.0f, x.data(), K, w.data(), K, has_b ? 1.0f : 0.0f, y.data(), M);
+  cpu::gemm_omp(false, true, N, M, K, 1.0f, x.data(), K, w.data(), K, has_b ? 1.0f : 0.0f, y.data(),
+                M);
   if (gx || gw || gb) {
     g.record([x, w, b, y, gx, gw, gb] {
       if (y.has_grad()) linear_backward(x, w, b, y.grad(), gx, gw, gb);

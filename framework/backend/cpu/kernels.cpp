@@ -1,0 +1,111 @@
+// Vectorised elementwise loops (see kernels.h); target_clones builds one copy per ISA level.
+#include "backend/cpu/kernels.h"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+
+#include "backend/cpu/blas.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define MT_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MT_CPU_CLONES
+#endif
+
+namespace mt::cpu {
+namespace {
+
+constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2 / pi)
+constexpr float kGeluA = 0.044715f;
+
+inline float gelu_grad(float v) {
+  const float t = tanh_fast(kGeluC * (v + kGeluA * v * v * v));
+  const float du = kGeluC * (1.0f + 3.0f * kGeluA * v * v);
+  return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
+}
+
+}  // namespace
+
+MT_CPU_CLONES void gelu_forward(const float* x, float* y, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    y[i] = 0.5f * v * (1.0f + tanh_fast(kGeluC * (v + kGeluA * v * v * v)));
+  }
+}
+
+MT_CPU_CLONES void gelu_backward(const float* x, const float* dy, float* dx, int64_t n,
+                                 bool accumulate) {
+  if (accumulate) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * gelu_grad(x[i]);
+  } else {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * gelu_grad(x[i]);
+  }
+}
+
+MT_CPU_CLONES void softmax_row(float* row, int64_t n) {
+  float mx = row[0];
+#pragma omp simd reduction(max : mx)
+  for (int64_t j = 1; j < n; ++j) mx = std::max(mx, row[j]);
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < n; ++j) {
+    row[j] = exp_fast(row[j] - mx);
+    sum += row[j];
+  }
+  const float inv = 1.0f / sum;
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+}
+
+MT_CPU_CLONES void softmax_backward_row(const float* p, float* dp, int64_t n) {
+  float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+  for (int64_t j = 0; j < n; ++j) dot += dp[j] * p[j];
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) dp[j] = p[j] * (dp[j] - dot);
+}
+
+BlasSingleThread::BlasSingleThread() : m_saved(openblas_get_num_threads()) {
+  if (m_saved != 1) openblas_set_num_threads(1);
+}
+
+BlasSingleThread::~BlasSingleThread() {
+  if (m_saved != 1) openblas_set_num_threads(m_saved);
+}
+
+void gemm_omp(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+              const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+              int64_t ldc) {
+  constexpr int64_t kMinBlock = 32;  // rows / columns per block: keeps the kernels efficient
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const bool split_rows = M >= N;
+  const int64_t extent = split_rows ? M : N;
+  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(threads, extent / kMinBlock));
+  if (blocks == 1 || M * N * K < (int64_t{1} << 18)) {
+    gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  BlasSingleThread guard;
+#pragma omp parallel for schedule(static) num_threads(static_cast <int>(blocks))
+  for (int64_t b = 0; b < blocks; ++b) {
+    // Block boundaries rounded to multiples of 16 (vector width) where possible.
+    const int64_t per = (extent / blocks + 15) / 16 * 16;
+    const int64_t i0 = std::min(extent, b * per);
+    const int64_t i1 = b == blocks - 1 ? extent : std::min(extent, i0 + per);
+    if (i0 >= i1) continue;
+    if (split_rows) {  // rows [i0, i1) of C = rows of op(A)
+      const float* a = trans_a ? A + i0 : A + i0 * lda;
+      gemm(trans_a, trans_b, i1 - i0, N, K, alpha, a, lda, B, ldb, beta, C + i0 * ldc, ldc);
+    } else {  // columns [i0, i1) of C = columns of op(B)
+      const float* bp = trans_b ? B + i0 * ldb : B + i0;
+      gemm(trans_a, trans_b, M, i1 - i0, K, alpha, A, lda, bp, ldb, beta, C + i0, ldc);
+    }
+  }
+}
+
+}  // namespace mt::cpu
