@@ -73,6 +73,12 @@ TEST(OpsForward, AttentionMatchesNaive) {
   Tensor y = causal_attention(g, q, k, v, B, T, H, 0.45f);
   std::vector<double> ref = naive_attention(q, k, v, B, T, H, 0.45);
   for (int64_t i = 0; i < y.numel(); ++i) EXPECT_NEAR(y.data()[i], ref[i], 1e-5) << i;
+  // Longer than one causal row block (64), not a multiple of it.
+  const int64_t T2 = 150;
+  Tensor q2 = randn({T2, 8}, "q2"), k2 = randn({T2, 8}, "k2"), v2 = randn({T2, 8}, "v2");
+  Tensor y2 = causal_attention(g, q2, k2, v2, 1, T2, 2, 0.3f);
+  std::vector<double> ref2 = naive_attention(q2, k2, v2, 1, T2, 2, 0.3);
+  for (int64_t i = 0; i < y2.numel(); ++i) EXPECT_NEAR(y2.data()[i], ref2[i], 1e-5) << i;
 }
 
 TEST(OpsForward, AttentionIsCausal) {

@@ -101,6 +101,21 @@ TEST(OpsGrad, CausalAttentionSharedQkv) {
                    {{"x", x}});
 }
 
+TEST(OpsGrad, CausalAttentionAcrossRowBlocks) {
+  // T spans several causal row blocks (64) with a ragged last one; shared and separate inputs.
+  const int64_t B = 1, T = 150, H = 2, C = 4;
+  Tensor q = randn_grad({B * T, C}, "q"), k = randn_grad({B * T, C}, "k"),
+         v = randn_grad({B * T, C}, "v");
+  GradCheckOptions opt;
+  opt.max_elements = 80;
+  expect_gradcheck([&](Graph& g) { return causal_attention(g, q, k, v, B, T, H, 0.6f); },
+                   {{"q", q}, {"k", k}, {"v", v}}, opt);
+  expect_gradcheck([&](Graph& g) { return causal_attention(g, q, q, v, B, T, H, 0.6f); },
+                   {{"q", q}, {"v", v}}, opt);
+  expect_gradcheck([&](Graph& g) { return causal_attention(g, v, k, v, B, T, H, 0.6f); },
+                   {{"k", k}, {"v", v}}, opt);
+}
+
 TEST(OpsGrad, CrossEntropyWithIgnoredLabels) {
   Tensor logits = randn_grad({6, 5}, "logits", 2.0f);
   const std::vector<int32_t> labels{1, -1, 4, 0, -1, 2};
