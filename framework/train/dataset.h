@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,8 @@ class Dataset {
                           int64_t row_end) const = 0;
   // Number of validation batches of this size that cover the validation split.
   virtual int64_t val_batches(int64_t batch, int64_t seq) const = 0;
+  // Entropy (bits per token) of the validation split's unigram distribution, when meaningful.
+  virtual std::optional<double> baseline_bits() const { return std::nullopt; }
 };
 
 // Factories read the "data" section.
