@@ -118,8 +118,9 @@ Config Config::section(const std::string& key) const {
   if (n.IsDefined() && !n.IsNull() && !n.IsMap())
     fail(key, cat("must be a map (a section with keys), found ", node_kind(n)));
   if (!n.IsDefined() || n.IsNull()) {
+    // A zombie node from a const lookup cannot be re-seated: build the section from the map.
     m_node[key] = YAML::Node(YAML::NodeType::Map);
-    n = m_node[key];
+    return Config(m_root, m_node[key], path(key));
   }
   return Config(m_root, n, path(key));
 }

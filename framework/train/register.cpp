@@ -1,10 +1,16 @@
 // Built-in datasets: one line per dataset.
 #include "train/register.h"
 
-#include "train/dataset.h"
+#include "train/data_mnist.h"
+#include "train/data_random.h"
+#include "train/data_text.h"
 
 namespace mt {
 
-void register_datasets() {}
+void register_datasets() {
+  dataset_registry().add("mnist", make_mnist_dataset);
+  dataset_registry().add("random_tokens", make_random_tokens);
+  dataset_registry().add("text", make_text_dataset);
+}
 
 }  // namespace mt

@@ -1,0 +1,143 @@
+// Loading and batching of byte-level text.
+#include "train/data_text.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/rng.h"
+
+namespace mt {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) input_error("data", "cannot read '", p.string(), "'");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// "1790-2008" from file names starting with a year, else the first and last names.
+std::string span_of(const std::vector<std::string>& files) {
+  if (files.empty()) return "none";
+  auto year = [](const std::string& f) {
+    return f.size() >= 4 && std::all_of(f.begin(), f.begin() + 4, ::isdigit) ? f.substr(0, 4) : f;
+  };
+  return year(files.front()) + "-" + year(files.back());
+}
+
+// Fill rows [r0, r1) with windows of seq tokens (labels shifted by one) starting at starts[r].
+Batch windows(const std::string& text, const std::vector<int64_t>& starts, int64_t seq) {
+  Batch b;
+  b.rows = static_cast<int64_t>(starts.size());
+  b.seq = seq;
+  b.tokens.resize(static_cast<size_t>(b.rows * seq));
+  b.labels.resize(b.tokens.size());
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  for (int64_t r = 0; r < b.rows; ++r)
+    for (int64_t t = 0; t < seq; ++t) {
+      b.tokens[r * seq + t] = bytes[starts[r] + t];
+      b.labels[r * seq + t] = bytes[starts[r] + t + 1];
+    }
+  return b;
+}
+
+}  // namespace
+
+TextDataset::TextDataset(const std::string& dir, double val_fraction) : m_dir(dir) {
+  std::error_code ec;
+  std::vector<std::string> names;
+  if (fs::is_directory(dir, ec))
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+      if (entry.is_regular_file() && entry.path().extension() == ".txt")
+        names.push_back(entry.path().filename().string());
+  if (names.empty())
+    input_error("data", "no *.txt files in '", dir,
+                "'; install the State of the Union text with: bash scripts/install_data.sh");
+  if (names.size() < 2)
+    input_error("data", "'", dir, "' holds one text file; the validation split needs a second");
+  std::sort(names.begin(), names.end());
+  std::vector<std::string> texts;
+  size_t total = 0;
+  for (const std::string& n : names) {
+    texts.push_back(read_file(fs::path(dir) / n));
+    total += texts.back().size();
+  }
+  // The latest whole files go to validation until they hold val_fraction of the bytes.
+  size_t val_bytes = 0, first_val = names.size();
+  while (first_val > 1 && static_cast<double>(val_bytes) < val_fraction * static_cast<double>(total)) {
+    --first_val;
+    val_bytes += texts[first_val].size();
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    (i < first_val ? m_train : m_val) += texts[i];
+    (i < first_val ? m_train_files : m_val_files).push_back(names[i]);
+  }
+  if (m_train.size() < 2 || m_val.size() < 2)
+    input_error("data", "'", dir, "' holds too little text to split (", m_train.size(),
+                " train and ", m_val.size(), " validation bytes)");
+}
+
+DataInfo TextDataset::info() const {
+  DataInfo d;
+  d.vocab_size = d.num_classes = 256;
+  d.train_size = static_cast<int64_t>(m_train.size());
+  d.val_size = static_cast<int64_t>(m_val.size());
+  d.description = cat("text '", m_dir, "': ", m_train_files.size(), " files (", span_of(m_train_files),
+                      ", ", m_train.size(), " bytes) train, ", m_val_files.size(), " files (",
+                      span_of(m_val_files), ", ", m_val.size(), " bytes) validation");
+  return d;
+}
+
+Batch TextDataset::train_batch(uint64_t seed, int64_t step, int64_t global_batch, int64_t seq,
+                               int64_t r0, int64_t r1) const {
+  const int64_t n = static_cast<int64_t>(m_train.size());
+  if (n < seq + 1)
+    input_error("data", "training text of ", n, " bytes is shorter than one window of ", seq + 1);
+  const Rng rng(seed, "data/text/train");
+  std::vector<int64_t> starts;
+  for (int64_t r = r0; r < r1; ++r)
+    starts.push_back(static_cast<int64_t>(
+        rng.below(static_cast<uint64_t>(step * global_batch + r), static_cast<uint64_t>(n - seq))));
+  return windows(m_train, starts, seq);
+}
+
+int64_t TextDataset::val_batches(int64_t batch, int64_t seq) const {
+  const int64_t n_windows = (static_cast<int64_t>(m_val.size()) - 1) / seq;
+  return (n_windows + batch - 1) / batch;
+}
+
+Batch TextDataset::val_batch(int64_t index, int64_t batch, int64_t seq, int64_t r0,
+                             int64_t r1) const {
+  const int64_t n_windows = (static_cast<int64_t>(m_val.size()) - 1) / seq;
+  std::vector<int64_t> starts;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t w = index * batch + r;
+    if (w < n_windows) starts.push_back(w * seq);
+  }
+  return windows(m_val, starts, seq);
+}
+
+double TextDataset::unigram_entropy_bits(const std::string& text) {
+  if (text.empty()) return 0.0;
+  std::vector<double> counts(256, 0.0);
+  for (unsigned char c : text) counts[c] += 1.0;
+  double h = 0.0;
+  const double n = static_cast<double>(text.size());
+  for (double c : counts)
+    if (c > 0) h -= c / n * std::log2(c / n);
+  return h;
+}
+
+std::unique_ptr<Dataset> make_text_dataset(const Config& c) {
+  const std::string path = c.get<std::string>("path", "data/sotu");
+  const double val_fraction = c.get_in("val_fraction", 0.1, 1e-6, 0.5);
+  return std::make_unique<TextDataset>(path, val_fraction);
+}
+
+}  // namespace mt

@@ -1,0 +1,306 @@
+// The training loop: setup from config, data-parallel step with sharded updates, evaluation,
+// logging and the interim CSV metrics (replaced by the HDF5 writers).
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <csignal>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "backend/cpu/blas.h"
+#include "core/log.h"
+#include "io/metrics_csv.h"
+#include "nn/ops.h"
+#include "train/progress.h"
+#include "train/signals.h"
+
+namespace mt {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Look a name up in a registry, naming the config key and line when it is unknown.
+template <class R>
+const auto& lookup(const R& registry, const Config& cfg, const std::string& key) {
+  const std::string name = cfg.require<std::string>(key);
+  if (!registry.contains(name))
+    input_error(registry.kind(), "unknown '", name, "' (", cfg.path(key), " ", cfg.where(key),
+                "); known: ", registry.known_list());
+  return registry.get(name);
+}
+
+// Predicted update cost of one parameter: Newton-Schulz flops for Muon matrices (SCIENCE.md 1),
+// a few flops per element for element-wise optimizers.
+double update_cost(const Parameter& p, const std::string& optimizer) {
+  if (optimizer == "muon" && p.is_matrix()) {
+    const double m = static_cast<double>(std::min(p.shape()[0], p.shape()[1]));
+    const double n = static_cast<double>(std::max(p.shape()[0], p.shape()[1]));
+    return 5.0 * (4.0 * m * m * n + 2.0 * m * m * m);
+  }
+  return 10.0 * static_cast<double>(p.numel());
+}
+
+bool valid_run_name(const std::string& s) {
+  if (s.empty() || s.size() > 128 || s[0] == '.') return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+      return false;
+  return true;
+}
+
+}  // namespace
+
+Trainer::Trainer(Config root, Communicator& comm, std::string out_root)
+    : m_root(std::move(root)), m_comm(comm), m_out_root(std::move(out_root)) {
+  m_name = m_root.get<std::string>("name", "run");
+  if (!valid_run_name(m_name))
+    m_root.fail("name", "run names use letters, digits, '-', '_' and '.' (got '" + m_name + "')");
+  m_seed = static_cast<uint64_t>(m_root.get_in("seed", int64_t{0}, int64_t{0}, int64_t{1} << 62));
+  m_opts = TrainOptions::from_config(m_root.section("train"));
+  cpu::set_num_threads(static_cast<int>(m_opts.threads));
+
+  const Config data_cfg = m_root.section("data");
+  m_data = lookup(dataset_registry(), data_cfg, "name")(data_cfg);
+  m_pz = Parametrization::from_config(m_root.section("parametrization"));
+  const Config model_cfg = m_root.section("model");
+  m_model = lookup(model_registry(), model_cfg, "name")(model_cfg, {m_data->info(), m_pz});
+  m_seq = std::max<int64_t>(1, m_model->context());
+  m_optimizers = std::make_unique<OptimizerSet>(OptimizerSet::from_config(m_root.section("optimizer")));
+  m_schedule = std::make_unique<Schedule>(Schedule::from_config(m_root.section("schedule"), m_opts.steps));
+  const Config dist_cfg = m_root.section("dist");
+  const ShardPolicy policy =
+      parse_shard_policy(dist_cfg.get_choice("policy", "lpt", {"lpt", "round_robin"}));
+  m_root.check_unused();
+
+  if (m_opts.batch_size < m_comm.size())
+    m_root.section("train").fail("batch_size", cat("batch size ", m_opts.batch_size,
+                                                   " is smaller than the number of ranks ",
+                                                   m_comm.size()));
+  const std::vector<Parameter*> all = m_model->parameters();
+  std::vector<double> cost;
+  for (const Parameter* p : all) cost.push_back(update_cost(*p, m_optimizers->optimizer_for(p->role())));
+  m_plan = ShardPlan::build(all, cost, m_comm.size(), policy);
+  m_params = std::make_unique<ParameterSet>(m_plan.ordered());
+  m_params->initialize(m_pz, m_seed);
+  m_optimizers->assign(m_plan.owned_by(m_comm.rank()));
+}
+
+Trainer::~Trainer() = default;
+
+double Trainer::step(int64_t step) {
+  const int64_t B = m_opts.batch_size;
+  int64_t r0 = 0, r1 = 0;
+  rank_rows(B, m_comm.rank(), m_comm.size(), r0, r1);
+  const Batch batch = m_data->train_batch(m_seed, step, B, m_seq, r0, r1);
+  int64_t local_count = 0;
+  for (int32_t label : batch.labels) local_count += label >= 0;
+
+  m_params->zero_grad();
+  double local_loss = 0.0;
+  if (local_count > 0) {
+    Graph g;
+    Tensor logits = m_model->forward(g, batch);
+    Tensor loss = cross_entropy(g, logits, batch.labels);
+    local_loss = loss.item();
+    g.backward(loss);
+  }
+  // The global loss is the mean over every rank's predictions: weight this rank's mean-loss
+  // gradient by its share before the reduce-scatter sums.
+  if (m_comm.size() > 1) {
+    double counts[1] = {static_cast<double>(local_count)};
+    m_comm.all_reduce_sum(counts, 1);
+    const float share = counts[0] > 0 ? static_cast<float>(local_count / counts[0]) : 0.0f;
+    float* g = m_params->grads().data();
+    const int64_t n = m_params->numel();
+#pragma omp parallel for
+    for (int64_t i = 0; i < n; ++i) g[i] *= share;
+  }
+
+  const std::vector<int64_t>& counts = m_plan.rank_numel();
+  const int64_t own_offset = m_plan.rank_offsets()[m_comm.rank()];
+  float* grads = m_params->grads().data();
+  m_comm.reduce_scatter(grads, grads + own_offset, counts);
+
+  const float* own = grads + own_offset;
+  const int64_t own_n = counts[m_comm.rank()];
+  double sumsq = 0.0, nonfinite = 0.0;
+#pragma omp parallel for reduction(+ : sumsq, nonfinite)
+  for (int64_t i = 0; i < own_n; ++i) {
+    if (!std::isfinite(own[i])) nonfinite += 1.0;
+    else sumsq += static_cast<double>(own[i]) * own[i];
+  }
+  double sums[5] = {sumsq, nonfinite, local_loss * static_cast<double>(local_count),
+                    static_cast<double>(local_count), stop_requested() ? 1.0 : 0.0};
+  m_comm.all_reduce_sum(sums, 5);
+  const double loss = sums[3] > 0 ? sums[2] / sums[3] : 0.0;
+  if (!std::isfinite(loss)) runtime_error("train", "non-finite loss at step ", step);
+  if (sums[1] > 0) {
+    std::string names;
+    for (Parameter* p : m_plan.owned_by(m_comm.rank())) {
+      const float* v = p->grad().data();
+      for (int64_t i = 0; i < p->numel(); ++i)
+        if (!std::isfinite(v[i])) { names += (names.empty() ? "" : ", ") + p->name(); break; }
+    }
+    runtime_error("train", "non-finite gradient at step ", step, " (", sums[1], " values",
+                  names.empty() ? "" : " in " + names, ")");
+  }
+  m_last_grad_norm = std::sqrt(sums[0]);
+
+  m_optimizers->step(static_cast<float>(m_schedule->factor(step)));
+  float* values = m_params->values().data();
+  m_comm.all_gather(values + own_offset, values, counts);
+  if (sums[4] > 0 && !stop_requested()) request_stop_for_test(SIGTERM);  // another rank was asked
+  return loss;
+}
+
+EvalResult Trainer::validate(int64_t max_batches) {
+  return evaluate(*m_model, *m_data, m_comm, m_opts.batch_size, m_seq, max_batches);
+}
+
+void Trainer::choose_run_dir() {
+  // Rank 0 picks a directory that holds no earlier run (never overwriting one) and tells the rest.
+  std::string dir;
+  if (m_comm.rank() == 0) {
+    dir = (fs::path(m_out_root) / m_name).string();
+    for (int k = 2; fs::exists(fs::path(dir) / "config.yaml"); ++k)
+      dir = (fs::path(m_out_root) / (m_name + "-" + std::to_string(k))).string();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) input_error("output", "cannot create run directory '", dir, "': ", ec.message());
+  }
+  int64_t len = static_cast<int64_t>(dir.size());
+  m_comm.broadcast(&len, sizeof len, 0);
+  dir.resize(static_cast<size_t>(len));
+  m_comm.broadcast(dir.data(), len, 0);
+  m_run_dir = dir;
+}
+
+void Trainer::log_setup() const {
+  const DataInfo info = m_data->info();
+  int64_t n_params = m_params->numel();
+  log::info("[train] data: ", info.description);
+  log::info("[train] model: ", m_root.section("model").get<std::string>("name", ""), ", ",
+            n_params, " parameters, width ", m_model->width(), ", ", m_pz.type_name());
+  for (Optimizer* opt : m_optimizers->all()) {
+    if (m_comm.size() == 1 && opt->parameters().empty()) continue;
+    int64_t n = 0;
+    for (const Parameter* p : opt->parameters()) n += p->numel();
+    log::info("[train] ", opt->name(), ": ", opt->parameters().size(), " tensors, ", n,
+              " values (rank 0), lr ", opt->lr());
+  }
+  log::info("[train] schedule: ", m_schedule->describe());
+  if (m_comm.size() > 1)
+    log::info("[train] ", m_comm.size(), " ranks, shard policy ", shard_policy_name(m_plan.policy()),
+              ", predicted imbalance ", m_plan.imbalance());
+}
+
+RunSummary Trainer::run() {
+  const auto t_start = Clock::now();
+  choose_run_dir();
+  const bool root = m_comm.rank() == 0;
+  const std::string resolved = m_root.dump();
+  if (root) {
+    std::ofstream(fs::path(m_run_dir) / "config.yaml") << resolved << "\n";
+    log::info("[train] resolved config:\n", resolved);
+  }
+  log_setup();
+  RunSummary summary;
+  summary.run_dir = m_run_dir;
+  summary.baseline_bits = m_data->baseline_bits();
+  if (summary.baseline_bits)
+    log::info("[train] validation unigram entropy: ", *summary.baseline_bits, " bits per token");
+
+  CsvSeries train_csv, val_csv;
+  if (root) {
+    train_csv = CsvSeries((fs::path(m_run_dir) / "train.csv").string(),
+                          {"step", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed_s"});
+    val_csv = CsvSeries((fs::path(m_run_dir) / "val.csv").string(),
+                        {"step", "val_loss", "val_accuracy", "count"});
+  }
+  const bool bits = m_data->info().vocab_size > 0;
+  // The log shows the scheduled lr of the optimizer of the hidden matrices.
+  const Optimizer* shown = m_optimizers->find(m_optimizers->optimizer_for(Role::hidden));
+  const double display_lr = shown ? shown->lr() : 1.0;
+  ProgressBar bar(root && log::is_tty());
+  const double tokens_per_step = static_cast<double>(m_opts.batch_size * m_seq);
+  double interval_loss = 0.0, interval_time = 0.0;
+  int64_t interval_steps = 0;
+
+  for (int64_t s = 0; s < m_opts.steps; ++s) {
+    if (stop_requested()) {
+      summary.stop_signal = stop_signal();
+      break;
+    }
+    const auto t0 = Clock::now();
+    const double loss = step(s);
+    interval_time += seconds_since(t0);
+    interval_loss += loss;
+    ++interval_steps;
+    summary.steps_done = s + 1;
+    const int64_t done = s + 1;
+    bar.draw(done, m_opts.steps, loss);
+    const bool last = done == m_opts.steps;
+    const bool do_eval = m_opts.eval_every > 0 && done % m_opts.eval_every == 0 && !last;
+    if (done % m_opts.log_every != 0 && !do_eval && !last) continue;
+
+    LogLine line;
+    line.step = done;
+    line.total = m_opts.steps;
+    line.loss = interval_loss / interval_steps;
+    line.lr = m_schedule->factor(s) * display_lr;
+    line.grad_norm = m_last_grad_norm;
+    line.tokens_per_s = tokens_per_step * interval_steps / std::max(interval_time, 1e-9);
+    line.eta_s = (m_opts.steps - done) * interval_time / interval_steps;
+    line.bits = bits;
+    if (do_eval) {
+      const EvalResult ev = validate(m_opts.eval_batches);
+      line.val_loss = ev.loss;
+      line.val_accuracy = ev.accuracy;
+      if (root) val_csv.append({double(done), ev.loss, ev.accuracy, double(ev.count)});
+    }
+    bar.clear();
+    log::info(format_log_line(line));
+    if (root)
+      train_csv.append({double(done), line.loss, line.lr, line.grad_norm, line.tokens_per_s,
+                        seconds_since(t_start)});
+    summary.train_loss = line.loss;
+    interval_loss = interval_time = 0.0;
+    interval_steps = 0;
+  }
+  bar.clear();
+
+  if (summary.stop_signal != 0) {
+    log::warn("[train] stopped by signal ", summary.stop_signal, " after step ", summary.steps_done);
+  } else {
+    const EvalResult ev = validate(0);
+    summary.final_val = ev;
+    if (root) val_csv.append({double(summary.steps_done), ev.loss, ev.accuracy, double(ev.count)});
+    std::string extra = bits ? cat(" = ", ev.loss / std::log(2.0), " bits per token")
+                             : cat(", accuracy ", 100.0 * ev.accuracy, " %");
+    if (summary.baseline_bits) extra += cat(" (unigram entropy ", *summary.baseline_bits, ")");
+    log::info("[train] final validation over ", ev.count, " predictions: loss ", ev.loss, extra);
+  }
+  summary.seconds = seconds_since(t_start);
+  if (root) {
+    std::ofstream out(fs::path(m_run_dir) / "summary.yaml");
+    out << "steps_done: " << summary.steps_done << "\nstopped_by_signal: " << summary.stop_signal
+        << "\ntrain_loss: " << summary.train_loss << "\nval_loss: " << summary.final_val.loss
+        << "\nval_accuracy: " << summary.final_val.accuracy
+        << "\nval_bits_per_token: " << summary.final_val.loss / std::log(2.0)
+        << "\nval_count: " << summary.final_val.count << "\nseconds: " << summary.seconds << "\n";
+    if (summary.baseline_bits) out << "unigram_entropy_bits: " << *summary.baseline_bits << "\n";
+  }
+  log::info("[train] outputs in ", m_run_dir, "/ (config.yaml, train.csv, val.csv, summary.yaml)");
+  return summary;
+}
+
+}  // namespace mt

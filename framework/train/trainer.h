@@ -1,0 +1,74 @@
+// Trainer: builds a run from its config (data -> model -> parameters laid out by a ShardPlan ->
+// optimizers -> schedule) and runs the data-parallel loop of DESIGN.md "One training step".
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "dist/communicator.h"
+#include "dist/shard_plan.h"
+#include "io/config.h"
+#include "nn/model.h"
+#include "nn/parameter_set.h"
+#include "train/dataset.h"
+#include "train/evaluate.h"
+#include "train/optimizer_set.h"
+#include "train/schedule.h"
+#include "train/train_options.h"
+
+namespace mt {
+
+struct RunSummary {
+  std::string run_dir;
+  int64_t steps_done = 0;     // optimizer steps completed
+  int stop_signal = 0;        // signal that stopped the run early, 0 if it finished
+  double train_loss = 0.0;    // mean loss over the last log interval
+  EvalResult final_val;       // over the whole validation split
+  std::optional<double> baseline_bits;  // unigram entropy of the validation split (text)
+  double seconds = 0.0;
+};
+
+class Trainer {
+ public:
+  // Reads every section of `root` (unknown keys are errors) and builds the run; writes nothing.
+  Trainer(Config root, Communicator& comm, std::string out_root = "runs");
+  ~Trainer();
+
+  // Creates the run directory, trains, evaluates and returns the summary. Throws mt::Error.
+  RunSummary run();
+
+  Model& model() { return *m_model; }
+  ParameterSet& params() { return *m_params; }
+  const Dataset& data() const { return *m_data; }
+  const ShardPlan& plan() const { return m_plan; }
+  OptimizerSet& optimizers() { return *m_optimizers; }
+  const TrainOptions& options() const { return m_opts; }
+  const Config& config() const { return m_root; }
+
+  // One training step at `step` (forward, backward, reduce-scatter, update, all-gather);
+  // returns the global mean loss. Public for tests and benchmarks.
+  double step(int64_t step);
+  EvalResult validate(int64_t max_batches);
+
+ private:
+  void choose_run_dir();
+  void log_setup() const;
+
+  Config m_root;
+  Communicator& m_comm;
+  std::string m_out_root, m_name, m_run_dir;
+  uint64_t m_seed = 0;
+  TrainOptions m_opts;
+  std::unique_ptr<Dataset> m_data;
+  Parametrization m_pz;
+  std::unique_ptr<Model> m_model;
+  std::unique_ptr<OptimizerSet> m_optimizers;
+  std::unique_ptr<Schedule> m_schedule;
+  ShardPlan m_plan;
+  std::unique_ptr<ParameterSet> m_params;
+  int64_t m_seq = 1;
+  double m_last_grad_norm = 0.0;
+};
+
+}  // namespace mt

@@ -1,0 +1,50 @@
+// One AdamW step: p *= 1 - lr wd; m, v EMAs; p -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps).
+#include "optimizers/adamw.h"
+
+#include <cmath>
+
+namespace mt {
+
+AdamWOptions AdamWOptions::from_config(const Config& c) {
+  AdamWOptions o;
+  o.lr = static_cast<float>(c.get_positive("lr", 1e-3));
+  const std::vector<double> betas = c.get_list("betas", {0.9, 0.999});
+  if (betas.size() != 2 || betas[0] < 0 || betas[0] >= 1 || betas[1] < 0 || betas[1] >= 1)
+    c.fail("betas", "betas must be two numbers in [0, 1), e.g. [0.9, 0.95]");
+  o.beta1 = static_cast<float>(betas[0]);
+  o.beta2 = static_cast<float>(betas[1]);
+  o.eps = static_cast<float>(c.get_positive("eps", 1e-8));
+  o.weight_decay = static_cast<float>(c.get_in("weight_decay", 0.0, 0.0, 1e6));
+  return o;
+}
+
+void AdamW::step(float lr_factor) {
+  const int64_t t = m_steps + 1;
+  const double bc1 = 1.0 - std::pow(static_cast<double>(m_opts.beta1), static_cast<double>(t));
+  const double bc2 = 1.0 - std::pow(static_cast<double>(m_opts.beta2), static_cast<double>(t));
+  const float b1 = m_opts.beta1, b2 = m_opts.beta2, eps = m_opts.eps;
+  const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
+  for (Parameter* p : m_params) {
+    const float lr = m_lr * lr_factor * p->lr_mult;
+    const float decay = 1.0f - lr * m_opts.weight_decay * p->wd_mult;
+    const float step = static_cast<float>(lr / bc1);
+    float* w = p->value().data();
+    const float* g = p->grad().data();
+    float* m = state(*p, "exp_avg").data();
+    float* v = state(*p, "exp_avg_sq").data();
+    const int64_t n = p->numel();
+#pragma omp parallel for if (n > 65536)
+    for (int64_t i = 0; i < n; ++i) {
+      m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+      v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+      w[i] = w[i] * decay - step * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+    }
+  }
+  ++m_steps;
+}
+
+std::unique_ptr<Optimizer> make_adamw(const Config& section) {
+  return std::make_unique<AdamW>(AdamWOptions::from_config(section));
+}
+
+}  // namespace mt

@@ -1,0 +1,50 @@
+// Muon (torch.optim.Muon semantics, SCIENCE.md section 1): EMA momentum, optional Nesterov,
+// Newton-Schulz orthogonalisation, decoupled weight decay with the unadjusted lr, shape scaling.
+#pragma once
+#include <map>
+#include <memory>
+
+#include "optimizers/newton_schulz.h"
+#include "train/optimizer.h"
+
+namespace mt {
+
+struct MuonOptions {
+  float lr = 0.02f, momentum = 0.95f, weight_decay = 0.1f, eps = 1e-7f;
+  bool nesterov = true;
+  int ns_steps = 5;
+  AdjustLr adjust_lr = AdjustLr::original;
+  NsCoefficients coefficients = NsCoefficients::quintic;
+
+  static MuonOptions from_config(const Config& section);  // "optimizer.muon"
+};
+
+class Muon : public Optimizer {
+ public:
+  explicit Muon(const MuonOptions& opts);
+  std::string name() const override { return "muon"; }
+  std::vector<std::string> state_names() const override { return {"momentum"}; }
+  void step(float lr_factor) override;
+
+  const MuonOptions& options() const { return m_opts; }
+  // Record ||O O^T - I||_F / sqrt(m) of every NS output at the next steps (costs one gemm each).
+  void set_record_orthogonality(bool on) { m_record_orth = on; }
+  double orthogonality_error(const Parameter& p) const;  // of the last recorded step; -1 if none
+  // The orthogonalised update O of the last step (before lr and scale), when recorded.
+  int64_t ns_calls() const { return m_ns_calls; }
+
+ protected:
+  void on_add(Parameter& p) override;
+
+ private:
+  MuonOptions m_opts;
+  NsWorkspace m_ws;
+  std::vector<float> m_update;
+  bool m_record_orth = false;
+  std::map<std::string, double> m_orth_err;
+  int64_t m_ns_calls = 0;
+};
+
+std::unique_ptr<Optimizer> make_muon(const Config& section);
+
+}  // namespace mt

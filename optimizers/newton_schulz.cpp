@@ -1,0 +1,112 @@
+// Newton-Schulz on fp32 buffers with OpenBLAS: A = X X^T (syrk), P = b A + c A A, X <- a X + P X.
+#include "optimizers/newton_schulz.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "backend/cpu/blas.h"
+#include "backend/cpu/kernels.h"
+#include "core/error.h"
+
+namespace mt {
+
+NsCoefficients parse_ns_coefficients(const std::string& text) {
+  if (text == "quintic") return NsCoefficients::quintic;
+  if (text == "polar_express") return NsCoefficients::polar_express;
+  input_error("optimizer", "unknown ns_coefficients '", text, "'; known: polar_express, quintic");
+}
+
+AdjustLr parse_adjust_lr(const std::string& text) {
+  if (text == "original") return AdjustLr::original;
+  if (text == "match_rms_adamw") return AdjustLr::match_rms_adamw;
+  if (text == "spectral") return AdjustLr::spectral;
+  input_error("optimizer", "unknown adjust_lr '", text, "'; known: match_rms_adamw, original, spectral");
+}
+
+double muon_lr_scale(AdjustLr mode, int64_t rows, int64_t cols) {
+  const double r = static_cast<double>(rows), c = static_cast<double>(cols);
+  switch (mode) {
+    case AdjustLr::original: return std::sqrt(std::max(1.0, r / c));
+    case AdjustLr::match_rms_adamw: return 0.2 * std::sqrt(std::max(r, c));
+    case AdjustLr::spectral: return std::sqrt(r / c);
+  }
+  return 1.0;
+}
+
+std::array<double, 3> ns_coefficients(NsCoefficients kind, int step) {
+  if (kind == NsCoefficients::quintic) return {3.4445, -4.7750, 2.0315};
+  static const std::array<double, 3> kPolar[] = {
+      {8.28721, -23.59589, 17.30039}, {4.10706, -2.94785, 0.54484}, {3.94869, -2.90890, 0.55182},
+      {3.31842, -2.48849, 0.51005},   {2.30065, -1.66890, 0.41881}, {1.89130, -1.26800, 0.37680}};
+  if (step < 6) return kPolar[step];
+  return {1.875, -1.25, 0.375};
+}
+
+double ns_flops(int64_t rows, int64_t cols, int steps) {
+  const double m = static_cast<double>(std::min(rows, cols));
+  const double n = static_cast<double>(std::max(rows, cols));
+  return steps * (4.0 * m * m * n + 2.0 * m * m * m);
+}
+
+void newton_schulz(const float* in, float* out, int64_t rows, int64_t cols, int steps,
+                   NsCoefficients kind, float eps, NsWorkspace& ws) {
+  MT_CHECK(rows > 0 && cols > 0 && steps >= 0, "newton_schulz on ", rows, "x", cols);
+  const bool transposed = rows > cols;
+  const int64_t m = std::min(rows, cols), n = std::max(rows, cols);
+  ws.x.resize(m * n);
+  ws.y.resize(m * n);
+  ws.gram.resize(m * m);
+  ws.poly.resize(m * m);
+  float* x = ws.x.data();
+  if (transposed) {
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) x[j * rows + i] = in[i * cols + j];
+  } else {
+    std::copy(in, in + m * n, x);
+  }
+  double norm = 0.0;
+  for (int64_t i = 0; i < m * n; ++i) norm += static_cast<double>(x[i]) * x[i];
+  norm = std::sqrt(norm);
+  const double denom = kind == NsCoefficients::polar_express ? 1.01 * norm + 1e-7
+                                                             : std::max(norm, double{eps});
+  const float inv = static_cast<float>(1.0 / denom);
+  for (int64_t i = 0; i < m * n; ++i) x[i] *= inv;
+
+  float* y = ws.y.data();
+  float* gram = ws.gram.data();
+  float* poly = ws.poly.data();
+  for (int s = 0; s < steps; ++s) {
+    const auto [a, b, c] = ns_coefficients(kind, s);
+    cpu::syrk_full(m, n, 1.0f, x, n, 0.0f, gram, m);  // A = X X^T (m, m)
+    for (int64_t i = 0; i < m * m; ++i) poly[i] = static_cast<float>(b) * gram[i];
+    cpu::gemm_omp(false, false, m, m, m, static_cast<float>(c), gram, m, gram, m, 1.0f, poly, m);
+    std::copy(x, x + m * n, y);  // Y = a X + P X
+    cpu::gemm_omp(false, false, m, n, m, 1.0f, poly, m, x, n, static_cast<float>(a), y, n);
+    std::swap(x, y);
+  }
+  if (transposed) {
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) out[i * cols + j] = x[j * rows + i];
+  } else {
+    std::copy(x, x + m * n, out);
+  }
+}
+
+double orthogonality_error(const float* o, int64_t rows, int64_t cols) {
+  const bool transposed = rows > cols;
+  const int64_t m = std::min(rows, cols), n = std::max(rows, cols);
+  std::vector<float> gram(m * m);
+  if (transposed)  // O^T O (cols x cols) from the row-major (rows, cols) O
+    cpu::gemm(true, false, m, m, n, 1.0f, o, cols, o, cols, 0.0f, gram.data(), m);
+  else
+    cpu::gemm(false, true, m, m, n, 1.0f, o, cols, o, cols, 0.0f, gram.data(), m);
+  double sum = 0.0;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < m; ++j) {
+      const double d = gram[i * m + j] - (i == j ? 1.0 : 0.0);
+      sum += d * d;
+    }
+  return std::sqrt(sum) / std::sqrt(static_cast<double>(m));
+}
+
+}  // namespace mt

@@ -1,0 +1,37 @@
+// Newton-Schulz orthogonalisation (SCIENCE.md section 1): O ~ msign(G) = U V^T for G = U S V^T,
+// with the quintic coefficients of Keller Jordan's Muon or the Polar Express schedule.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mt {
+
+enum class NsCoefficients { quintic, polar_express };
+NsCoefficients parse_ns_coefficients(const std::string& text);
+
+// Scale of the orthogonalised update by matrix shape (rows = d_out, cols = d_in).
+enum class AdjustLr { original, match_rms_adamw, spectral };
+AdjustLr parse_adjust_lr(const std::string& text);
+double muon_lr_scale(AdjustLr mode, int64_t rows, int64_t cols);
+
+// (a, b, c) of iteration `step` (0-based).
+std::array<double, 3> ns_coefficients(NsCoefficients kind, int step);
+
+// Flops of `steps` iterations on a rows x cols matrix: steps * (4 m^2 n + 2 m^3), m = min, n = max.
+double ns_flops(int64_t rows, int64_t cols, int steps);
+
+// Reusable buffers: steady-state calls allocate nothing.
+struct NsWorkspace {
+  std::vector<float> x, y, gram, poly;
+};
+
+// out (rows, cols) = NS_steps(in (rows, cols)), row-major fp32; in and out may alias.
+void newton_schulz(const float* in, float* out, int64_t rows, int64_t cols, int steps,
+                   NsCoefficients kind, float eps, NsWorkspace& ws);
+
+// ||O O^T - I||_F / sqrt(m) over the smaller side m (0 for an exactly orthogonal O).
+double orthogonality_error(const float* o, int64_t rows, int64_t cols);
+
+}  // namespace mt

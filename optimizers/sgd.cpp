@@ -1,0 +1,44 @@
+// One SGD step: p *= 1 - lr wd; buf = mu buf + g (buf = g at the first step); d = g + mu buf
+// (Nesterov) or buf; p -= lr d.
+#include "optimizers/sgd.h"
+
+namespace mt {
+
+SgdOptions SgdOptions::from_config(const Config& c) {
+  SgdOptions o;
+  o.lr = static_cast<float>(c.get_positive("lr", 0.1));
+  o.momentum = static_cast<float>(c.get_in("momentum", 0.0, 0.0, 0.999999));
+  o.nesterov = c.get<bool>("nesterov", false);
+  o.weight_decay = static_cast<float>(c.get_in("weight_decay", 0.0, 0.0, 1e6));
+  if (o.nesterov && o.momentum == 0.0f) c.fail("nesterov", "nesterov needs momentum > 0");
+  return o;
+}
+
+void Sgd::step(float lr_factor) {
+  const float mu = m_opts.momentum;
+  for (Parameter* p : m_params) {
+    const float lr = m_lr * lr_factor * p->lr_mult;
+    const float decay = 1.0f - lr * m_opts.weight_decay * p->wd_mult;
+    float* w = p->value().data();
+    const float* g = p->grad().data();
+    const int64_t n = p->numel();
+    if (mu == 0.0f) {
+      for (int64_t i = 0; i < n; ++i) w[i] = w[i] * decay - lr * g[i];
+      continue;
+    }
+    const bool first = !has_state(*p, "momentum_buffer");
+    float* buf = state(*p, "momentum_buffer").data();
+    for (int64_t i = 0; i < n; ++i) {
+      buf[i] = first ? g[i] : mu * buf[i] + g[i];
+      const float d = m_opts.nesterov ? g[i] + mu * buf[i] : buf[i];
+      w[i] = w[i] * decay - lr * d;
+    }
+  }
+  ++m_steps;
+}
+
+std::unique_ptr<Optimizer> make_sgd(const Config& section) {
+  return std::make_unique<Sgd>(SgdOptions::from_config(section));
+}
+
+}  // namespace mt
