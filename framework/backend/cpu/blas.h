@@ -13,7 +13,9 @@ void syrk_full(int64_t N, int64_t K, float alpha, const float* A, int64_t lda, f
                int64_t ldc);
 
 // Threads used by OpenBLAS and by mutrain's own OpenMP loops.
+// Also flushes denormals to zero on the calling thread and the OpenMP pool.
 void set_num_threads(int n);
+void flush_denormals_on_this_thread();
 int num_threads();
 
 }  // namespace mt::cpu
