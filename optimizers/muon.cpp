@@ -1,6 +1,10 @@
 // One Muon step per owned matrix.
 #include "optimizers/muon.h"
 
+#include <omp.h>
+
+#include <algorithm>
+
 namespace mt {
 
 MuonOptions MuonOptions::from_config(const Config& c) {
@@ -27,27 +31,47 @@ void Muon::on_add(Parameter& p) {
 }
 
 void Muon::step(float lr_factor) {
-  const float mu = m_opts.momentum;
-  for (Parameter* p : m_params) {
-    const int64_t rows = p->shape()[0], cols = p->shape()[1], n = p->numel();
-    float* w = p->value().data();
-    const float* g = p->grad().data();
-    float* buf = state(*p, "momentum").data();
-    m_update.resize(n);
-    float* u = m_update.data();
-    for (int64_t i = 0; i < n; ++i) {
-      buf[i] = mu * buf[i] + (1.0f - mu) * g[i];  // EMA momentum (torch: buf.lerp_(g, 1 - mu))
-      u[i] = m_opts.nesterov ? (1.0f - mu) * g[i] + mu * buf[i] : buf[i];
-    }
-    newton_schulz(u, u, rows, cols, m_opts.ns_steps, m_opts.coefficients, m_opts.eps, m_ws);
-    ++m_ns_calls;
-    if (m_record_orth) m_orth_err[p->name()] = mt::orthogonality_error(u, rows, cols);
-    const float lr = m_lr * lr_factor * p->lr_mult;
-    const float decay = 1.0f - lr * m_opts.weight_decay * p->wd_mult;  // unadjusted lr
-    const float step = lr * static_cast<float>(muon_lr_scale(m_opts.adjust_lr, rows, cols));
-    for (int64_t i = 0; i < n; ++i) w[i] = w[i] * decay - step * u[i];
+  // Matrices are independent: with several threads each thread orthogonalises whole matrices
+  // (largest first, dynamic), its BLAS calls single-threaded; the order does not change results.
+  std::vector<Parameter*> order(m_params.begin(), m_params.end());
+  std::stable_sort(order.begin(), order.end(), [](const Parameter* a, const Parameter* b) {
+    return ns_flops(a->shape()[0], a->shape()[1], 1) > ns_flops(b->shape()[0], b->shape()[1], 1);
+  });
+  for (Parameter* p : order) state(*p, "momentum");  // allocate state outside the parallel region
+  const int threads = std::max(1, std::min<int>(omp_get_max_threads(), static_cast<int>(order.size())));
+  m_ws.resize(static_cast<size_t>(threads));
+  m_update.resize(static_cast<size_t>(threads));
+  std::vector<double> orth(order.size(), -1.0);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+  for (size_t i = 0; i < order.size(); ++i) {
+    const int t = omp_get_thread_num();
+    update_one(*order[i], lr_factor, m_ws[t], m_update[t]);
+    if (m_record_orth)
+      orth[i] = mt::orthogonality_error(m_update[t].data(), order[i]->shape()[0], order[i]->shape()[1]);
   }
+  if (m_record_orth)
+    for (size_t i = 0; i < order.size(); ++i) m_orth_err[order[i]->name()] = orth[i];
+  m_ns_calls += static_cast<int64_t>(order.size());
   ++m_steps;
+}
+
+void Muon::update_one(Parameter& p, float lr_factor, NsWorkspace& ws, std::vector<float>& update) {
+  const float mu = m_opts.momentum;
+  const int64_t rows = p.shape()[0], cols = p.shape()[1], n = p.numel();
+  float* w = p.value().data();
+  const float* g = p.grad().data();
+  float* buf = m_state.at(p.name()).at("momentum").data();
+  update.resize(static_cast<size_t>(n));
+  float* u = update.data();
+  for (int64_t i = 0; i < n; ++i) {
+    buf[i] = mu * buf[i] + (1.0f - mu) * g[i];  // EMA momentum (torch: buf.lerp_(g, 1 - mu))
+    u[i] = m_opts.nesterov ? (1.0f - mu) * g[i] + mu * buf[i] : buf[i];
+  }
+  newton_schulz(u, u, rows, cols, m_opts.ns_steps, m_opts.coefficients, m_opts.eps, ws);
+  const float lr = m_lr * lr_factor * p.lr_mult;
+  const float decay = 1.0f - lr * m_opts.weight_decay * p.wd_mult;  // unadjusted lr
+  const float step = lr * static_cast<float>(muon_lr_scale(m_opts.adjust_lr, rows, cols));
+  for (int64_t i = 0; i < n; ++i) w[i] = w[i] * decay - step * u[i];
 }
 
 double Muon::orthogonality_error(const Parameter& p) const {

@@ -30,16 +30,17 @@ class Muon : public Optimizer {
   // Record ||O O^T - I||_F / sqrt(m) of every NS output at the next steps (costs one gemm each).
   void set_record_orthogonality(bool on) { m_record_orth = on; }
   double orthogonality_error(const Parameter& p) const;  // of the last recorded step; -1 if none
-  // The orthogonalised update O of the last step (before lr and scale), when recorded.
   int64_t ns_calls() const { return m_ns_calls; }
 
  protected:
   void on_add(Parameter& p) override;
 
  private:
+  void update_one(Parameter& p, float lr_factor, NsWorkspace& ws, std::vector<float>& update);
+
   MuonOptions m_opts;
-  NsWorkspace m_ws;
-  std::vector<float> m_update;
+  std::vector<NsWorkspace> m_ws;            // one per thread
+  std::vector<std::vector<float>> m_update;  // one per thread
   bool m_record_orth = false;
   std::map<std::string, double> m_orth_err;
   int64_t m_ns_calls = 0;

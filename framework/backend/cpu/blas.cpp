@@ -48,7 +48,9 @@ void flush_denormals_on_this_thread() {
 void set_num_threads(int n) {
   MT_CHECK(n >= 1, "thread count ", n);
   g_threads = n;
-  openblas_set_num_threads(n);
+  // One thread pool: OpenMP splits the work (gemm_omp, per-matrix loops) and every OpenBLAS call
+  // runs on its calling thread, so OpenBLAS workers never spin against OpenMP workers.
+  openblas_set_num_threads(1);
   omp_set_num_threads(n);
   flush_denormals_on_this_thread();
 #pragma omp parallel num_threads(n)

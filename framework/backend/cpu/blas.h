@@ -12,7 +12,8 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
 void syrk_full(int64_t N, int64_t K, float alpha, const float* A, int64_t lda, float beta, float* C,
                int64_t ldc);
 
-// Threads used by OpenBLAS and by mutrain's own OpenMP loops.
+// Threads of mutrain's OpenMP pool (OpenBLAS calls themselves stay single-threaded; gemm_omp
+// splits large products over the pool).
 // Also flushes denormals to zero on the calling thread and the OpenMP pool.
 void set_num_threads(int n);
 void flush_denormals_on_this_thread();
