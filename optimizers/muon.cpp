@@ -15,14 +15,16 @@ MuonOptions MuonOptions::from_config(const Config& c) {
   o.weight_decay = static_cast<float>(c.get_in("weight_decay", 0.1, 0.0, 1e6));
   o.adjust_lr = parse_adjust_lr(
       c.get_choice("adjust_lr", "original", {"original", "match_rms_adamw", "spectral"}));
-  o.ns_steps = static_cast<int>(c.get_in("ns_steps", int64_t{5}, int64_t{0}, int64_t{100}));
+  o.ns_steps = static_cast<int>(c.get_in("ns_steps", int64_t{5}, int64_t{1}, int64_t{100}));
   o.coefficients = parse_ns_coefficients(
       c.get_choice("ns_coefficients", "quintic", {"quintic", "polar_express"}));
   o.eps = static_cast<float>(c.get_positive("eps", 1e-7));
   return o;
 }
 
-Muon::Muon(const MuonOptions& opts) : m_opts(opts) { m_lr = opts.lr; }
+Muon::Muon(const MuonOptions& opts) : m_opts(opts) {
+  m_lr = opts.lr;
+}
 
 void Muon::on_add(Parameter& p) {
   if (!p.is_matrix())
@@ -38,7 +40,8 @@ void Muon::step(float lr_factor) {
     return ns_flops(a->shape()[0], a->shape()[1], 1) > ns_flops(b->shape()[0], b->shape()[1], 1);
   });
   for (Parameter* p : order) state(*p, "momentum");  // allocate state outside the parallel region
-  const int threads = std::max(1, std::min<int>(omp_get_max_threads(), static_cast<int>(order.size())));
+  const int threads =
+      std::max(1, std::min<int>(omp_get_max_threads(), static_cast<int>(order.size())));
   m_ws.resize(static_cast<size_t>(threads));
   m_update.resize(static_cast<size_t>(threads));
   std::vector<double> orth(order.size(), -1.0);
@@ -47,7 +50,8 @@ void Muon::step(float lr_factor) {
     const int t = omp_get_thread_num();
     update_one(*order[i], lr_factor, m_ws[t], m_update[t]);
     if (m_record_orth)
-      orth[i] = mt::orthogonality_error(m_update[t].data(), order[i]->shape()[0], order[i]->shape()[1]);
+      orth[i] =
+          mt::orthogonality_error(m_update[t].data(), order[i]->shape()[0], order[i]->shape()[1]);
   }
   if (m_record_orth)
     for (size_t i = 0; i < order.size(); ++i) m_orth_err[order[i]->name()] = orth[i];

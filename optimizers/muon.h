@@ -31,6 +31,10 @@ class Muon : public Optimizer {
   void set_record_orthogonality(bool on) { m_record_orth = on; }
   double orthogonality_error(const Parameter& p) const;  // of the last recorded step; -1 if none
   int64_t ns_calls() const { return m_ns_calls; }
+  // Newton-Schulz cost of one update of a rows x cols matrix (the ShardPlan's cost model).
+  static double ns_flops(int64_t rows, int64_t cols, int steps) {
+    return mt::ns_flops(rows, cols, steps);
+  }
 
  protected:
   void on_add(Parameter& p) override;
@@ -39,7 +43,7 @@ class Muon : public Optimizer {
   void update_one(Parameter& p, float lr_factor, NsWorkspace& ws, std::vector<float>& update);
 
   MuonOptions m_opts;
-  std::vector<NsWorkspace> m_ws;            // one per thread
+  std::vector<NsWorkspace> m_ws;             // one per thread
   std::vector<std::vector<float>> m_update;  // one per thread
   bool m_record_orth = false;
   std::map<std::string, double> m_orth_err;

@@ -20,15 +20,19 @@ AdjustLr parse_adjust_lr(const std::string& text) {
   if (text == "original") return AdjustLr::original;
   if (text == "match_rms_adamw") return AdjustLr::match_rms_adamw;
   if (text == "spectral") return AdjustLr::spectral;
-  input_error("optimizer", "unknown adjust_lr '", text, "'; known: match_rms_adamw, original, spectral");
+  input_error("optimizer", "unknown adjust_lr '", text,
+              "'; known: match_rms_adamw, original, spectral");
 }
 
 double muon_lr_scale(AdjustLr mode, int64_t rows, int64_t cols) {
   const double r = static_cast<double>(rows), c = static_cast<double>(cols);
   switch (mode) {
-    case AdjustLr::original: return std::sqrt(std::max(1.0, r / c));
-    case AdjustLr::match_rms_adamw: return 0.2 * std::sqrt(std::max(r, c));
-    case AdjustLr::spectral: return std::sqrt(r / c);
+    case AdjustLr::original:
+      return std::sqrt(std::max(1.0, r / c));
+    case AdjustLr::match_rms_adamw:
+      return 0.2 * std::sqrt(std::max(r, c));
+    case AdjustLr::spectral:
+      return std::sqrt(r / c);
   }
   return 1.0;
 }
@@ -67,8 +71,8 @@ void newton_schulz(const float* in, float* out, int64_t rows, int64_t cols, int 
   double norm = 0.0;
   for (int64_t i = 0; i < m * n; ++i) norm += static_cast<double>(x[i]) * x[i];
   norm = std::sqrt(norm);
-  const double denom = kind == NsCoefficients::polar_express ? 1.01 * norm + 1e-7
-                                                             : std::max(norm, double{eps});
+  const double denom =
+      kind == NsCoefficients::polar_express ? 1.01 * norm + 1e-7 : std::max(norm, double{eps});
   const float inv = static_cast<float>(1.0 / denom);
   for (int64_t i = 0; i < m * n; ++i) x[i] *= inv;
 

@@ -10,17 +10,21 @@ namespace mt::test {
 
 class H5Reader {
  public:
-  explicit H5Reader(const std::string& path) : m_file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)) {
+  explicit H5Reader(const std::string& path)
+      : m_file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)) {
     if (m_file < 0) throw std::runtime_error("cannot open " + path);
   }
   ~H5Reader() { H5Fclose(m_file); }
   H5Reader(const H5Reader&) = delete;
   H5Reader& operator=(const H5Reader&) = delete;
 
-  bool exists(const std::string& path) const { return H5Lexists(m_file, path.c_str(), H5P_DEFAULT) > 0; }
+  bool exists(const std::string& path) const {
+    return H5Lexists(m_file, path.c_str(), H5P_DEFAULT) > 0;
+  }
 
   // A float64 dataset as doubles, with its shape.
-  std::vector<double> dataset(const std::string& path, std::vector<hsize_t>* shape = nullptr) const {
+  std::vector<double> dataset(const std::string& path,
+                              std::vector<hsize_t>* shape = nullptr) const {
     hid_t d = H5Dopen2(m_file, path.c_str(), H5P_DEFAULT);
     if (d < 0) throw std::runtime_error("no dataset " + path);
     hid_t s = H5Dget_space(d);
@@ -34,6 +38,23 @@ class H5Reader {
     H5Sclose(s);
     H5Dclose(d);
     if (shape) *shape = dims;
+    return out;
+  }
+
+  bool attr_exists(const std::string& obj, const std::string& name) const {
+    return H5Aexists_by_name(m_file, obj.c_str(), name.c_str(), H5P_DEFAULT) > 0;
+  }
+
+  // A numeric attribute (scalar or 1-D) as doubles.
+  std::vector<double> attr_doubles(const std::string& obj, const std::string& name) const {
+    hid_t a = H5Aopen_by_name(m_file, obj.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0) throw std::runtime_error("no attribute " + obj + "@" + name);
+    hid_t s = H5Aget_space(a);
+    const hssize_t n = H5Sget_simple_extent_npoints(s);
+    std::vector<double> out(static_cast<size_t>(n));
+    H5Aread(a, H5T_NATIVE_DOUBLE, out.data());
+    H5Sclose(s);
+    H5Aclose(a);
     return out;
   }
 
@@ -74,7 +95,9 @@ class H5Reader {
   hid_t m_file;
 };
 
-inline std::vector<float> to_float(const std::vector<double>& v) { return {v.begin(), v.end()}; }
+inline std::vector<float> to_float(const std::vector<double>& v) {
+  return {v.begin(), v.end()};
+}
 
 // ||a - b|| / ||b||
 inline double rel_err(const std::vector<float>& a, const std::vector<double>& b) {

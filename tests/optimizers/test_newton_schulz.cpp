@@ -39,8 +39,13 @@ struct Known {
 };
 
 Known make_known(int64_t rows, int64_t cols, double lo, uint64_t seed) {
-  Known k{rows, cols, std::min(rows, cols), orthonormal(rows, std::min(rows, cols), seed),
-          orthonormal(cols, std::min(rows, cols), seed + 1), {}, {}};
+  Known k{rows,
+          cols,
+          std::min(rows, cols),
+          orthonormal(rows, std::min(rows, cols), seed),
+          orthonormal(cols, std::min(rows, cols), seed + 1),
+          {},
+          {}};
   for (int64_t i = 0; i < k.r; ++i)  // geometric from 1 down to lo, times 3
     k.s.push_back(3.0 * std::pow(lo, static_cast<double>(i) / static_cast<double>(k.r - 1)));
   k.m.assign(rows * cols, 0.0f);
@@ -106,8 +111,8 @@ void check(int64_t rows, int64_t cols, double lo, NsCoefficients kind, int steps
 
 // Few singular values so the Frobenius normalisation leaves the top one near sigma_max.
 TEST(NewtonSchulz, QuinticKeepsVectorsAndMapsSpectrumInto068To12) {
-  check(24, 3, 0.01, NsCoefficients::quintic, 5, 0.6, 1.25);   // tall: transposed path
-  check(3, 24, 0.01, NsCoefficients::quintic, 5, 0.6, 1.25);   // wide
+  check(24, 3, 0.01, NsCoefficients::quintic, 5, 0.6, 1.25);  // tall: transposed path
+  check(3, 24, 0.01, NsCoefficients::quintic, 5, 0.6, 1.25);  // wide
   check(40, 40, 0.3, NsCoefficients::quintic, 5, 0.6, 1.25);  // square, many values
 }
 
@@ -117,10 +122,12 @@ TEST(NewtonSchulz, PolarExpressSixStepsMapsInto099To1002) {
 }
 
 TEST(NewtonSchulz, CoefficientSchedules) {
-  EXPECT_EQ(ns_coefficients(NsCoefficients::quintic, 7), (std::array<double, 3>{3.4445, -4.7750, 2.0315}));
+  EXPECT_EQ(ns_coefficients(NsCoefficients::quintic, 7),
+            (std::array<double, 3>{3.4445, -4.7750, 2.0315}));
   EXPECT_EQ(ns_coefficients(NsCoefficients::polar_express, 0)[0], 8.28721);
   EXPECT_EQ(ns_coefficients(NsCoefficients::polar_express, 5)[2], 0.37680);
-  EXPECT_EQ(ns_coefficients(NsCoefficients::polar_express, 9), (std::array<double, 3>{1.875, -1.25, 0.375}));
+  EXPECT_EQ(ns_coefficients(NsCoefficients::polar_express, 9),
+            (std::array<double, 3>{1.875, -1.25, 0.375}));
 }
 
 TEST(NewtonSchulz, FlopModelAndOrthogonalityError) {

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "apps/builtins.h"
 #include "core/rng.h"
 #include "optimizers/adamw.h"
 #include "optimizers/sgd.h"
@@ -13,7 +14,9 @@ namespace {
 constexpr int64_t kN = 7;
 constexpr int kSteps = 5;
 
-double grad_at(int step, int64_t i) { return Rng(5, "test/grad").normal(step * kN + i); }
+double grad_at(int step, int64_t i) {
+  return Rng(5, "test/grad").normal(step * kN + i);
+}
 
 struct Fixture {
   Parameter p{"w", {kN}, Role::vector, InitSpec::zeros(), kN, kN};
@@ -32,7 +35,8 @@ struct Fixture {
 };
 
 void expect_close(const Tensor& got, const std::vector<double>& want, const char* what) {
-  for (int64_t i = 0; i < kN; ++i) EXPECT_NEAR(got.data()[i], want[i], 2e-6 * (1 + std::abs(want[i]))) << what << " [" << i << "]";
+  for (int64_t i = 0; i < kN; ++i)
+    EXPECT_NEAR(got.data()[i], want[i], 2e-6 * (1 + std::abs(want[i]))) << what << " [" << i << "]";
 }
 
 TEST(AdamW, MatchesClosedFormWithBiasCorrectionAndDecoupledDecay) {
@@ -68,7 +72,7 @@ void run_sgd(double mu, bool nesterov, double wd) {
   o.nesterov = nesterov;
   o.weight_decay = static_cast<float>(wd);
   Sgd opt(o);
-  Fixture f(2.0f, 1.0f);
+  Fixture f(2.0f, 3.0f);  // lr_mult 2, wd_mult 3
   opt.add_parameter(&f.p);
   std::vector<double> w = f.w0, buf(kN, 0);
   for (int t = 1; t <= kSteps; ++t) {
@@ -77,7 +81,7 @@ void run_sgd(double mu, bool nesterov, double wd) {
     const double a = lr * 2.0;
     for (int64_t i = 0; i < kN; ++i) {
       const double g = grad_at(t, i);
-      w[i] *= 1 - a * wd;
+      w[i] *= 1 - a * wd * 3.0;
       buf[i] = t == 1 ? g : mu * buf[i] + g;
       const double d = mu == 0 ? g : nesterov ? g + mu * buf[i] : buf[i];
       w[i] -= a * d;
@@ -90,14 +94,18 @@ TEST(Sgd, PlainMomentumNesterovAndDecay) {
   run_sgd(0.0, false, 0.0);
   run_sgd(0.9, false, 0.0);
   run_sgd(0.9, true, 0.01);
+  run_sgd(0.5, false, 0.2);
 }
 
 TEST(OptimizerConfig, BadValuesNameTheKey) {
   const struct {
     const char* yaml;
     const char* key;
-  } cases[] = {{"{lr: -1}", "lr"}, {"{betas: [0.9]}", "betas"}, {"{betas: [0.9, 1.0]}", "betas"},
-               {"{eps: 0}", "eps"}, {"{weight_decay: -0.1}", "weight_decay"}};
+  } cases[] = {{"{lr: -1}", "lr"},
+               {"{betas: [0.9]}", "betas"},
+               {"{betas: [0.9, 1.0]}", "betas"},
+               {"{eps: 0}", "eps"},
+               {"{weight_decay: -0.1}", "weight_decay"}};
   for (const auto& c : cases) {
     try {
       AdamWOptions::from_config(Config::parse(c.yaml));
@@ -107,7 +115,33 @@ TEST(OptimizerConfig, BadValuesNameTheKey) {
       EXPECT_NE(std::string(e.what()).find(c.key), std::string::npos) << e.what();
     }
   }
+  for (const auto& c : {cases[0], cases[4]}) {
+    try {
+      SgdOptions::from_config(Config::parse(c.yaml));
+      ADD_FAILURE() << c.yaml;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::bad_input);
+      EXPECT_NE(std::string(e.what()).find(c.key), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(SgdOptions::from_config(Config::parse("{momentum: 1.0}")), Error);
   EXPECT_THROW(SgdOptions::from_config(Config::parse("{nesterov: true}")), Error);
+}
+
+TEST(OptimizerRegistry, BuiltinsByNameAndUnknownListsKnown) {
+  register_builtins();
+  for (const char* name : {"sgd", "adamw", "muon"}) {
+    auto opt = optimizer_registry().get(name)(Config::parse("{lr: 0.5}"));
+    EXPECT_EQ(opt->name(), name);
+    EXPECT_FLOAT_EQ(opt->lr(), 0.5f);
+  }
+  try {
+    optimizer_registry().get("muonn");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::bad_input);
+    EXPECT_NE(std::string(e.what()).find("known: adamw, muon, sgd"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

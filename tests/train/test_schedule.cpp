@@ -42,9 +42,24 @@ TEST(Schedule, WarmupStableDecay) {
   EXPECT_NEAR(m.factor(9), 0.2, 1e-12);
 }
 
+TEST(Schedule, DefaultsAndDescribe) {
+  Schedule c = make("{name: cosine}", 101);  // min_lr_ratio 0.1, no warmup
+  EXPECT_DOUBLE_EQ(c.factor(0), 1.0);
+  EXPECT_NEAR(c.factor(100), 0.1, 1e-12);
+  EXPECT_NE(c.describe().find("cosine"), std::string::npos);
+  Schedule w = make("{name: wsd}", 100);  // decay over the last 20 steps to 0
+  EXPECT_DOUBLE_EQ(w.factor(79), 1.0);
+  EXPECT_DOUBLE_EQ(w.factor(80), 1.0);
+  EXPECT_LT(w.factor(81), 1.0);
+  EXPECT_NEAR(w.factor(99), 0.0, 1e-12);
+  EXPECT_NE(w.describe().find("decay"), std::string::npos);
+  EXPECT_EQ(make("{}", 10).kind(), Schedule::Kind::constant);
+}
+
 TEST(Schedule, BadConfigNamesTheKey) {
   for (const char* yaml : {"{name: cosin}", "{name: cosine, min_lr_ratio: 1.5}",
-                           "{name: cosine, warmup_steps: -1}", "{name: wsd, warmup_steps: 50}"}) {
+                           "{name: cosine, warmup_steps: -1}", "{name: wsd, warmup_steps: 50}",
+                           "{name: wsd, decay_fraction: 0}", "{name: wsd, decay_fraction: 1.5}"}) {
     try {
       make(yaml, 50);
       ADD_FAILURE() << yaml << " accepted";
