@@ -23,7 +23,7 @@ std::string option_value(const std::vector<std::string>& args, size_t& i, const 
   return args[++i];
 }
 
-int train(const std::vector<std::string>& args) {
+int train(const std::vector<std::string>& args, Communicator& comm) {
   std::string config_path, out_dir = "runs";
   std::vector<std::string> overrides;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -44,8 +44,6 @@ int train(const std::vector<std::string>& args) {
 
   Config config = Config::load_file(config_path);
   for (const std::string& o : overrides) config.apply_override(o);
-  SingleProcess comm;
-  log::set_rank(comm.rank(), comm.size());
   Trainer trainer(config, comm, out_dir);
   install_stop_handlers();
   const RunSummary summary = trainer.run();

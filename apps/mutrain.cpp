@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -11,6 +12,8 @@
 #include "apps/builtins.h"
 #include "apps/cli.h"
 #include "core/error.h"
+#include "core/log.h"
+#include "dist/make_communicator.h"
 
 namespace {
 
@@ -47,17 +50,23 @@ int main(int argc, char** argv) {
   }
   const std::string command = args[0];
   args.erase(args.begin());
+  std::unique_ptr<mt::Communicator> comm;
+  // A failure on any rank ends every rank (MPI_Abort) with the reason; one process just exits.
+  auto fail = [&](const std::string& message, int code) {
+    if (comm && comm->size() > 1) comm->abort(message, code);
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s\n", message.c_str());
+    return code;
+  };
   try {
+    comm = mt::make_communicator(&argc, &argv);
+    mt::log::set_rank(comm->rank(), comm->size());
     mt::register_builtins();
-    if (command == "train") return mt::cli::train(args);
+    if (command == "train") return mt::cli::train(args, *comm);
     mt::cli::usage_error("unknown command '" + command + "'; known: help, train");
   } catch (const mt::Error& e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "%s\n", e.what());
-    return static_cast<int>(e.code());
+    return fail(e.what(), static_cast<int>(e.code()));
   } catch (const std::exception& e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "[mutrain] internal error: %s\n", e.what());
-    return 1;
+    return fail(std::string("[mutrain] internal error: ") + e.what(), 1);
   }
 }

@@ -81,10 +81,10 @@ Trainer::Trainer(Config root, Communicator& comm, std::string out_root)
       parse_shard_policy(dist_cfg.get_choice("policy", "lpt", {"lpt", "round_robin"}));
   m_root.check_unused();
 
-  if (m_opts.batch_size < m_comm.size())
-    m_root.section("train").fail("batch_size", cat("batch size ", m_opts.batch_size,
-                                                   " is smaller than the number of ranks ",
-                                                   m_comm.size()));
+  if (m_opts.batch_size % m_comm.size() != 0)
+    m_root.section("train").fail("batch_size", cat("global batch ", m_opts.batch_size,
+                                                   " is not divisible by the ", m_comm.size(),
+                                                   " ranks"));
   const std::vector<Parameter*> all = m_model->parameters();
   std::vector<double> cost;
   for (const Parameter* p : all) cost.push_back(update_cost(*p, m_optimizers->optimizer_for(p->role())));
@@ -125,6 +125,7 @@ double Trainer::step(int64_t step) {
     for (int64_t i = 0; i < n; ++i) g[i] *= share;
   }
 
+  const int64_t bytes_before = m_comm.bytes_sent();
   const std::vector<int64_t>& counts = m_plan.rank_numel();
   const int64_t own_offset = m_plan.rank_offsets()[m_comm.rank()];
   float* grads = m_params->grads().data();
@@ -155,10 +156,14 @@ double Trainer::step(int64_t step) {
   }
   m_last_grad_norm = std::sqrt(sums[0]);
 
+  const auto t_update = Clock::now();
   m_optimizers->step(static_cast<float>(m_schedule->factor(step)));
+  m_update_seconds += seconds_since(t_update);
+  ++m_update_steps;
   float* values = m_params->values().data();
   m_comm.all_gather(values + own_offset, values, counts);
   if (sums[4] > 0 && !stop_requested()) request_stop_for_test(SIGTERM);  // another rank was asked
+  m_last_step_bytes = m_comm.bytes_sent() - bytes_before;
   return loss;
 }
 
@@ -198,9 +203,26 @@ void Trainer::log_setup() const {
               " values (rank 0), lr ", opt->lr());
   }
   log::info("[train] schedule: ", m_schedule->describe());
-  if (m_comm.size() > 1)
+  if (m_comm.size() > 1) {
     log::info("[train] ", m_comm.size(), " ranks, shard policy ", shard_policy_name(m_plan.policy()),
-              ", predicted imbalance ", m_plan.imbalance());
+              ", predicted imbalance (max/mean update cost) ", m_plan.imbalance());
+    for (int r = 0; r < m_comm.size(); ++r)
+      log::info("[train]   rank ", r, ": ", m_plan.owned_by(r).size(), " tensors, ",
+                m_plan.rank_numel()[r], " values, predicted ", m_plan.rank_cost()[r] / 1e9,
+                " GFLOP per step");
+  }
+}
+
+void Trainer::write_shard_plan(const std::string& path) const {
+  std::ofstream out(path);
+  out << "# owner rank of each parameter (DESIGN.md ShardPlan); predicted update cost in flops\n"
+      << "world: " << m_plan.world() << "\npolicy: " << shard_policy_name(m_plan.policy())
+      << "\nimbalance: " << m_plan.imbalance() << "\nrank_cost: [";
+  for (int r = 0; r < m_plan.world(); ++r) out << (r ? ", " : "") << m_plan.rank_cost()[r];
+  out << "]\nowners:\n";
+  const std::vector<Parameter*> all = m_model->parameters();
+  for (size_t i = 0; i < all.size(); ++i)
+    out << "  " << all[i]->name() << ": " << m_plan.owners()[i] << "\n";
 }
 
 RunSummary Trainer::run() {
@@ -211,6 +233,7 @@ RunSummary Trainer::run() {
   if (root) {
     std::ofstream(fs::path(m_run_dir) / "config.yaml") << resolved << "\n";
     log::info("[train] resolved config:\n", resolved);
+    write_shard_plan((fs::path(m_run_dir) / "shard_plan.yaml").string());
   }
   log_setup();
   RunSummary summary;
@@ -230,7 +253,7 @@ RunSummary Trainer::run() {
   // The log shows the scheduled lr of the optimizer of the hidden matrices.
   const Optimizer* shown = m_optimizers->find(m_optimizers->optimizer_for(Role::hidden));
   const double display_lr = shown ? shown->lr() : 1.0;
-  ProgressBar bar(root && log::is_tty());
+  ProgressBar bar(root && m_comm.size() == 1 && log::is_tty());  // MPI launchers fake a tty
   const double tokens_per_step = static_cast<double>(m_opts.batch_size * m_seq);
   double interval_loss = 0.0, interval_time = 0.0;
   int64_t interval_steps = 0;
@@ -290,16 +313,27 @@ RunSummary Trainer::run() {
     log::info("[train] final validation over ", ev.count, " predictions: loss ", ev.loss, extra);
   }
   summary.seconds = seconds_since(t_start);
+  // The sharded update's time is the slowest owner's: report the max over ranks.
+  double update_ms[1] = {m_update_steps ? 1e3 * m_update_seconds / m_update_steps : 0.0};
+  m_comm.all_reduce_max(update_ms, 1);
+  summary.update_ms = update_ms[0];
+  log::info("[train] optimizer update: ", update_ms[0], " ms per step (slowest rank)");
   if (root) {
     std::ofstream out(fs::path(m_run_dir) / "summary.yaml");
     out << "steps_done: " << summary.steps_done << "\nstopped_by_signal: " << summary.stop_signal
         << "\ntrain_loss: " << summary.train_loss << "\nval_loss: " << summary.final_val.loss
         << "\nval_accuracy: " << summary.final_val.accuracy
         << "\nval_bits_per_token: " << summary.final_val.loss / std::log(2.0)
-        << "\nval_count: " << summary.final_val.count << "\nseconds: " << summary.seconds << "\n";
+        << "\nval_count: " << summary.final_val.count << "\nseconds: " << summary.seconds
+        << "\nupdate_ms_per_step: " << summary.update_ms << "\nranks: " << m_comm.size()
+        << "\ncollective_bytes_per_step_rank0: " << m_last_step_bytes << "\n";
     if (summary.baseline_bits) out << "unigram_entropy_bits: " << *summary.baseline_bits << "\n";
   }
-  log::info("[train] outputs in ", m_run_dir, "/ (config.yaml, train.csv, val.csv, summary.yaml)");
+  if (m_comm.size() > 1)
+    log::info("[train] collective payload of rank 0 per step: ", m_last_step_bytes, " bytes (",
+              m_params->numel() * 4, " bytes of gradients)");
+  log::info("[train] outputs in ", m_run_dir,
+            "/ (config.yaml, shard_plan.yaml, train.csv, val.csv, summary.yaml)");
   return summary;
 }
 

@@ -27,6 +27,7 @@ struct RunSummary {
   EvalResult final_val;       // over the whole validation split
   std::optional<double> baseline_bits;  // unigram entropy of the validation split (text)
   double seconds = 0.0;
+  double update_ms = 0.0;  // optimizer update per step, slowest rank
 };
 
 class Trainer {
@@ -50,10 +51,13 @@ class Trainer {
   // returns the global mean loss. Public for tests and benchmarks.
   double step(int64_t step);
   EvalResult validate(int64_t max_batches);
+  // Bytes this rank passed to collectives in the last step (see Communicator::bytes_sent).
+  int64_t last_step_bytes() const { return m_last_step_bytes; }
 
  private:
   void choose_run_dir();
   void log_setup() const;
+  void write_shard_plan(const std::string& path) const;
 
   Config m_root;
   Communicator& m_comm;
@@ -69,6 +73,9 @@ class Trainer {
   std::unique_ptr<ParameterSet> m_params;
   int64_t m_seq = 1;
   double m_last_grad_norm = 0.0;
+  int64_t m_last_step_bytes = 0;
+  double m_update_seconds = 0.0;
+  int64_t m_update_steps = 0;
 };
 
 }  // namespace mt

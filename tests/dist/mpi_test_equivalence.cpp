@@ -1,0 +1,105 @@
+// Data parallelism with sharded Muon on P ranks equals the 1-rank run: the quickstart GPT (on
+// random tokens, so no data install is needed) trained 20 steps with each shard policy; each rank
+// ran Newton-Schulz only on the matrices it owns and kept optimizer state only for them; the
+// collective payload per step is one all-reduce's worth of gradients.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "mpi_world.h"
+#include "optimizers/muon.h"
+#include "train/trainer.h"
+
+namespace mt {
+namespace {
+
+using test::world;
+
+constexpr int kSteps = 20;
+
+Config quickstart_gpt(const std::string& policy, int64_t batch = 16) {
+  return Config::parse(
+      "name: equivalence\n"
+      "model: {name: gpt, width: 128, depth: 4, heads: 4, context: 128}\n"
+      "data: {name: random_tokens, vocab_size: 256}\n"
+      "optimizer: {muon: {lr: 0.02, weight_decay: 0.1}, adamw: {lr: 3.0e-3, weight_decay: 0.01}}\n"
+      "schedule: {name: cosine, warmup_steps: 5}\n"
+      "dist: {policy: " + policy + "}\n"
+      "train: {steps: " + std::to_string(kSteps) + ", batch_size: " + std::to_string(batch) +
+      ", threads: 1}\n");
+}
+
+void check_policy(const std::string& policy) {
+  Trainer sharded(quickstart_gpt(policy), world());
+  for (int s = 0; s < kSteps; ++s) sharded.step(s);
+  SingleProcess single;
+  Trainer reference(quickstart_gpt(policy), single);
+  for (int s = 0; s < kSteps; ++s) reference.step(s);
+
+  double worst = 0.0;
+  for (Parameter* p : reference.params().params()) {
+    const Parameter* q = sharded.params().find(p->name());
+    ASSERT_NE(q, nullptr) << p->name();
+    double num = 0.0, den = 0.0;
+    const float* a = q->value().data();
+    const float* b = p->value().data();
+    for (int64_t i = 0; i < p->numel(); ++i) {
+      num += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+      den += static_cast<double>(b[i]) * b[i];
+    }
+    const double rel = std::sqrt(num / den);
+    worst = std::max(worst, rel);
+    EXPECT_LT(rel, 1e-5) << policy << " P=" << world().size() << " " << p->name();
+  }
+  if (world().rank() == 0)
+    std::printf("[equivalence] %s P=%d: max relative parameter difference %.2e after %d steps\n",
+                policy.c_str(), world().size(), worst, kSteps);
+
+  // Newton-Schulz ran only on this rank's matrices; state lives only on owners.
+  const ShardPlan& plan = sharded.plan();
+  auto* muon = dynamic_cast<Muon*>(sharded.optimizers().find("muon"));
+  ASSERT_NE(muon, nullptr);
+  for (const Parameter* p : muon->parameters())
+    EXPECT_EQ(plan.owner(p), world().rank()) << p->name() << " updated by a non-owner";
+  int64_t owned_hidden = 0;
+  for (const Parameter* p : plan.owned_by(world().rank())) owned_hidden += p->role() == Role::hidden;
+  EXPECT_EQ(muon->ns_calls(), kSteps * owned_hidden);
+  double total_calls[1] = {static_cast<double>(muon->ns_calls())};
+  world().all_reduce_sum(total_calls, 1);
+  EXPECT_EQ(total_calls[0], kSteps * 24.0) << "4 blocks x 6 matrices, each orthogonalised once per step";
+  for (Optimizer* opt : sharded.optimizers().all()) {
+    for (const Parameter* p : sharded.params().params()) {
+      if (plan.owner(p) == world().rank()) continue;
+      for (const std::string& state : opt->state_names())
+        EXPECT_FALSE(opt->has_state(*p, state)) << opt->name() << " holds state of " << p->name();
+    }
+  }
+
+  // Payload: summed over ranks, one ring all-reduce of the gradients (2 (P-1) N floats), plus
+  // a handful of scalars (loss, counts, grad norm).
+  const int P = world().size();
+  double bytes[1] = {static_cast<double>(sharded.last_step_bytes())};
+  world().all_reduce_sum(bytes, 1);
+  const double grads = 4.0 * static_cast<double>(sharded.params().numel());
+  EXPECT_LE(bytes[0], 2.0 * (P - 1) * grads + 128.0 * P);
+  if (world().rank() == 0 && P > 1)
+    std::printf("[equivalence] payload per step, all ranks: %.0f bytes = %.4f x one all-reduce\n",
+                bytes[0], bytes[0] / (2.0 * (P - 1) * grads));
+}
+
+TEST(MpiEquivalence, LptMatchesOneRank) { check_policy("lpt"); }
+TEST(MpiEquivalence, RoundRobinMatchesOneRank) { check_policy("round_robin"); }
+
+TEST(MpiEquivalence, BatchNotDivisibleByRanksIsAConfigError) {
+  if (world().size() == 1) GTEST_SKIP() << "every batch divides over one rank";
+  try {
+    Trainer t(quickstart_gpt("lpt", 4 * world().size() + 1), world());
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::bad_input);
+    EXPECT_NE(std::string(e.what()).find("train.batch_size"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace mt
