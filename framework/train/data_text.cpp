@@ -1,7 +1,9 @@
-// Loading and batching of byte-level text.
+// Loading and batching of byte-level text: training windows drawn at random positions as a pure
+// function of (seed, step, row); validation in consecutive non-overlapping windows.
 #include "train/data_text.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -19,19 +21,23 @@ std::string read_file(const fs::path& p) {
   if (!in) input_error("data", "cannot read '", p.string(), "'");
   std::ostringstream ss;
   ss << in.rdbuf();
+  if (in.bad()) input_error("data", "error reading '", p.string(), "'");
   return ss.str();
 }
 
-// "1790-2008" from file names starting with a year, else the first and last names.
+// "1790-2008" when the file names start with a year, else the first and last names.
 std::string span_of(const std::vector<std::string>& files) {
-  if (files.empty()) return "none";
   auto year = [](const std::string& f) {
-    return f.size() >= 4 && std::all_of(f.begin(), f.begin() + 4, ::isdigit) ? f.substr(0, 4) : f;
+    const bool dated = f.size() >= 4 && std::all_of(f.begin(), f.begin() + 4, [](unsigned char c) {
+                         return std::isdigit(c) != 0;
+                       });
+    return dated ? f.substr(0, 4) : f;
   };
-  return year(files.front()) + "-" + year(files.back());
+  const std::string first = year(files.front()), last = year(files.back());
+  return first == last ? first : first + "-" + last;
 }
 
-// Fill rows [r0, r1) with windows of seq tokens (labels shifted by one) starting at starts[r].
+// Windows of seq tokens starting at starts[r]; labels are the same bytes shifted by one.
 Batch windows(const std::string& text, const std::vector<int64_t>& starts, int64_t seq) {
   Batch b;
   b.rows = static_cast<int64_t>(starts.size());
@@ -54,7 +60,7 @@ TextDataset::TextDataset(const std::string& dir, double val_fraction) : m_dir(di
   std::vector<std::string> names;
   if (fs::is_directory(dir, ec))
     for (const auto& entry : fs::directory_iterator(dir, ec))
-      if (entry.is_regular_file() && entry.path().extension() == ".txt")
+      if (entry.is_regular_file(ec) && entry.path().extension() == ".txt")
         names.push_back(entry.path().filename().string());
   if (names.empty())
     input_error("data", "no *.txt files in '", dir,
@@ -70,17 +76,22 @@ TextDataset::TextDataset(const std::string& dir, double val_fraction) : m_dir(di
   }
   // The latest whole files go to validation until they hold val_fraction of the bytes.
   size_t val_bytes = 0, first_val = names.size();
-  while (first_val > 1 && static_cast<double>(val_bytes) < val_fraction * static_cast<double>(total)) {
+  while (first_val > 1 &&
+         (first_val == names.size() ||
+          static_cast<double>(val_bytes) < val_fraction * static_cast<double>(total))) {
     --first_val;
     val_bytes += texts[first_val].size();
   }
   for (size_t i = 0; i < names.size(); ++i) {
-    (i < first_val ? m_train : m_val) += texts[i];
+    std::string& split = i < first_val ? m_train : m_val;
+    if (i != 0 && i != first_val) split += kFileSeparator;
+    split += texts[i];
     (i < first_val ? m_train_files : m_val_files).push_back(names[i]);
   }
   if (m_train.size() < 2 || m_val.size() < 2)
     input_error("data", "'", dir, "' holds too little text to split (", m_train.size(),
                 " train and ", m_val.size(), " validation bytes)");
+  m_val_entropy = unigram_entropy_bits(m_val);
 }
 
 DataInfo TextDataset::info() const {
@@ -88,32 +99,48 @@ DataInfo TextDataset::info() const {
   d.vocab_size = d.num_classes = 256;
   d.train_size = static_cast<int64_t>(m_train.size());
   d.val_size = static_cast<int64_t>(m_val.size());
-  d.description = cat("text '", m_dir, "': ", m_train_files.size(), " files (", span_of(m_train_files),
-                      ", ", m_train.size(), " bytes) train, ", m_val_files.size(), " files (",
-                      span_of(m_val_files), ", ", m_val.size(), " bytes) validation");
+  d.description =
+      cat("bytes of '", m_dir, "': ", span_of(m_train_files), " train (", m_train_files.size(),
+          " files, ", m_train.size(), " bytes), ", span_of(m_val_files), " val (",
+          m_val_files.size(), " files, ", m_val.size(), " bytes)");
   return d;
+}
+
+void TextDataset::require_window(const std::string& text, const char* split, int64_t seq) const {
+  MT_CHECK(seq > 0, "seq ", seq);
+  if (static_cast<int64_t>(text.size()) < seq + 1)
+    input_error("data", "the ", split, " split of '", m_dir, "' holds ", text.size(),
+                " bytes, fewer than one window of context + 1 = ", seq + 1);
 }
 
 Batch TextDataset::train_batch(uint64_t seed, int64_t step, int64_t global_batch, int64_t seq,
                                int64_t r0, int64_t r1) const {
-  const int64_t n = static_cast<int64_t>(m_train.size());
-  if (n < seq + 1)
-    input_error("data", "training text of ", n, " bytes is shorter than one window of ", seq + 1);
+  MT_CHECK(step >= 0 && 0 <= r0 && r0 <= r1 && r1 <= global_batch, "step ", step, ", rows [", r0,
+           ", ", r1, ") of ", global_batch);
+  require_window(m_train, "training", seq);
+  // Start positions 0 .. n - seq - 1 (the last window's label is the final byte).
+  const auto n_starts = static_cast<uint64_t>(static_cast<int64_t>(m_train.size()) - seq);
   const Rng rng(seed, "data/text/train");
   std::vector<int64_t> starts;
+  starts.reserve(static_cast<size_t>(r1 - r0));
   for (int64_t r = r0; r < r1; ++r)
-    starts.push_back(static_cast<int64_t>(
-        rng.below(static_cast<uint64_t>(step * global_batch + r), static_cast<uint64_t>(n - seq))));
+    starts.push_back(
+        static_cast<int64_t>(rng.below(static_cast<uint64_t>(step * global_batch + r), n_starts)));
   return windows(m_train, starts, seq);
 }
 
 int64_t TextDataset::val_batches(int64_t batch, int64_t seq) const {
+  MT_CHECK(batch > 0, "batch ", batch);
+  require_window(m_val, "validation", seq);
   const int64_t n_windows = (static_cast<int64_t>(m_val.size()) - 1) / seq;
   return (n_windows + batch - 1) / batch;
 }
 
 Batch TextDataset::val_batch(int64_t index, int64_t batch, int64_t seq, int64_t r0,
                              int64_t r1) const {
+  MT_CHECK(index >= 0 && batch > 0 && 0 <= r0 && r0 <= r1 && r1 <= batch, "index ", index,
+           ", rows [", r0, ", ", r1, ") of ", batch);
+  require_window(m_val, "validation", seq);
   const int64_t n_windows = (static_cast<int64_t>(m_val.size()) - 1) / seq;
   std::vector<int64_t> starts;
   for (int64_t r = r0; r < r1; ++r) {
@@ -136,7 +163,9 @@ double TextDataset::unigram_entropy_bits(const std::string& text) {
 
 std::unique_ptr<Dataset> make_text_dataset(const Config& c) {
   const std::string path = c.get<std::string>("path", "data/sotu");
-  const double val_fraction = c.get_in("val_fraction", 0.1, 1e-6, 0.5);
+  const double val_fraction = c.get<double>("val_fraction", 0.1);
+  if (!(val_fraction > 0.0 && val_fraction <= 0.5))
+    c.fail("val_fraction", cat("= ", val_fraction, " is out of range (0, 0.5]"));
   return std::make_unique<TextDataset>(path, val_fraction);
 }
 

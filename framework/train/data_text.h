@@ -10,7 +10,12 @@ namespace mt {
 
 class TextDataset : public Dataset {
  public:
-  // Files are joined in name order without separators (each file already ends with a newline).
+  // Separator between consecutive files of a split: a blank line, so that one address never runs
+  // into the next (some SOTU files lack a final newline). Windows may straddle it.
+  static constexpr const char* kFileSeparator = "\n\n";
+
+  // Validation = the latest whole files holding at least val_fraction of all bytes (at least one
+  // file); train = the earlier ones (at least one file).
   TextDataset(const std::string& dir, double val_fraction);
 
   DataInfo info() const override;
@@ -18,19 +23,24 @@ class TextDataset : public Dataset {
                     int64_t r1) const override;
   Batch val_batch(int64_t index, int64_t batch, int64_t seq, int64_t r0, int64_t r1) const override;
   int64_t val_batches(int64_t batch, int64_t seq) const override;
-  std::optional<double> baseline_bits() const override { return unigram_entropy_bits(m_val); }
+  std::optional<double> baseline_bits() const override { return m_val_entropy; }
 
   const std::string& train_text() const { return m_train; }
   const std::string& val_text() const { return m_val; }
+  const std::vector<std::string>& train_files() const { return m_train_files; }
   const std::vector<std::string>& val_files() const { return m_val_files; }
 
-  // Entropy (bits per byte) of the byte-frequency distribution of `text`.
+  // Entropy (bits per byte) of the byte-frequency distribution of `text`: sum -p log2 p.
   static double unigram_entropy_bits(const std::string& text);
 
  private:
+  // Input error when a split is shorter than one window of seq + 1 bytes.
+  void require_window(const std::string& text, const char* split, int64_t seq) const;
+
   std::string m_dir;
   std::string m_train, m_val;
   std::vector<std::string> m_train_files, m_val_files;
+  double m_val_entropy = 0.0;
 };
 
 std::unique_ptr<Dataset> make_text_dataset(const Config& section);

@@ -2,6 +2,7 @@
 // directory of dated text files. Everything is written under a fresh temporary directory.
 #pragma once
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdint>
@@ -14,7 +15,8 @@ namespace mt::test {
 
 inline std::string fresh_dir(const std::string& name) {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::path(::testing::TempDir()) / ("mt_" + name + "_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / ("mt_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();
@@ -27,16 +29,21 @@ inline void put_u32(std::vector<uint8_t>& out, uint32_t v) {
 inline void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes, bool gzip) {
   if (gzip) {
     gzFile f = gzopen(path.c_str(), "wb");
-    gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+    ASSERT_NE(f, nullptr) << path;
+    EXPECT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
+              static_cast<int>(bytes.size()));
     gzclose(f);
   } else {
-    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                                static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
   }
 }
 
 // Pixel j of image i: (7 i + j) % 256; label of image i: i % 10.
-inline uint8_t tiny_pixel(int64_t i, int64_t j) { return static_cast<uint8_t>((7 * i + j) % 256); }
+inline uint8_t tiny_pixel(int64_t i, int64_t j) {
+  return static_cast<uint8_t>((7 * i + j) % 256);
+}
 
 inline std::vector<uint8_t> idx_images(int64_t count, int64_t rows, int64_t cols) {
   std::vector<uint8_t> b;
@@ -69,7 +76,7 @@ inline std::string tiny_mnist(const std::string& name, int64_t n_train, int64_t 
   return dir;
 }
 
-// Text files "<year>_x.txt" with the given contents, in year order.
+// Text files "<year>_x.txt" (years from 1900) with the given contents, in year order.
 inline std::string tiny_text(const std::string& name, const std::vector<std::string>& texts) {
   const std::string dir = fresh_dir(name);
   for (size_t i = 0; i < texts.size(); ++i)

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
+#include "core/rng.h"
+#include "io/config.h"
 #include "support/tiny_data.h"
 #include "train/data_mnist.h"
 
@@ -53,6 +56,45 @@ TEST(MnistData, TrainBatchesArePureAndSplitByRows) {
   EXPECT_TRUE(differs);
 }
 
+TEST(MnistData, TrainRowsAreTheSpecifiedRngDraws) {
+  const int64_t n = 50, B = 6;
+  MnistDataset d(test::tiny_mnist("mnist_draws", n, 5));
+  const Rng rng(7, "data/mnist/train");
+  std::set<int64_t> drawn;
+  for (int64_t step : {0, 3}) {
+    const Batch b = d.train_batch(7, step, B, 1, 0, B);
+    ASSERT_EQ(b.rows, B);
+    EXPECT_EQ(b.seq, 1);
+    EXPECT_TRUE(b.tokens.empty());
+    for (int64_t r = 0; r < B; ++r) {
+      const auto i = static_cast<int64_t>(rng.below(static_cast<uint64_t>(step * B + r), n));
+      drawn.insert(i);
+      EXPECT_EQ(b.labels[r], i % 10);
+      for (int64_t j : {0, 391, 783})
+        EXPECT_FLOAT_EQ(b.x.data()[r * 784 + j],
+                        (test::tiny_pixel(i, j) / 255.0f - 0.1307f) / 0.3081f);
+    }
+  }
+  EXPECT_GT(drawn.size(), 1u);
+}
+
+TEST(MnistData, ValidationCoversTheTestSplitOnceInOrder) {
+  MnistDataset d(test::tiny_mnist("mnist_val", 5, 11));
+  std::vector<int32_t> labels;
+  for (int64_t i = 0; i < d.val_batches(4, 1); ++i) {
+    const Batch lo = d.val_batch(i, 4, 1, 0, 2), hi = d.val_batch(i, 4, 1, 2, 4);
+    labels.insert(labels.end(), lo.labels.begin(), lo.labels.end());
+    labels.insert(labels.end(), hi.labels.begin(), hi.labels.end());
+  }
+  EXPECT_EQ(labels, (std::vector<int32_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0}));
+}
+
+TEST(MnistData, FactoryReadsThePathKey) {
+  const std::string dir = test::tiny_mnist("mnist_cfg", 3, 2, true);
+  Config c = Config::parse("name: mnist\npath: " + dir + "\n");
+  EXPECT_EQ(make_mnist_dataset(c)->info().train_size, 3);
+}
+
 void expect_error(const std::string& dir, const std::string& needle) {
   try {
     MnistDataset d(dir);
@@ -64,20 +106,50 @@ void expect_error(const std::string& dir, const std::string& needle) {
 }
 
 TEST(MnistData, BadFilesAreInputErrorsNamingTheFile) {
-  expect_error(test::fresh_dir("mnist_none"), "install_data.sh");
+  const std::string none = test::fresh_dir("mnist_none");
+  expect_error(none, "install_data.sh");
+  expect_error(none, "'" + none + "'");
+  expect_error(none + "/nowhere", none + "/nowhere");
+  {  // one file missing
+    const std::string dir = test::tiny_mnist("mnist_partial", 5, 5);
+    std::filesystem::remove(dir + "/t10k-labels-idx1-ubyte");
+    expect_error(dir, "t10k-labels-idx1-ubyte");
+    expect_error(dir, "install_data.sh");
+  }
+  {  // truncated gzip
+    const std::string dir = test::tiny_mnist("mnist_trunc_gz", 5, 5, true);
+    std::vector<uint8_t> bad = test::idx_images(5, 28, 28);
+    bad.resize(100);
+    test::write_bytes(dir + "/train-images-idx3-ubyte.gz", bad, true);
+    expect_error(dir, "train-images-idx3-ubyte.gz' is truncated");
+  }
+  {  // header claiming far more images than the file holds
+    const std::string dir = test::tiny_mnist("mnist_huge", 5, 5);
+    std::vector<uint8_t> bad = test::idx_images(5, 28, 28);
+    bad[4] = 0x7f;
+    test::write_bytes(dir + "/train-images-idx3-ubyte", bad, false);
+    expect_error(dir, "train-images-idx3-ubyte' is truncated");
+  }
+  {  // trailing bytes
+    const std::string dir = test::tiny_mnist("mnist_long", 5, 5);
+    std::vector<uint8_t> bad = test::idx_labels(5);
+    bad.push_back(0);
+    test::write_bytes(dir + "/train-labels-idx1-ubyte", bad, false);
+    expect_error(dir, "train-labels-idx1-ubyte' is longer");
+  }
   {  // bad magic
     const std::string dir = test::tiny_mnist("mnist_magic", 5, 5);
     std::vector<uint8_t> bad = test::idx_images(5, 28, 28);
     bad[3] = 0x01;
     test::write_bytes(dir + "/train-images-idx3-ubyte", bad, false);
-    expect_error(dir, "train-images-idx3-ubyte");
+    expect_error(dir, "train-images-idx3-ubyte' is not an IDX image file");
   }
   {  // truncated
     const std::string dir = test::tiny_mnist("mnist_trunc", 5, 5);
     std::vector<uint8_t> bad = test::idx_images(5, 28, 28);
     bad.resize(bad.size() - 10);
     test::write_bytes(dir + "/t10k-images-idx3-ubyte", bad, false);
-    expect_error(dir, "truncated");
+    expect_error(dir, "t10k-images-idx3-ubyte' is truncated");
   }
   {  // label count mismatch
     const std::string dir = test::tiny_mnist("mnist_count", 5, 5);
