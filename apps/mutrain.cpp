@@ -20,7 +20,9 @@ namespace {
 const char* kUsage =
     "usage: mutrain <command> [options]\n"
     "commands:\n"
-    "  train CONFIG [--set key=value ...] [--out DIR]   train a model described by a YAML config\n"
+    "  train CONFIG [--set key=value ...] [--out DIR] [--resume auto|PATH]\n"
+    "                    train a model described by a YAML config (resume: newest checkpoint)\n"
+    "  inspect FILE.h5 [--config]                        summarise a mutrain HDF5 file\n"
     "  help                                              this message\n"
     "Exit codes: 0 success, 1 runtime failure, 2 bad input (config, data, CLI), 3 stopped by a "
     "signal.\n";
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
     mt::log::set_rank(comm->rank(), comm->size());
     mt::register_builtins();
     if (command == "train") return mt::cli::train(args, *comm);
+    if (command == "inspect") return mt::cli::inspect(args);
     mt::cli::usage_error("unknown command '" + command + "'; known: help, train");
   } catch (const mt::Error& e) {
     return fail(e.what(), static_cast<int>(e.code()));
