@@ -13,6 +13,18 @@ enum class ShardPolicy { round_robin, lpt };
 ShardPolicy parse_shard_policy(const std::string& text);  // input error listing the policies
 const char* shard_policy_name(ShardPolicy p);
 
+// The assignment algorithms behind the policies: owner rank per cost, pure functions of
+// (cost, world), so every rank computes the same plan. Costs must be finite and >= 0.
+std::vector<int> assign_round_robin(size_t count, int world);                    // i % world
+std::vector<int> assign_greedy_lpt(const std::vector<double>& cost, int world);  // plain LPT
+// Greedy LPT, then local search (moves and swaps off the most loaded rank), then, unless the
+// result meets makespan_lower_bound, a branch-and-bound search with a fixed node budget.
+std::vector<int> assign_lpt(const std::vector<double>& cost, int world);
+// Largest rank load (makespan) of an assignment, and a lower bound on it for any assignment:
+// max(total / world, largest cost, sum of the k+1 smallest of the k*world+1 largest costs).
+double makespan(const std::vector<double>& cost, const std::vector<int>& owner, int world);
+double makespan_lower_bound(const std::vector<double>& cost, int world);
+
 class ShardPlan {
  public:
   ShardPlan() = default;
