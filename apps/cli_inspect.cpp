@@ -471,7 +471,10 @@ int inspect(const std::vector<std::string>& args) {
     input_error("inspect", "'", path, "' is not an HDF5 file (no HDF5 signature)");
 
   Inspector in(path);
-  H5Id file(in.check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open as HDF5"),
+  // Read-only without taking the file lock: a live run keeps metrics.h5 open for writing.
+  H5Id fapl(in.check(H5Pcreate(H5P_FILE_ACCESS), "cannot create file access properties"), H5Pclose);
+  H5Pset_file_locking(fapl.get(), false, true);
+  H5Id file(in.check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), "cannot open as HDF5"),
             H5Fclose);
   print_root(in, file.get(), show_config);
   const std::string kind = in.attribute_or(file.get(), "kind", "");

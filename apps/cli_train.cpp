@@ -1,4 +1,4 @@
-// `mutrain train CONFIG [--set key=value ...] [--out DIR]`.
+// `mutrain train CONFIG [--set key=value ...] [--out DIR] [--resume auto|PATH]`.
 #include <cstdio>
 
 #include "apps/cli.h"
@@ -24,7 +24,7 @@ std::string option_value(const std::vector<std::string>& args, size_t& i, const 
 }
 
 int train(const std::vector<std::string>& args, Communicator& comm) {
-  std::string config_path, out_dir = "runs";
+  std::string config_path, out_dir = "runs", resume;
   std::vector<std::string> overrides;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -32,8 +32,10 @@ int train(const std::vector<std::string>& args, Communicator& comm) {
       overrides.push_back(option_value(args, i, "--set"));
     } else if (a == "--out" || a.rfind("--out=", 0) == 0) {
       out_dir = option_value(args, i, "--out");
+    } else if (a == "--resume" || a.rfind("--resume=", 0) == 0) {
+      resume = option_value(args, i, "--resume");
     } else if (!a.empty() && a[0] == '-') {
-      usage_error("unknown option '" + a + "' for train; known: --set, --out");
+      usage_error("unknown option '" + a + "' for train; known: --set, --out, --resume");
     } else if (config_path.empty()) {
       config_path = a;
     } else {
@@ -46,7 +48,7 @@ int train(const std::vector<std::string>& args, Communicator& comm) {
   for (const std::string& o : overrides) config.apply_override(o);
   Trainer trainer(config, comm, out_dir);
   install_stop_handlers();
-  const RunSummary summary = trainer.run();
+  const RunSummary summary = trainer.run(resume);
   return summary.stop_signal != 0 ? static_cast<int>(ExitCode::preempted) : 0;
 }
 

@@ -14,4 +14,11 @@ TrainOptions TrainOptions::from_config(const Config& c) {
   return o;
 }
 
+CheckpointOptions CheckpointOptions::from_config(const Config& c) {
+  CheckpointOptions o;
+  o.every = c.get_in("every", o.every, int64_t{0}, int64_t{1} << 40);
+  o.keep_last = c.get_in("keep_last", o.keep_last, int64_t{1}, int64_t{1} << 20);
+  return o;
+}
+
 }  // namespace mt

@@ -17,4 +17,13 @@ struct TrainOptions {
   static TrainOptions from_config(const Config& section);
 };
 
+// The "checkpoint" section: how often to write checkpoints and how many to keep. A checkpoint is
+// also written at the end of the run and when a signal stops it.
+struct CheckpointOptions {
+  int64_t every = 0;  // 0: only at the end and on a stop signal
+  int64_t keep_last = 3;
+
+  static CheckpointOptions from_config(const Config& section);
+};
+
 }  // namespace mt

@@ -13,7 +13,7 @@
 
 #include "backend/cpu/blas.h"
 #include "core/log.h"
-#include "io/metrics_csv.h"
+#include "io/metrics_h5.h"
 #include "nn/ops.h"
 #include "train/progress.h"
 #include "train/signals.h"
@@ -66,6 +66,7 @@ Trainer::Trainer(Config root, Communicator& comm, std::string out_root)
     m_root.fail("name", "run names use letters, digits, '-', '_' and '.' (got '" + m_name + "')");
   m_seed = static_cast<uint64_t>(m_root.get_in("seed", int64_t{0}, int64_t{0}, int64_t{1} << 62));
   m_opts = TrainOptions::from_config(m_root.section("train"));
+  m_ckpt = CheckpointOptions::from_config(m_root.section("checkpoint"));
   cpu::set_num_threads(static_cast<int>(m_opts.threads));
 
   const Config data_cfg = m_root.section("data");
@@ -171,21 +172,42 @@ EvalResult Trainer::validate(int64_t max_batches) {
   return evaluate(*m_model, *m_data, m_comm, m_opts.batch_size, m_seq, max_batches);
 }
 
-void Trainer::choose_run_dir() {
-  // Rank 0 picks a directory that holds no earlier run (never overwriting one) and tells the rest.
+void Trainer::choose_run_dir(const std::string& resume, std::string& checkpoint) {
+  // Rank 0 decides and tells the rest: resuming reuses the run directory of the checkpoint;
+  // otherwise a directory that holds no earlier run (never overwriting one).
   std::string dir;
   if (m_comm.rank() == 0) {
-    dir = (fs::path(m_out_root) / m_name).string();
-    for (int k = 2; fs::exists(fs::path(dir) / "config.yaml"); ++k)
-      dir = (fs::path(m_out_root) / (m_name + "-" + std::to_string(k))).string();
+    const fs::path base = fs::path(m_out_root) / m_name;
+    if (resume == "auto") {
+      const fs::path latest = base / "checkpoints" / "latest";
+      std::string name;
+      if (std::ifstream in(latest); in >> name) {
+        checkpoint = (base / "checkpoints" / name).string();
+        dir = base.string();
+      } else {
+        log::info("[train] --resume auto: no checkpoint in ", base.string(), "; starting fresh");
+      }
+    } else if (!resume.empty()) {
+      if (!fs::exists(resume)) input_error("checkpoint", "no such checkpoint '", resume, "'");
+      checkpoint = resume;
+      const fs::path parent = fs::path(resume).parent_path();
+      if (parent.filename() == "checkpoints") dir = parent.parent_path().string();
+    }
+    if (dir.empty()) {
+      dir = base.string();
+      for (int k = 2; fs::exists(fs::path(dir) / "config.yaml"); ++k)
+        dir = (fs::path(m_out_root) / (m_name + "-" + std::to_string(k))).string();
+    }
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) input_error("output", "cannot create run directory '", dir, "': ", ec.message());
   }
-  int64_t len = static_cast<int64_t>(dir.size());
-  m_comm.broadcast(&len, sizeof len, 0);
-  dir.resize(static_cast<size_t>(len));
-  m_comm.broadcast(dir.data(), len, 0);
+  for (std::string* text : {&dir, &checkpoint}) {
+    int64_t len = static_cast<int64_t>(text->size());
+    m_comm.broadcast(&len, sizeof len, 0);
+    text->resize(static_cast<size_t>(len));
+    m_comm.broadcast(text->data(), len, 0);
+  }
   m_run_dir = dir;
 }
 
@@ -225,88 +247,93 @@ void Trainer::write_shard_plan(const std::string& path) const {
     out << "  " << all[i]->name() << ": " << m_plan.owners()[i] << "\n";
 }
 
-RunSummary Trainer::run() {
+RunSummary Trainer::run(const std::string& resume) {
   const auto t_start = Clock::now();
-  choose_run_dir();
+  std::string checkpoint;
+  choose_run_dir(resume, checkpoint);
   const bool root = m_comm.rank() == 0;
+  int64_t start_step = 0;
+  if (!checkpoint.empty()) {
+    start_step = load_checkpoint(checkpoint);
+    log::info("[train] resumed from ", checkpoint, " at step ", start_step);
+  }
   const std::string resolved = m_root.dump();
+  std::unique_ptr<MetricsWriter> metrics;
   if (root) {
     std::ofstream(fs::path(m_run_dir) / "config.yaml") << resolved << "\n";
     log::info("[train] resolved config:\n", resolved);
     write_shard_plan((fs::path(m_run_dir) / "shard_plan.yaml").string());
+    metrics = std::make_unique<MetricsWriter>((fs::path(m_run_dir) / "metrics.h5").string(),
+                                              resolved, m_comm.size(),
+                                              checkpoint.empty() ? -1 : start_step);
   }
   log_setup();
   RunSummary summary;
   summary.run_dir = m_run_dir;
+  summary.steps_done = start_step;
   summary.baseline_bits = m_data->baseline_bits();
   if (summary.baseline_bits)
     log::info("[train] validation unigram entropy: ", *summary.baseline_bits, " bits per token");
 
-  CsvSeries train_csv, val_csv;
-  if (root) {
-    train_csv = CsvSeries((fs::path(m_run_dir) / "train.csv").string(),
-                          {"step", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed_s"});
-    val_csv = CsvSeries((fs::path(m_run_dir) / "val.csv").string(),
-                        {"step", "val_loss", "val_accuracy", "count"});
-  }
   const bool bits = m_data->info().vocab_size > 0;
   // The log shows the scheduled lr of the optimizer of the hidden matrices.
   const Optimizer* shown = m_optimizers->find(m_optimizers->optimizer_for(Role::hidden));
   const double display_lr = shown ? shown->lr() : 1.0;
   ProgressBar bar(root && m_comm.size() == 1 && log::is_tty());  // MPI launchers fake a tty
   const double tokens_per_step = static_cast<double>(m_opts.batch_size * m_seq);
-  double interval_loss = 0.0, interval_time = 0.0;
-  int64_t interval_steps = 0;
 
-  for (int64_t s = 0; s < m_opts.steps; ++s) {
+  for (int64_t s = start_step; s < m_opts.steps; ++s) {
     if (stop_requested()) {
       summary.stop_signal = stop_signal();
       break;
     }
     const auto t0 = Clock::now();
     const double loss = step(s);
-    interval_time += seconds_since(t0);
-    interval_loss += loss;
-    ++interval_steps;
+    m_interval.time += seconds_since(t0);
+    m_interval.loss += loss;
+    ++m_interval.steps;
     summary.steps_done = s + 1;
     const int64_t done = s + 1;
     bar.draw(done, m_opts.steps, loss);
     const bool last = done == m_opts.steps;
     const bool do_eval = m_opts.eval_every > 0 && done % m_opts.eval_every == 0 && !last;
-    if (done % m_opts.log_every != 0 && !do_eval && !last) continue;
-
-    LogLine line;
-    line.step = done;
-    line.total = m_opts.steps;
-    line.loss = interval_loss / interval_steps;
-    line.lr = m_schedule->factor(s) * display_lr;
-    line.grad_norm = m_last_grad_norm;
-    line.tokens_per_s = tokens_per_step * interval_steps / std::max(interval_time, 1e-9);
-    line.eta_s = (m_opts.steps - done) * interval_time / interval_steps;
-    line.bits = bits;
-    if (do_eval) {
-      const EvalResult ev = validate(m_opts.eval_batches);
-      line.val_loss = ev.loss;
-      line.val_accuracy = ev.accuracy;
-      if (root) val_csv.append({double(done), ev.loss, ev.accuracy, double(ev.count)});
+    if (done % m_opts.log_every == 0 || do_eval || last) {
+      LogLine line;
+      line.step = done;
+      line.total = m_opts.steps;
+      line.loss = m_interval.loss / m_interval.steps;
+      line.lr = m_schedule->factor(s) * display_lr;
+      line.grad_norm = m_last_grad_norm;
+      line.tokens_per_s = tokens_per_step * m_interval.steps / std::max(m_interval.time, 1e-9);
+      line.eta_s = (m_opts.steps - done) * m_interval.time / m_interval.steps;
+      line.bits = bits;
+      if (do_eval) {
+        const EvalResult ev = validate(m_opts.eval_batches);
+        line.val_loss = ev.loss;
+        line.val_accuracy = ev.accuracy;
+        if (root) metrics->val(done, ev.loss, ev.accuracy);
+      }
+      bar.clear();
+      log::info(format_log_line(line));
+      if (root)
+        metrics->train(done, line.loss, line.lr, line.grad_norm, line.tokens_per_s,
+                       seconds_since(t_start));
+      summary.train_loss = line.loss;
+      m_interval = Interval{};
     }
-    bar.clear();
-    log::info(format_log_line(line));
-    if (root)
-      train_csv.append({double(done), line.loss, line.lr, line.grad_norm, line.tokens_per_s,
-                        seconds_since(t_start)});
-    summary.train_loss = line.loss;
-    interval_loss = interval_time = 0.0;
-    interval_steps = 0;
+    if (m_ckpt.every > 0 && done % m_ckpt.every == 0 && !last) save_checkpoint(done);
   }
   bar.clear();
 
   if (summary.stop_signal != 0) {
-    log::warn("[train] stopped by signal ", summary.stop_signal, " after step ", summary.steps_done);
+    const std::string path = save_checkpoint(summary.steps_done);
+    log::warn("[train] stopped by signal ", summary.stop_signal, " after step ", summary.steps_done,
+              "; checkpoint ", path, " (continue with --resume auto)");
   } else {
+    save_checkpoint(summary.steps_done);
     const EvalResult ev = validate(0);
     summary.final_val = ev;
-    if (root) val_csv.append({double(summary.steps_done), ev.loss, ev.accuracy, double(ev.count)});
+    if (root) metrics->val(summary.steps_done, ev.loss, ev.accuracy);
     std::string extra = bits ? cat(" = ", ev.loss / std::log(2.0), " bits per token")
                              : cat(", accuracy ", 100.0 * ev.accuracy, " %");
     if (summary.baseline_bits) extra += cat(" (unigram entropy ", *summary.baseline_bits, ")");
@@ -333,7 +360,7 @@ RunSummary Trainer::run() {
     log::info("[train] collective payload of rank 0 per step: ", m_last_step_bytes, " bytes (",
               m_params->numel() * 4, " bytes of gradients)");
   log::info("[train] outputs in ", m_run_dir,
-            "/ (config.yaml, shard_plan.yaml, train.csv, val.csv, summary.yaml)");
+            "/ (config.yaml, shard_plan.yaml, metrics.h5, checkpoints/, summary.yaml)");
   return summary;
 }
 

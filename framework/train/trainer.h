@@ -36,8 +36,14 @@ class Trainer {
   Trainer(Config root, Communicator& comm, std::string out_root = "runs");
   ~Trainer();
 
-  // Creates the run directory, trains, evaluates and returns the summary. Throws mt::Error.
-  RunSummary run();
+  // Creates (or, resuming, reuses) the run directory, trains, evaluates and returns the summary.
+  // resume: "" (new run), "auto" (newest complete checkpoint of runs/NAME, if any) or a path.
+  RunSummary run(const std::string& resume = "");
+
+  // Collective: gathers optimizer state to rank 0, which writes runs/NAME/checkpoints/step_N.h5.
+  std::string save_checkpoint(int64_t step);
+  // Every rank reads the file; returns the step to continue from. Validates shapes first.
+  int64_t load_checkpoint(const std::string& path);
 
   Model& model() { return *m_model; }
   ParameterSet& params() { return *m_params; }
@@ -55,7 +61,9 @@ class Trainer {
   int64_t last_step_bytes() const { return m_last_step_bytes; }
 
  private:
-  void choose_run_dir();
+  void choose_run_dir(const std::string& resume, std::string& checkpoint);
+  int64_t load_checkpoint_file(const std::string& path);
+  std::vector<std::pair<Parameter*, std::string>> state_layout() const;
   void log_setup() const;
   void write_shard_plan(const std::string& path) const;
 
@@ -64,6 +72,7 @@ class Trainer {
   std::string m_out_root, m_name, m_run_dir;
   uint64_t m_seed = 0;
   TrainOptions m_opts;
+  CheckpointOptions m_ckpt;
   std::unique_ptr<Dataset> m_data;
   Parametrization m_pz;
   std::unique_ptr<Model> m_model;
@@ -74,6 +83,11 @@ class Trainer {
   int64_t m_seq = 1;
   double m_last_grad_norm = 0.0;
   int64_t m_last_step_bytes = 0;
+  // Log-interval accumulators; checkpoints carry them so a resumed run logs the same means.
+  struct Interval {
+    double loss = 0.0, time = 0.0;
+    int64_t steps = 0;
+  } m_interval;
   double m_update_seconds = 0.0;
   int64_t m_update_steps = 0;
 };

@@ -8,7 +8,7 @@ make_config "$C"
 cd "$TMP"
 
 out="$("$MUTRAIN" train "$C" --out "$TMP/runs" 2>&1)" || fail "tiny run failed: $out"
-for f in config.yaml train.csv val.csv summary.yaml; do
+for f in config.yaml metrics.h5 summary.yaml checkpoints/latest; do
   [[ -s runs/tiny/$f ]] || fail "runs/tiny/$f missing"
 done
 grep -q "step 4/4" <<<"$out" || fail "no log line for the last step: $out"
@@ -16,14 +16,17 @@ grep -q "tok/s" <<<"$out" || fail "log line lacks tokens/s"
 grep -q "outputs in $TMP/runs/tiny" <<<"$out" || fail "does not print where the outputs are"
 grep -q "steps: 4" runs/tiny/config.yaml || fail "resolved config not saved"
 grep -q "^adjust_lr\|adjust_lr: original" runs/tiny/config.yaml || fail "defaults missing from resolved config"
-cp runs/tiny/train.csv first.csv
+cp runs/tiny/metrics.h5 first.h5
 "$MUTRAIN" train "$C" --out "$TMP/runs" --set train.steps=2 >/dev/null 2>&1 || fail "second run failed"
-cmp -s first.csv runs/tiny/train.csv || fail "second run overwrote the first run's metrics"
-[[ -s runs/tiny-2/train.csv ]] || fail "second run did not go to runs/tiny-2"
+cmp -s first.h5 runs/tiny/metrics.h5 || fail "second run overwrote the first run's metrics"
+[[ -s runs/tiny-2/metrics.h5 ]] || fail "second run did not go to runs/tiny-2"
 # same seed -> same losses (batches and init are pure functions of the seed)
 "$MUTRAIN" train "$C" --out "$TMP/runs" >/dev/null 2>&1
-cut -d, -f1,2 runs/tiny/train.csv > a.txt; cut -d, -f1,2 runs/tiny-3/train.csv > b.txt
-cmp -s a.txt b.txt || fail "same config gave different losses"
+/usr/bin/python3 - "$TMP/runs/tiny/metrics.h5" "$TMP/runs/tiny-3/metrics.h5" <<'PY' || fail "same config gave different losses"
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r")["train/loss"][()] for p in sys.argv[1:3])
+sys.exit(0 if len(a) > 0 and np.array_equal(a, b) else 1)
+PY
 # Ctrl-C: stops after the current step, exit 3
 "$MUTRAIN" train "$C" --out "$TMP/runs" --set train.steps=1000000 --set name=stopme >stop.log 2>&1 &
 pid=$!

@@ -78,7 +78,7 @@ TEST(Extending, ModelDefinedInTestTrainsThroughTrainer) {
   const double first = trainer.step(0);
   double last = first;
   for (int64_t s = 1; s < 60; ++s) last = trainer.step(s);
-  EXPECT_NEAR(first, std::log(256.0), 0.5);  // starts near uniform over bytes
+  EXPECT_NEAR(first, std::log(256.0), 1.0);  // starts near chance over 256 bytes
   EXPECT_LT(last, 1.0);                      // learns the cycles (entropy ~0 within a file)
   const EvalResult val = trainer.validate(0);
   EXPECT_GT(val.count, 0);

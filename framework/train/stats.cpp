@@ -1,0 +1,337 @@
+// StabilityStats: names fixed at construction, W snapshots and gradient RMS before the update,
+// per-parameter norms and spectral norms after it (parallel over parameters), and per-module
+// statistics from two probe forwards (before and after the update) seen through the observer.
+#include "train/stats.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <unordered_map>
+
+#include "core/error.h"
+#include "nn/graph.h"
+
+namespace mt {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Per-parameter statistics, in the order of their names.
+enum Slot { w_rms, dw_rms, grad_rms, momentum_rms, w_spec, dw_spec, w_spec_ratio, dw_spec_ratio,
+            ns_orth_err, n_slots };
+const char* const kParamStats[n_slots] = {"w_rms",  "dw_rms",  "grad_rms",     "momentum_rms",
+                                          "w_spec", "dw_spec", "w_spec_ratio", "dw_spec_ratio",
+                                          "ns_orth_err"};
+const char* const kActStats[4] = {"act_rms", "act_rms_max", "dep_rms", "upd_rms"};
+const char* const kMomentumStates[3] = {"momentum", "momentum_buffer", "exp_avg"};
+
+struct StatInfo {
+  const char* name;
+  const char* description;
+};
+const StatInfo kInfo[] = {
+    {"w_rms", "RMS of the parameter after the update"},
+    {"dw_rms", "RMS of this step's update dW = W_after - W_before"},
+    {"grad_rms", "RMS of this step's gradient (averaged over ranks)"},
+    {"momentum_rms", "RMS of the optimizer's first-moment state after the update (Muon/SGD "
+                     "momentum, AdamW exp_avg; 0 while absent)"},
+    {"w_spec", "spectral norm ||W||_2 after the update (warm-started power iteration)"},
+    {"dw_spec", "spectral norm ||dW||_2 of this step's update (warm-started power iteration)"},
+    {"w_spec_ratio", "w_spec / sqrt(fan_out / fan_in); Theta(1) under the spectral condition"},
+    {"dw_spec_ratio", "dw_spec / sqrt(fan_out / fan_in); Theta(1) under the spectral condition"},
+    {"ns_orth_err", "||O O^T - I||_F / sqrt(min dim) of this step's Newton-Schulz output O "
+                    "(NaN: not recorded)"},
+    {"act_rms", "probe batch, module output after the update: mean over rows of the row RMS"},
+    {"act_rms_max", "probe batch, module output after the update: max over rows of the row RMS"},
+    {"dep_rms", "probe batch, module output after the update: RMS of y[i] - y[i + N/2] over "
+                "i < N/2 (N rows; token models pair examples b, b + B/2 at equal positions)"},
+    {"upd_rms", "probe batch: RMS of f(x; W_after) - f(x; W_before) over all elements"},
+};
+
+const StatInfo& info_of(const std::string& stat) {
+  const std::string s = stat.substr(stat.rfind('/') + 1);  // npos + 1 = 0: whole string
+  for (const StatInfo& i : kInfo)
+    if (s == i.name) return i;
+  check_failed("known statistic", __FILE__, __LINE__, cat("unknown statistic '", stat, "'"));
+}
+
+}  // namespace
+
+StatsOptions StatsOptions::from_config(const Config& c) {
+  StatsOptions o;
+  o.every = c.get_in("every", o.every, int64_t{0}, int64_t{1} << 40);
+  o.probe_batch = c.get_in("probe_batch", o.probe_batch, int64_t{2}, int64_t{1} << 20);
+  o.power_iters = static_cast<int>(
+      c.get_in("power_iters", int64_t{o.power_iters}, int64_t{1}, int64_t{100}));
+  return o;
+}
+
+Registry<OrthogonalityAccess>& orthogonality_registry() {
+  static Registry<OrthogonalityAccess> r("orthogonality");
+  return r;
+}
+
+double rms(const float* a, int64_t n) {
+  if (n <= 0) return 0.0;
+  double s = 0.0;
+#pragma omp parallel for reduction(+ : s) if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(a[i]) * a[i];
+  return std::sqrt(s / static_cast<double>(n));
+}
+
+double rms_diff(const float* a, const float* b, int64_t n) {
+  if (n <= 0) return 0.0;
+  double s = 0.0;
+#pragma omp parallel for reduction(+ : s) if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) {
+    const double d = static_cast<double>(a[i]) - b[i];
+    s += d * d;
+  }
+  return std::sqrt(s / static_cast<double>(n));
+}
+
+ActivationStats activation_stats(const float* y, int64_t rows, int64_t features) {
+  ActivationStats st;
+  if (rows <= 0 || features <= 0) return st;
+  double sum = 0.0, mx = 0.0;
+#pragma omp parallel for reduction(+ : sum) reduction(max : mx) if (rows * features > (1 << 16))
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = y + r * features;
+    double s = 0.0;
+    for (int64_t j = 0; j < features; ++j) s += static_cast<double>(row[j]) * row[j];
+    const double v = std::sqrt(s / static_cast<double>(features));
+    sum += v;
+    mx = std::max(mx, v);
+  }
+  st.act_rms = sum / static_cast<double>(rows);
+  st.act_rms_max = mx;
+  const int64_t half = rows / 2;
+  st.dep_rms = half > 0 ? rms_diff(y, y + half * features, half * features) : kNaN;
+  return st;
+}
+
+std::string StabilityStats::units(const std::string& stat) {
+  info_of(stat);  // unknown -> error
+  return "1";     // ratios of dimensionless quantities: weights, updates, activations
+}
+
+std::string StabilityStats::description(const std::string& stat) {
+  return info_of(stat).description;
+}
+
+struct StabilityStats::ParamEntry {
+  Parameter* p = nullptr;
+  bool owned = false;
+  Optimizer* optimizer = nullptr;             // by role
+  std::string momentum;                       // state name; empty: no momentum_rms
+  const OrthogonalityAccess* orth = nullptr;  // ns_orth_err when set
+  int64_t slot[n_slots];                      // index into names(), -1 when absent
+  int64_t offset = -1;                        // into m_before (owned)
+  double grad_rms = 0.0;
+  SpectralNorm w_norm, dw_norm;
+};
+
+struct StabilityStats::ModuleEntry {
+  std::string name;
+  size_t first = 0;           // index of act_rms in names()
+  std::vector<float> before;  // f(x; w_before)
+  bool seen = false;          // in the current forward
+  bool have_before = false;
+};
+
+// Routes observed module outputs: discovery (names), before (copy), after (statistics).
+class StabilityStats::Recorder final : public ActivationObserver {
+ public:
+  enum class Mode { discover, before, after };
+  Recorder(StabilityStats& s, Mode mode, std::vector<double>* out)
+      : m_s(s), m_mode(mode), m_out(out) {
+    for (size_t i = 0; i < s.m_acts.size(); ++i) m_index.emplace(s.m_acts[i]->name, i);
+    for (auto& m : s.m_acts) m->seen = false;
+  }
+
+  void observe(const std::string& module, const Tensor& output) override {
+    auto it = m_index.find(module);
+    if (it == m_index.end()) {
+      if (m_mode != Mode::discover) return;  // not present at construction: not recorded
+      m_s.m_acts.push_back(std::make_unique<ModuleEntry>());
+      m_s.m_acts.back()->name = module;
+      it = m_index.emplace(module, m_s.m_acts.size() - 1).first;
+    }
+    ModuleEntry& m = *m_s.m_acts[it->second];
+    if (m.seen) return;  // a module called twice in one forward: keep its first output
+    m.seen = true;
+    std::vector<float> host;
+    const float* y = output.data();
+    if (!output.device().is_cpu()) {
+      host = output.to_vector();
+      y = host.data();
+    }
+    const int64_t n = output.numel();
+    if (m_mode == Mode::discover) {
+      m.before.reserve(static_cast<size_t>(n));
+    } else if (m_mode == Mode::before) {
+      m.before.resize(static_cast<size_t>(n));
+      std::memcpy(m.before.data(), y, static_cast<size_t>(n) * sizeof(float));
+      m.have_before = true;
+    } else {
+      const int64_t rows = output.dim() >= 2 ? output.size(0) : 1;
+      const ActivationStats a = activation_stats(y, rows, rows > 0 ? n / rows : 0);
+      double* out = m_out->data() + m.first;
+      out[0] = a.act_rms;
+      out[1] = a.act_rms_max;
+      out[2] = a.dep_rms;
+      const bool comparable = m.have_before && static_cast<int64_t>(m.before.size()) == n;
+      out[3] = comparable ? rms_diff(y, m.before.data(), n) : kNaN;
+    }
+  }
+
+ private:
+  StabilityStats& m_s;
+  Mode m_mode;
+  std::vector<double>* m_out;
+  std::unordered_map<std::string, size_t> m_index;
+};
+
+StabilityStats::StabilityStats(Model& model, const std::vector<Parameter*>& all,
+                               const std::vector<Parameter*>& owned, OptimizerSet& optimizers,
+                               Batch probe, const StatsOptions& opts)
+    : m_model(model), m_optimizers(optimizers), m_probe(std::move(probe)), m_opts(opts) {
+  MT_CHECK(m_probe.rows >= 1, "empty probe batch");
+  int64_t packed = 0;
+  for (Parameter* p : all) {
+    MT_CHECK(p != nullptr && p->bound(), "parameter not laid out");
+    auto e = std::make_unique<ParamEntry>();
+    e->p = p;
+    e->owned = std::find(owned.begin(), owned.end(), p) != owned.end();
+    if (e->owned) {
+      e->offset = packed;
+      packed += p->numel();
+    }
+    const std::string& opt_name = optimizers.optimizer_for(p->role());
+    e->optimizer = optimizers.find(opt_name);
+    if (e->optimizer) {
+      const std::vector<std::string> states = e->optimizer->state_names();
+      for (const char* s : kMomentumStates)
+        if (e->momentum.empty() && std::find(states.begin(), states.end(), s) != states.end())
+          e->momentum = s;
+    }
+    if (p->is_matrix() && orthogonality_registry().contains(opt_name))
+      e->orth = &orthogonality_registry().get(opt_name);
+    for (int k = 0; k < n_slots; ++k) {
+      const bool has = k <= grad_rms || (k == momentum_rms && !e->momentum.empty()) ||
+                       (k >= w_spec && k <= dw_spec_ratio && p->is_matrix()) ||
+                       (k == ns_orth_err && e->orth);
+      e->slot[k] = has ? static_cast<int64_t>(m_names.size()) : -1;
+      if (has) m_names.push_back("stats/" + p->name() + "/" + kParamStats[k]);
+    }
+    m_params.push_back(std::move(e));
+  }
+  m_before.resize(static_cast<size_t>(packed));
+  discover_modules();
+  for (auto& m : m_acts) {
+    m->first = m_names.size();
+    m_modules.push_back(m->name);
+    for (const char* s : kActStats) m_names.push_back("act/" + m->name + "/" + s);
+  }
+}
+
+StabilityStats::~StabilityStats() = default;
+
+void StabilityStats::discover_modules() {
+  Recorder rec(*this, Recorder::Mode::discover, nullptr);
+  Graph g(false);
+  g.set_observer(&rec);
+  m_model.forward(g, m_probe);
+}
+
+void StabilityStats::probe_forward(bool after, std::vector<double>& out) {
+  Recorder rec(*this, after ? Recorder::Mode::after : Recorder::Mode::before, &out);
+  Graph g(false);
+  g.set_observer(&rec);
+  m_model.forward(g, m_probe);
+  if (!after) return;
+  for (auto& m : m_acts)  // absent from this forward: visible as NaN, not as a stable 0
+    if (!m->seen)
+      for (int k = 0; k < 4; ++k) out[m->first + k] = kNaN;
+}
+
+void StabilityStats::before_update(int rank, int act_rank) {
+  for (auto& e : m_params) {
+    if (!e->owned) continue;
+    Parameter& p = *e->p;
+    MT_CHECK(p.value().device().is_cpu(), "stats: parameters off the CPU are not supported yet");
+    std::memcpy(m_before.data() + e->offset, p.value().data(),
+                static_cast<size_t>(p.numel()) * sizeof(float));
+    e->grad_rms = rms(p.grad().data(), p.numel());
+  }
+  for (Optimizer* opt : m_optimizers.all())
+    if (orthogonality_registry().contains(opt->name()))
+      orthogonality_registry().get(opt->name()).set_record(*opt, true);
+  m_probe_before = rank == act_rank;
+  std::vector<double> unused;
+  if (m_probe_before) probe_forward(false, unused);
+  m_armed = true;
+}
+
+void StabilityStats::param_stats(ParamEntry& e, std::vector<double>& out) {
+  Parameter& p = *e.p;
+  const int64_t n = p.numel();
+  const float* w = p.value().data();
+  float* dw = m_before.data() + e.offset;
+  for (int64_t i = 0; i < n; ++i) dw[i] = w[i] - dw[i];  // W_before -> dW in place
+  auto put = [&](int k, double v) {
+    if (e.slot[k] >= 0) out[static_cast<size_t>(e.slot[k])] = v;
+  };
+  put(w_rms, rms(w, n));
+  put(dw_rms, rms(dw, n));
+  put(grad_rms, e.grad_rms);
+  if (!p.is_matrix()) return;
+  const int64_t rows = p.shape()[0], cols = p.shape()[1];
+  const double ws = e.w_norm.estimate(w, rows, cols, m_opts.power_iters);
+  const double ds = e.dw_norm.estimate(dw, rows, cols, m_opts.power_iters);
+  const double scale = std::sqrt(static_cast<double>(p.fan_out()) /
+                                 static_cast<double>(std::max<int64_t>(1, p.fan_in())));
+  put(w_spec, ws);
+  put(dw_spec, ds);
+  put(w_spec_ratio, ws / scale);
+  put(dw_spec_ratio, ds / scale);
+}
+
+std::vector<double> StabilityStats::after_update(int rank, int act_rank) {
+  MT_CHECK(m_armed, "StabilityStats::after_update without before_update");
+  m_armed = false;
+  std::vector<double> out(m_names.size(), 0.0);
+  // Optimizer state and the orthogonality record are read sequentially (map lookups) ...
+  std::vector<ParamEntry*> work;
+  for (auto& e : m_params) {
+    if (!e->owned) continue;
+    work.push_back(e.get());
+    if (e->slot[momentum_rms] >= 0)
+      out[e->slot[momentum_rms]] = e->optimizer->has_state(*e->p, e->momentum)
+                                       ? rms(e->optimizer->state(*e->p, e->momentum).data(),
+                                             e->p->numel())
+                                       : 0.0;
+    if (e->slot[ns_orth_err] >= 0) {
+      const double err = e->orth->error(*e->optimizer, *e->p);
+      out[e->slot[ns_orth_err]] = err < 0.0 ? kNaN : err;
+    }
+  }
+  for (Optimizer* opt : m_optimizers.all())
+    if (orthogonality_registry().contains(opt->name()))
+      orthogonality_registry().get(opt->name()).set_record(*opt, false);
+  // ... the norms and power iterations in parallel over parameters, largest first.
+  std::stable_sort(work.begin(), work.end(), [](const ParamEntry* a, const ParamEntry* b) {
+    return a->p->numel() > b->p->numel();
+  });
+#pragma omp parallel for schedule(dynamic, 1)
+  for (size_t i = 0; i < work.size(); ++i) param_stats(*work[i], out);
+  if (rank == act_rank) {
+    MT_CHECK(m_probe_before, "after_update(act_rank ", act_rank,
+             ") on a rank that did not run the probe in before_update");
+    probe_forward(true, out);
+  }
+  return out;
+}
+
+}  // namespace mt

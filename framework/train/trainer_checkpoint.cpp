@@ -1,0 +1,188 @@
+// Checkpoints of a Trainer (docs/hdf5-layout.md): parameters, optimizer state in the global layout
+// (gathered from the owners), step and shard plan. Written by rank 0 to a temporary name, flushed,
+// renamed; `latest` is updated last; older checkpoints beyond keep_last are removed after that.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "core/log.h"
+#include "io/h5.h"
+#include "io/metrics_h5.h"
+#include "train/trainer.h"
+
+namespace mt {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string checkpoint_name(int64_t step) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "step_%08lld.h5", static_cast<long long>(step));
+  return buf;
+}
+
+// Atomically replace `path` with `text` (write a temporary file, then rename).
+void write_text_atomically(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << text << "\n";
+    out.flush();
+    if (!out) runtime_error("checkpoint", "cannot write '", tmp.string(), "'");
+  }
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
+// For every parameter in flat (owner) order, the state tensors its optimizer keeps.
+std::vector<std::pair<Parameter*, std::string>> Trainer::state_layout() const {
+  std::vector<std::pair<Parameter*, std::string>> out;
+  for (Parameter* p : m_plan.ordered()) {
+    const Optimizer* opt = m_optimizers->find(m_optimizers->optimizer_for(p->role()));
+    for (const std::string& s : opt->state_names()) out.emplace_back(p, s);
+  }
+  return out;
+}
+
+std::string Trainer::save_checkpoint(int64_t step) {
+  // Gather every owner's optimizer state into one buffer in flat order (all-gather of the blocks).
+  const auto layout = state_layout();
+  std::vector<int64_t> counts(static_cast<size_t>(m_comm.size()), 0);
+  int64_t total = 0;
+  for (const auto& [p, s] : layout) {
+    counts[static_cast<size_t>(m_plan.owner(p))] += p->numel();
+    total += p->numel();
+  }
+  std::vector<float> states(static_cast<size_t>(total), 0.0f);
+  int64_t offset = 0, own_offset = -1;
+  for (const auto& [p, s] : layout) {
+    if (m_plan.owner(p) == m_comm.rank()) {
+      if (own_offset < 0) own_offset = offset;
+      Optimizer* opt = m_optimizers->find(m_optimizers->optimizer_for(p->role()));
+      if (opt->has_state(*p, s)) std::copy_n(opt->state(*p, s).data(), p->numel(), states.data() + offset);
+    }
+    offset += p->numel();
+  }
+  if (own_offset < 0) {  // this rank owns nothing: its block is empty, anywhere is fine
+    own_offset = 0;
+    for (int r = 0; r < m_comm.rank(); ++r) own_offset += counts[static_cast<size_t>(r)];
+  }
+  if (m_comm.size() > 1) m_comm.all_gather(states.data() + own_offset, states.data(), counts);
+  if (m_comm.rank() != 0) return "";
+
+  const fs::path dir = fs::path(m_run_dir) / "checkpoints";
+  fs::create_directories(dir);
+  const fs::path final_path = dir / checkpoint_name(step);
+  const fs::path tmp = final_path.string() + ".tmp";
+  {
+    h5::File f = h5::File::create(tmp.string());
+    const hid_t id = f.id();
+    write_file_attrs(id, "checkpoint", m_root.dump(), m_comm.size());
+    h5::set_attr(id, "/", "step", step);
+    h5::set_attr(id, "/", "model", m_root.section("model").get<std::string>("name", ""));
+    h5::set_attr(id, "/", "parametrization", m_pz.type_name());
+    h5::set_attr(id, "/", "base_width", m_pz.base_width);
+    for (Parameter* p : m_model->parameters()) {
+      const std::string path = "/params/" + p->name();
+      h5::write_array(id, path, p->shape(), p->value().data(), "1", "parameter value");
+      h5::set_attr(id, path, "role", std::string(role_name(p->role())));
+      h5::set_attr(id, path, "fan_in", p->fan_in());
+      h5::set_attr(id, path, "fan_out", p->fan_out());
+      h5::set_attr(id, path, "lr_mult", static_cast<double>(p->lr_mult));
+      h5::set_attr(id, path, "wd_mult", static_cast<double>(p->wd_mult));
+      h5::set_attr(id, path, "init_std", static_cast<double>(p->init_std));
+      h5::set_attr(id, path, "optimizer", m_optimizers->optimizer_for(p->role()));
+    }
+    offset = 0;
+    for (const auto& [p, s] : layout) {
+      h5::write_array(id, "/optim/" + p->name() + "/" + s, p->shape(), states.data() + offset, "1",
+                      "optimizer state '" + s + "' of " + p->name());
+      offset += p->numel();
+    }
+    h5::open_or_create_group(id, "/optim");
+    for (Optimizer* opt : m_optimizers->all())
+      h5::set_attr(id, "/optim", "steps_" + opt->name(), opt->steps_taken());
+    h5::open_or_create_group(id, "/state");
+    h5::set_attr(id, "/state", "step", step);
+    h5::set_attr(id, "/state", "schedule_step", step);
+    h5::set_attr(id, "/state", "seed", static_cast<int64_t>(m_seed));
+    h5::set_attr(id, "/state", "interval_loss", m_interval.loss);
+    h5::set_attr(id, "/state", "interval_time", m_interval.time);
+    h5::set_attr(id, "/state", "interval_steps", m_interval.steps);
+    h5::set_attr(id, "/state", "rng",
+                 std::string("philox4x32-10, counter-based: init and batches are pure functions of "
+                             "(seed, step), so the step is the data cursor and the RNG state"));
+    std::vector<std::string> names;
+    for (const Parameter* p : m_model->parameters()) names.push_back(p->name());
+    std::vector<int32_t> owners(m_plan.owners().begin(), m_plan.owners().end());
+    h5::write_strings(id, "/shard_plan/names", names, "parameter names in model order");
+    h5::write_ints(id, "/shard_plan/owner", owners, "rank", "owner rank of each parameter");
+    h5::write_doubles(id, "/shard_plan/rank_cost", m_plan.rank_cost(), "flop",
+                      "predicted update cost per rank");
+    h5::set_attr(id, "/shard_plan", "policy", std::string(shard_policy_name(m_plan.policy())));
+    f.flush();
+  }
+  fs::rename(tmp, final_path);
+  write_text_atomically(dir / "latest", final_path.filename().string());
+  // Keep the newest keep_last complete checkpoints.
+  std::vector<fs::path> all;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind("step_", 0) == 0 && e.path().extension() == ".h5") all.push_back(e.path());
+  }
+  std::sort(all.begin(), all.end());
+  for (size_t i = 0; i + static_cast<size_t>(m_ckpt.keep_last) < all.size(); ++i) fs::remove(all[i]);
+  return final_path.string();
+}
+
+int64_t Trainer::load_checkpoint(const std::string& path) {
+  try {
+    return load_checkpoint_file(path);
+  } catch (const Error& e) {
+    if (e.component() != "hdf5") throw;
+    input_error("checkpoint", "'", path, "' is truncated or corrupt (", e.what(), ")");
+  }
+}
+
+int64_t Trainer::load_checkpoint_file(const std::string& path) {
+  h5::File f = h5::File::open(path, false, "checkpoint");
+  const hid_t id = f.id();
+  if (!h5::has_attr(id, "/", "kind") || h5::attr_string(id, "/", "kind") != "checkpoint" ||
+      !h5::exists(id, "/state") || !h5::exists(id, "/params"))
+    input_error("checkpoint", "'", path, "' is not a mutrain checkpoint");
+  // Validate everything before changing anything.
+  for (const Parameter* p : m_model->parameters()) {
+    const std::string dp = "/params/" + p->name();
+    if (!h5::exists(id, dp))
+      input_error("checkpoint", "'", path, "' has no parameter '", p->name(), "' of this model ",
+                  shape_str(p->shape()), " (a checkpoint of another model?)");
+    const Shape s = h5::array_shape(id, dp);
+    if (s != p->shape())
+      input_error("checkpoint", "'", path, "': parameter '", p->name(), "' has shape ",
+                  shape_str(s), " in the checkpoint but ", shape_str(p->shape()), " in this model");
+  }
+  for (const std::string& n : h5::children(id, "/params"))
+    if (!m_params->find(n))
+      input_error("checkpoint", "'", path, "' holds parameter '", n, "' that this model lacks");
+  for (Parameter* p : m_model->parameters()) h5::read_array(id, "/params/" + p->name(), p->value().data(), p->numel());
+  for (const auto& [p, s] : state_layout()) {
+    if (m_plan.owner(p) != m_comm.rank()) continue;  // state lives on the owner only
+    const std::string dp = "/optim/" + p->name() + "/" + s;
+    if (!h5::exists(id, dp)) input_error("checkpoint", "'", path, "' lacks optimizer state ", dp);
+    Optimizer* opt = m_optimizers->find(m_optimizers->optimizer_for(p->role()));
+    h5::read_array(id, dp, opt->state(*p, s).data(), p->numel());
+  }
+  for (Optimizer* opt : m_optimizers->all()) {
+    const std::string key = "steps_" + opt->name();
+    opt->set_steps_taken(h5::has_attr(id, "/optim", key) ? h5::attr_int(id, "/optim", key) : 0);
+  }
+  if (h5::has_attr(id, "/state", "interval_steps")) {
+    m_interval.loss = h5::attr_double(id, "/state", "interval_loss");
+    m_interval.time = h5::attr_double(id, "/state", "interval_time");
+    m_interval.steps = h5::attr_int(id, "/state", "interval_steps");
+  }
+  return h5::attr_int(id, "/state", "step");
+}
+
+}  // namespace mt
