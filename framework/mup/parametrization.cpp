@@ -13,6 +13,8 @@ Parametrization Parametrization::from_config(const Config& c) {
   p.attn_scale = attn == "inv_d" ? AttnScale::inv_d : AttnScale::inv_sqrt_d;
   p.base_width = c.get_in("base_width", int64_t{0}, int64_t{0}, int64_t{1} << 24);
   p.output_mult = static_cast<float>(c.get_positive("output_mult", 1.0));
+  p.readout_zero_init = c.get<bool>("readout_zero_init", false);
+  p.query_zero_init = c.get<bool>("query_zero_init", false);
   return p;
 }
 

@@ -16,6 +16,8 @@ struct Parametrization {
   enum class AttnScale { inv_sqrt_d, inv_d } attn_scale = AttnScale::inv_sqrt_d;
   int64_t base_width = 0;   // 0: the model's own width (width_mult = 1)
   float output_mult = 1.0f;
+  bool readout_zero_init = false;  // µP allows a zero-initialised readout
+  bool query_zero_init = false;    // and zero-initialised attention queries
 
   static Parametrization from_config(const Config& section);  // "parametrization"
   std::string type_name() const { return type == Type::sp ? "sp" : "mup"; }

@@ -47,7 +47,8 @@ class Parameter {
   // Set by the parametrization (µP); optimizers multiply their lr / weight decay by these.
   float lr_mult = 1.0f;
   float wd_mult = 1.0f;
-  float init_std = 0.0f;  // resolved std actually used (for outputs and tests)
+  float init_std = 0.0f;  // std the parametrization chose / actually used (outputs and tests)
+  bool rule_applied = false;  // init_std was set by apply_parametrization
   int64_t offset = -1;    // element offset in the flat buffer
 
  private:

@@ -13,6 +13,7 @@
 
 #include "backend/cpu/blas.h"
 #include "core/log.h"
+#include "mup/init.h"
 #include "io/metrics_h5.h"
 #include "nn/ops.h"
 #include "train/progress.h"
@@ -91,6 +92,9 @@ Trainer::Trainer(Config root, Communicator& comm, std::string out_root)
   for (const Parameter* p : all) cost.push_back(update_cost(*p, m_optimizers->optimizer_for(p->role())));
   m_plan = ShardPlan::build(all, cost, m_comm.size(), policy);
   m_params = std::make_unique<ParameterSet>(m_plan.ordered());
+  apply_parametrization(all, m_pz, m_model->width(), [&](const Parameter& p) {
+    return m_optimizers->optimizer_for(p.role());
+  });
   m_params->initialize(m_pz, m_seed);
   m_optimizers->assign(m_plan.owned_by(m_comm.rank()));
 }

@@ -83,6 +83,8 @@ std::string Trainer::save_checkpoint(int64_t step) {
     h5::set_attr(id, "/", "model", m_root.section("model").get<std::string>("name", ""));
     h5::set_attr(id, "/", "parametrization", m_pz.type_name());
     h5::set_attr(id, "/", "base_width", m_pz.base_width);
+    h5::set_attr(id, "/", "width", m_model->width());
+    h5::set_attr(id, "/", "width_mult", static_cast<double>(m_pz.width_mult(m_model->width())));
     for (Parameter* p : m_model->parameters()) {
       const std::string path = "/params/" + p->name();
       h5::write_array(id, path, p->shape(), p->value().data(), "1", "parameter value");
