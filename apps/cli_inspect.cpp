@@ -3,15 +3,21 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "apps/cli.h"
 #include "core/error.h"
@@ -211,6 +217,50 @@ class Inspector {
   std::string m_path;
 };
 
+// "blocks.2" before "blocks.10": digit runs compare as numbers.
+bool natural_less(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+      size_t ie = i, je = j;
+      while (ie < a.size() && std::isdigit(static_cast<unsigned char>(a[ie]))) ++ie;
+      while (je < b.size() && std::isdigit(static_cast<unsigned char>(b[je]))) ++je;
+      const std::string na = a.substr(i, ie - i), nb = b.substr(j, je - j);
+      if (na.size() != nb.size()) return na.size() < nb.size();
+      if (na != nb) return na < nb;
+      i = ie;
+      j = je;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
+// Parameter names in model order (/shard_plan/names) when the checkpoint has them.
+std::vector<std::string> model_order(const Inspector& in, hid_t file) {
+  std::vector<std::string> names;
+  if (!in.exists(file, "shard_plan") || !in.exists(file, "shard_plan/names")) return names;
+  H5Id d = in.open_dataset(file, "shard_plan/names");
+  H5Id type(in.check(H5Dget_type(d.get()), "cannot read /shard_plan/names"), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) <= 0) return names;
+  const std::vector<hsize_t> dims = in.shape(d.get());
+  if (dims.size() != 1) return names;
+  std::vector<char*> raw(dims[0], nullptr);
+  H5Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(mem.get(), H5T_VARIABLE);
+  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+  if (dims[0] > 0 && H5Dread(d.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0)
+    in.fail("cannot read /shard_plan/names");
+  for (char* p : raw) {
+    names.emplace_back(p != nullptr ? p : "");
+    H5free_memory(p);
+  }
+  return names;
+}
+
 const char* kRootAttrs[] = {"kind",  "mutrain_version", "git_revision", "world_size",
                             "created", "step",          "model",        "parametrization",
                             "base_width"};
@@ -255,7 +305,15 @@ void print_checkpoint(const Inspector& in, hid_t file) {
   if (in.exists(file, "params")) {
     H5Id params = in.open_group(file, "params");
     H5Id optim = in.exists(file, "optim") ? in.open_group(file, "optim") : H5Id();
-    const std::vector<std::string> names = in.children(params.get());
+    std::vector<std::string> names = in.children(params.get());
+    const std::vector<std::string> order = model_order(in, file);
+    auto position = [&](const std::string& n) {
+      return std::find(order.begin(), order.end(), n) - order.begin();
+    };
+    std::sort(names.begin(), names.end(), [&](const std::string& a, const std::string& b) {
+      const auto pa = position(a), pb = position(b);
+      return pa != pb ? pa < pb : natural_less(a, b);
+    });
     unsigned long long total = 0;
     std::vector<std::vector<std::string>> rows;
     for (const std::string& name : names) {
@@ -322,7 +380,9 @@ void print_checkpoint(const Inspector& in, hid_t file) {
 // Rows of one series group: "/train/loss  120 rows  last 1.734 nats".
 void print_series(const Inspector& in, hid_t group, const std::string& path) {
   std::printf("\n%s/\n", path.c_str());
-  for (const std::string& name : in.children(group)) {
+  std::vector<std::string> names = in.children(group);
+  std::stable_partition(names.begin(), names.end(), [](const std::string& n) { return n == "step"; });
+  for (const std::string& name : names) {
     H5Id obj = in.open_object(group, name);
     const std::string full = path + "/" + name;
     if (H5Iget_type(obj.get()) != H5I_DATASET) {
@@ -388,6 +448,8 @@ void print_table(const Inspector& in, hid_t file, const std::string& group, cons
   std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> rows;
   std::vector<std::string> columns;
   collect_rows(in, g.get(), "", rows, columns);
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const auto& a, const auto& b) { return natural_less(a.first, b.first); });
   // Columns in the order of docs/hdf5-layout.md, unknown ones after.
   static const std::vector<std::string> order = {
       "w_rms",       "dw_rms",        "grad_rms",     "momentum_rms", "w_spec",  "dw_spec",
@@ -399,8 +461,8 @@ void print_table(const Inspector& in, hid_t file, const std::string& group, cons
     };
     return rank(a) < rank(b);
   });
-  std::printf("\n/%s: %zu %s, %s (last value of each)\n", group.c_str(), rows.size(), what,
-              steps.c_str());
+  std::printf("\n/%s: %zu %s%s, %s (last value of each)\n", group.c_str(), rows.size(), what,
+              rows.size() == 1 ? "" : "s", steps.c_str());
   if (rows.empty()) return;
   size_t w = 6;
   for (const auto& r : rows) w = std::max(w, r.first.size());
@@ -431,7 +493,12 @@ void print_metrics(const Inspector& in, hid_t file) {
       return;
     }
   }
-  for (const std::string& name : in.children(file)) {
+  std::vector<std::string> groups = in.children(file);
+  static const std::vector<std::string> order = {"train", "val", "stats", "act"};
+  std::stable_sort(groups.begin(), groups.end(), [&](const std::string& a, const std::string& b) {
+    return std::find(order.begin(), order.end(), a) < std::find(order.begin(), order.end(), b);
+  });
+  for (const std::string& name : groups) {
     H5Id g = in.open_group(file, name);
     if (name == "stats") {
       print_table(in, file, name, "param");
@@ -441,6 +508,51 @@ void print_metrics(const Inspector& in, hid_t file) {
       print_series(in, g.get(), "/" + name);
     }
   }
+}
+
+// libhdf5 is not hardened against corrupt metadata (a bad heap length can crash it inside memcpy);
+// report that as bad input, exit 2, instead of a bare segmentation fault.
+char g_crash_message[1024];
+
+void on_crash(int) {
+  const ssize_t n = write(STDERR_FILENO, g_crash_message, std::strlen(g_crash_message));
+  (void)n;
+  _exit(static_cast<int>(ExitCode::bad_input));
+}
+
+void install_crash_report(const std::string& path) {
+  std::snprintf(g_crash_message, sizeof g_crash_message,
+                "[inspect] '%s': the HDF5 library crashed while reading it; the file is corrupt\n",
+                path.c_str());
+  static char stack[64 * 1024];
+  stack_t ss{};
+  ss.ss_sp = stack;
+  ss.ss_size = sizeof stack;
+  sigaltstack(&ss, nullptr);
+  struct sigaction sa {};
+  sa.sa_handler = on_crash;
+  sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, nullptr);
+  sigaction(SIGBUS, &sa, nullptr);
+}
+
+// A corrupt length field can make libhdf5 allocate and clear gigabytes; inspect itself needs little
+// memory, so cap the address space at what is mapped now plus 2 GiB and let such reads fail.
+void cap_memory() {
+  long pages = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld", &pages) != 1) pages = 0;
+    std::fclose(f);
+  }
+  if (pages <= 0) return;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_AS, &limit) != 0) return;
+  const rlim_t want = static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) +
+                      (rlim_t{2} << 30);
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur <= want) return;
+  limit.rlim_cur = want;
+  setrlimit(RLIMIT_AS, &limit);
 }
 
 }  // namespace
@@ -470,6 +582,8 @@ int inspect(const std::vector<std::string>& args) {
   if (H5Fis_hdf5(path.c_str()) <= 0)
     input_error("inspect", "'", path, "' is not an HDF5 file (no HDF5 signature)");
 
+  install_crash_report(path);
+  cap_memory();
   Inspector in(path);
   // Read-only without taking the file lock: a live run keeps metrics.h5 open for writing.
   H5Id fapl(in.check(H5Pcreate(H5P_FILE_ACCESS), "cannot create file access properties"), H5Pclose);

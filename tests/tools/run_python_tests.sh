@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Python tools tests: a tiny real run (stats and checkpoints on), then pytest tests/tools against it
+# (layout of metrics.h5 and checkpoints, tools/plot.py, mutrain inspect).
+# usage: run_python_tests.sh <mutrain binary> <source dir>
+source "$(dirname "$0")/../cli/common.inc"
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY="$(command -v python3)"
+if ! "$PY" -c "import h5py, numpy, matplotlib, pytest, yaml" 2>/dev/null; then
+  echo "SKIP: $PY lacks h5py/numpy/matplotlib/pytest/yaml (apt-get install python3-h5py python3-matplotlib python3-pytest python3-yaml)"
+  exit 0
+fi
+make_text "$TMP/text"
+C="$TMP/tools.yaml"
+make_config "$C"
+cat >> "$C" <<YAML
+stats: {every: 2, probe_batch: 4}
+checkpoint: {every: 2, keep_last: 2}
+YAML
+sed -i 's/^name: tiny/name: tools/; s/steps: 4,/steps: 6,/; s/eval_every: 0/eval_every: 3/' "$C"
+cd "$TMP"
+out="$(OMP_NUM_THREADS=1 "$MUTRAIN" train "$C" --out "$TMP/runs" 2>&1)" || { echo "$out"; fail "tiny run failed"; finish; }
+MT_RUN_DIR="$TMP/runs/tools" MT_MUTRAIN="$MUTRAIN" MT_SOURCE_DIR="$SRC" MT_CONFIG="$C" \
+  MPLBACKEND=Agg "$PY" -m pytest -q -p no:cacheprovider --basetemp="$TMP/pytest" "$SRC/tests/tools" || fail "pytest tests/tools"
+finish
