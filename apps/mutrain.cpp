@@ -23,6 +23,8 @@ const char* kUsage =
     "  train CONFIG [--set key=value ...] [--out DIR] [--resume auto|PATH]\n"
     "                    train a model described by a YAML config (resume: newest checkpoint)\n"
     "  inspect FILE.h5 [--config]                        summarise a mutrain HDF5 file\n"
+    "  submit CONFIG [--nodes N] [--tasks-per-node T] [--time HH:MM:SS] [--dry-run] ...\n"
+    "                    run it through SLURM: render + sbatch a job script (docs/slurm.md)\n"
     "  help                                              this message\n"
     "Exit codes: 0 success, 1 runtime failure, 2 bad input (config, data, CLI), 3 stopped by a "
     "signal.\n";
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
     mt::register_builtins();
     if (command == "train") return mt::cli::train(args, *comm);
     if (command == "inspect") return mt::cli::inspect(args);
+    if (command == "submit") return mt::cli::submit(args);
     mt::cli::usage_error("unknown command '" + command + "'; known: help, train");
   } catch (const mt::Error& e) {
     return fail(e.what(), static_cast<int>(e.code()));
