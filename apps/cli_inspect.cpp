@@ -1,23 +1,21 @@
 // `mutrain inspect FILE.h5 [--config]`: a readable summary of any mutrain HDF5 file (layout in
-// docs/hdf5-layout.md): root attributes, then checkpoint parameters, metric series or a generic walk.
+// docs/hdf5-layout.md): root attributes, then checkpoint parameters, metric series or generic walk.
 #include <hdf5.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstdint>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "apps/cli.h"
 #include "core/error.h"
@@ -78,8 +76,7 @@ class Inspector {
   }
 
   H5Id open_object(hid_t loc, const std::string& name) const {
-    return {check(H5Oopen(loc, name.c_str(), H5P_DEFAULT), "cannot open object " + name),
-            H5Oclose};
+    return {check(H5Oopen(loc, name.c_str(), H5P_DEFAULT), "cannot open object " + name), H5Oclose};
   }
   H5Id open_group(hid_t loc, const std::string& name) const {
     return {check(H5Gopen2(loc, name.c_str(), H5P_DEFAULT), "cannot open group " + name), H5Gclose};
@@ -128,11 +125,16 @@ class Inspector {
     switch (H5Tget_class(type)) {
       case H5T_INTEGER:
         return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(bits);
-      case H5T_FLOAT: return "float" + std::to_string(bits);
-      case H5T_STRING: return "string";
-      case H5T_COMPOUND: return "compound";
-      case H5T_ENUM: return "enum";
-      default: return "other";
+      case H5T_FLOAT:
+        return "float" + std::to_string(bits);
+      case H5T_STRING:
+        return "string";
+      case H5T_COMPOUND:
+        return "compound";
+      case H5T_ENUM:
+        return "enum";
+      default:
+        return "other";
     }
   }
   std::string dtype(hid_t dset) const {
@@ -221,7 +223,8 @@ class Inspector {
 bool natural_less(const std::string& a, const std::string& b) {
   size_t i = 0, j = 0;
   while (i < a.size() && j < b.size()) {
-    if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) &&
+        std::isdigit(static_cast<unsigned char>(b[j]))) {
       size_t ie = i, je = j;
       while (ie < a.size() && std::isdigit(static_cast<unsigned char>(a[ie]))) ++ie;
       while (je < b.size() && std::isdigit(static_cast<unsigned char>(b[je]))) ++je;
@@ -261,9 +264,9 @@ std::vector<std::string> model_order(const Inspector& in, hid_t file) {
   return names;
 }
 
-const char* kRootAttrs[] = {"kind",  "mutrain_version", "git_revision", "world_size",
-                            "created", "step",          "model",        "parametrization",
-                            "base_width"};
+const char* kRootAttrs[] = {
+    "kind",  "mutrain_version", "git_revision", "world_size", "created",   "step",
+    "model", "parametrization", "width",        "base_width", "width_mult"};
 
 void print_root(const Inspector& in, hid_t file, bool show_config) {
   std::printf("file             %s\n", in.path().c_str());
@@ -325,7 +328,8 @@ void print_checkpoint(const Inspector& in, hid_t file) {
       std::string states;
       if (optim.valid() && in.exists(optim.get(), name)) {
         H5Id g = in.open_group(optim.get(), name);
-        for (const std::string& s : in.children(g.get())) states += (states.empty() ? "" : ", ") + s;
+        for (const std::string& s : in.children(g.get()))
+          states += (states.empty() ? "" : ", ") + s;
       }
       rows.push_back({name, in.shape_text(dims), in.attribute_or(d.get(), "role", "-"),
                       in.attribute_or(d.get(), "optimizer", "-"), states.empty() ? "-" : states});
@@ -381,7 +385,8 @@ void print_checkpoint(const Inspector& in, hid_t file) {
 void print_series(const Inspector& in, hid_t group, const std::string& path) {
   std::printf("\n%s/\n", path.c_str());
   std::vector<std::string> names = in.children(group);
-  std::stable_partition(names.begin(), names.end(), [](const std::string& n) { return n == "step"; });
+  std::stable_partition(names.begin(), names.end(),
+                        [](const std::string& n) { return n == "step"; });
   for (const std::string& name : names) {
     H5Id obj = in.open_object(group, name);
     const std::string full = path + "/" + name;
@@ -400,17 +405,16 @@ void print_series(const Inspector& in, hid_t group, const std::string& path) {
     const auto last = in.last_value(obj.get(), dims[0]);
     std::printf("  %-28s %6llu rows  %s%s%s\n", full.c_str(),
                 static_cast<unsigned long long>(dims[0]), last ? "last " : "",
-                last ? Inspector::format(*last).c_str() : "", units.empty() || !last
-                                                                  ? ""
-                                                                  : (" " + units).c_str());
+                last ? Inspector::format(*last).c_str() : "",
+                units.empty() || !last ? "" : (" " + units).c_str());
   }
 }
 
 // Leaf groups under /stats or /act (groups holding datasets), named relative to the root.
-void collect_rows(const Inspector& in, hid_t group, const std::string& prefix,
-                  std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>&
-                      rows,
-                  std::vector<std::string>& columns) {
+void collect_rows(
+    const Inspector& in, hid_t group, const std::string& prefix,
+    std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>& rows,
+    std::vector<std::string>& columns) {
   std::vector<std::pair<std::string, std::string>> values;
   for (const std::string& name : in.children(group)) {
     H5Id obj = in.open_object(group, name);
@@ -452,9 +456,9 @@ void print_table(const Inspector& in, hid_t file, const std::string& group, cons
                    [](const auto& a, const auto& b) { return natural_less(a.first, b.first); });
   // Columns in the order of docs/hdf5-layout.md, unknown ones after.
   static const std::vector<std::string> order = {
-      "w_rms",       "dw_rms",        "grad_rms",     "momentum_rms", "w_spec",  "dw_spec",
-      "w_spec_ratio", "dw_spec_ratio", "ns_orth_err", "act_rms",      "act_rms_max", "dep_rms",
-      "upd_rms"};
+      "w_rms",       "dw_rms",       "grad_rms",      "momentum_rms", "w_spec",
+      "dw_spec",     "w_spec_ratio", "dw_spec_ratio", "ns_orth_err",  "act_rms",
+      "act_rms_max", "dep_rms",      "upd_rms"};
   std::stable_sort(columns.begin(), columns.end(), [&](const std::string& a, const std::string& b) {
     auto rank = [&](const std::string& s) {
       return std::find(order.begin(), order.end(), s) - order.begin();
@@ -548,8 +552,8 @@ void cap_memory() {
   if (pages <= 0) return;
   rlimit limit{};
   if (getrlimit(RLIMIT_AS, &limit) != 0) return;
-  const rlim_t want = static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) +
-                      (rlim_t{2} << 30);
+  const rlim_t want =
+      static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) + (rlim_t{2} << 30);
   if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur <= want) return;
   limit.rlim_cur = want;
   setrlimit(RLIMIT_AS, &limit);
@@ -578,7 +582,8 @@ int inspect(const std::vector<std::string>& args) {
   if (!std::filesystem::exists(path, ec))
     input_error("inspect", "cannot open '", path, "': no such file");
   if (std::filesystem::is_directory(path, ec))
-    input_error("inspect", "'", path, "' is a directory; give a .h5 file (metrics.h5 or a checkpoint)");
+    input_error("inspect", "'", path,
+                "' is a directory; give a .h5 file (metrics.h5 or a checkpoint)");
   if (H5Fis_hdf5(path.c_str()) <= 0)
     input_error("inspect", "'", path, "' is not an HDF5 file (no HDF5 signature)");
 
