@@ -25,6 +25,8 @@ const char* kUsage =
     "  inspect FILE.h5 [--config]                        summarise a mutrain HDF5 file\n"
     "  submit CONFIG [--nodes N] [--tasks-per-node T] [--time HH:MM:SS] [--dry-run] ...\n"
     "                    run it through SLURM: render + sbatch a job script (docs/slurm.md)\n"
+    "  coord-check CONFIG --widths 64,128,256 [--steps 10] [--set k=v ...] [--out DIR]\n"
+    "                    µP coordinate check: layer activations against width\n"
     "  help                                              this message\n"
     "Exit codes: 0 success, 1 runtime failure, 2 bad input (config, data, CLI), 3 stopped by a "
     "signal.\n";
@@ -69,7 +71,8 @@ int main(int argc, char** argv) {
     if (command == "train") return mt::cli::train(args, *comm);
     if (command == "inspect") return mt::cli::inspect(args);
     if (command == "submit") return mt::cli::submit(args);
-    mt::cli::usage_error("unknown command '" + command + "'; known: help, train");
+    if (command == "coord-check") return mt::cli::coord_check(args, *comm);
+    mt::cli::usage_error("unknown command '" + command + "'; known: coord-check, help, inspect, train");
   } catch (const mt::Error& e) {
     return fail(e.what(), static_cast<int>(e.code()));
   } catch (const std::exception& e) {

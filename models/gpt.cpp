@@ -40,7 +40,6 @@ class Gpt : public Model {
  public:
   Gpt(const GptShape& s, const Parametrization& pz)
       : m_shape(s),
-        m_readout_mult(pz.readout_multiplier(s.width)),
         m_wte(add_module<Embedding>("wte", s.vocab, s.width)),
         m_wpe(add_module<Embedding>("wpe", s.context, s.width)) {
     const float logit_scale = pz.attn_logit_scale(s.width / s.heads);
@@ -48,6 +47,7 @@ class Gpt : public Model {
       m_blocks.push_back(&add_module<Block>("blocks." + std::to_string(l), s, logit_scale));
     m_ln_f = &add_module<RMSNorm>("ln_f", s.width);
     m_head = &add_module<Linear>("head", s.width, s.vocab, Role::output);
+    m_head->set_output_multiplier(pz.readout_multiplier(s.width));
   }
 
   Tensor forward(Graph& g, const Batch& batch) override {
@@ -58,8 +58,7 @@ class Gpt : public Model {
     for (int64_t i = 0; i < B * T; ++i) positions[i] = static_cast<int32_t>(i % T);
     Tensor x = add(g, m_wte(g, batch.tokens), m_wpe(g, positions));  // (B*T, d)
     for (Block* block : m_blocks) x = (*block)(g, x, B, T);
-    Tensor logits = (*m_head)(g, (*m_ln_f)(g, x));  // (B*T, vocab)
-    return m_readout_mult == 1.0f ? logits : scale(g, logits, m_readout_mult);
+    return (*m_head)(g, (*m_ln_f)(g, x));  // (B*T, vocab), readout multiplier applied
   }
 
   int64_t context() const override { return m_shape.context; }
@@ -67,7 +66,6 @@ class Gpt : public Model {
 
  private:
   GptShape m_shape;
-  float m_readout_mult;
   Embedding& m_wte;
   Embedding& m_wpe;
   std::vector<Block*> m_blocks;

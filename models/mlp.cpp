@@ -14,12 +14,12 @@ class MlpClassifier : public Model {
                 bool bias, const Parametrization& pz)
       : m_width(width),
         m_act(act),
-        m_readout_mult(pz.readout_multiplier(width)),
         m_input(add_module<Linear>("input", d_in, width, Role::input, bias)) {
     for (int64_t l = 1; l < depth; ++l)
       m_hidden.push_back(&add_module<Linear>("hidden." + std::to_string(l), width, width,
                                              Role::hidden, bias));
     m_output = &add_module<Linear>("output", width, classes, Role::output, bias);
+    m_output->set_output_multiplier(pz.readout_multiplier(width));
   }
 
   Tensor forward(Graph& g, const Batch& batch) override {
@@ -27,8 +27,7 @@ class MlpClassifier : public Model {
       input_error("model", "mlp expects feature rows of size ", m_input.d_in());
     Tensor h = activate(g, m_act, m_input(g, batch.x));  // (B, width)
     for (Linear* layer : m_hidden) h = activate(g, m_act, (*layer)(g, h));
-    Tensor logits = (*m_output)(g, h);  // (B, classes)
-    return m_readout_mult == 1.0f ? logits : scale(g, logits, m_readout_mult);
+    return (*m_output)(g, h);  // (B, classes), readout multiplier applied
   }
 
   int64_t width() const override { return m_width; }
@@ -36,7 +35,6 @@ class MlpClassifier : public Model {
  private:
   int64_t m_width;
   Activation m_act;
-  float m_readout_mult;
   Linear& m_input;
   std::vector<Linear*> m_hidden;
   Linear* m_output = nullptr;

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
+bash scripts/install_data.sh data
 bash scripts/build.sh
 cd build
 ctest --output-on-failure -j 2 "$@"

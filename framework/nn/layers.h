@@ -25,9 +25,12 @@ class Linear : public Module {
   Parameter* bias() { return m_bias; }
   int64_t d_in() const { return m_d_in; }
   int64_t d_out() const { return m_d_out; }
+  // A readout under µP: y = (x W^T + b) * mult, reported to observers after the multiplier.
+  void set_output_multiplier(float mult) { m_output_mult = mult; }
 
  private:
   int64_t m_d_in, m_d_out;
+  float m_output_mult = 1.0f;
   Parameter* m_weight;
   Parameter* m_bias = nullptr;
 };

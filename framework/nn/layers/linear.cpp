@@ -16,6 +16,7 @@ Tensor Linear::operator()(Graph& g, const Tensor& x) {
   if (x.dim() != 2 || x.size(1) != m_d_in)
     input_error("model", name(), ": input ", shape_str(x.shape()), " is not (N, ", m_d_in, ")");
   Tensor y = linear(g, x, m_weight->value(), m_bias ? m_bias->value() : Tensor());
+  if (m_output_mult != 1.0f) y = scale(g, y, m_output_mult);
   g.observe(name(), y);
   return y;
 }

@@ -1,0 +1,86 @@
+// `mutrain coord-check CONFIG --widths 64,128,256 [--steps 10] [--set k=v ...] [--out DIR]`:
+// runs the coordinate check, prints the slope table and writes coord_check.h5.
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "apps/cli.h"
+#include "core/log.h"
+#include "train/coord_check.h"
+
+namespace mt::cli {
+
+namespace {
+std::vector<int64_t> parse_widths(const std::string& text) {
+  std::vector<int64_t> out;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    const size_t comma = text.find(',', pos);
+    const std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    char* end = nullptr;
+    const long long v = std::strtoll(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || v < 1)
+      usage_error("--widths takes positive integers separated by commas, got '" + text + "'");
+    out.push_back(v);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+}  // namespace
+
+int coord_check(const std::vector<std::string>& args, Communicator& comm) {
+  std::string config_path, out_dir = "runs", widths_text;
+  int64_t steps = 10;
+  std::vector<std::string> overrides;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--set" || a.rfind("--set=", 0) == 0) overrides.push_back(option_value(args, i, "--set"));
+    else if (a == "--out" || a.rfind("--out=", 0) == 0) out_dir = option_value(args, i, "--out");
+    else if (a == "--widths" || a.rfind("--widths=", 0) == 0) widths_text = option_value(args, i, "--widths");
+    else if (a == "--steps" || a.rfind("--steps=", 0) == 0) {
+      const std::string v = option_value(args, i, "--steps");
+      char* end = nullptr;
+      steps = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || steps < 1) usage_error("--steps takes a positive integer, got '" + v + "'");
+    } else if (!a.empty() && a[0] == '-') {
+      usage_error("unknown option '" + a + "' for coord-check; known: --widths, --steps, --set, --out");
+    } else if (config_path.empty()) {
+      config_path = a;
+    } else {
+      usage_error("coord-check takes one CONFIG file");
+    }
+  }
+  if (config_path.empty() || widths_text.empty())
+    usage_error("usage: mutrain coord-check CONFIG --widths 64,128,256 [--steps 10]");
+  Config config = Config::load_file(config_path);
+  for (const std::string& o : overrides) config.apply_override(o);
+  const std::string name = config.get<std::string>("name", "run");
+  const CoordCheckResult r = run_coord_check(config, parse_widths(widths_text), steps, comm);
+
+  log::info("[coord-check] slope of log(mean |x|) against log(width), per layer (rows) and step:");
+  std::string head = "  layer                          ";
+  for (int64_t s = 0; s < r.steps; ++s) head += cat(" step", s + 1, s + 1 < 10 ? " " : "");
+  log::info(head);
+  for (size_t l = 0; l < r.layers.size(); ++l) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "  %-30.30s ", r.layers[l].c_str());
+    std::string line = buf;
+    for (int64_t s = 0; s < r.steps; ++s) {
+      std::snprintf(buf, sizeof buf, " %+6.3f", r.slope[s][l]);
+      line += buf;
+    }
+    log::info(line);
+  }
+  log::info("[coord-check] max |slope| ", r.max_abs_slope(), " (", r.worst(), "); under µP expect < 0.1");
+  if (comm.rank() == 0) {
+    const std::filesystem::path dir = std::filesystem::path(out_dir) / (name + "-coord-check");
+    std::filesystem::create_directories(dir);
+    const std::string path = (dir / "coord_check.h5").string();
+    write_coord_check(r, path, config.dump());
+    log::info("[coord-check] wrote ", path, " (plot: python3 tools/plot.py ", dir.string(), ")");
+  }
+  return 0;
+}
+
+}  // namespace mt::cli
