@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
     if (command == "inspect") return mt::cli::inspect(args);
     if (command == "submit") return mt::cli::submit(args);
     if (command == "coord-check") return mt::cli::coord_check(args, *comm);
-    mt::cli::usage_error("unknown command '" + command + "'; known: coord-check, help, inspect, train");
+    mt::cli::usage_error("unknown command '" + command + "'; known: coord-check, help, inspect, submit, train");
   } catch (const mt::Error& e) {
     return fail(e.what(), static_cast<int>(e.code()));
   } catch (const std::exception& e) {
