@@ -27,6 +27,8 @@ const char* kUsage =
     "                    run it through SLURM: render + sbatch a job script (docs/slurm.md)\n"
     "  coord-check CONFIG --widths 64,128,256 [--steps 10] [--set k=v ...] [--out DIR]\n"
     "                    µP coordinate check: layer activations against width\n"
+    "  sweep CONFIG --grid key=v1,v2 [--widths 128,256] [--set k=v ...] [--out DIR]\n"
+    "                    one run per grid point, one after another (tools/transfer.py)\n"
     "  help                                              this message\n"
     "Exit codes: 0 success, 1 runtime failure, 2 bad input (config, data, CLI), 3 stopped by a "
     "signal.\n";
@@ -72,7 +74,8 @@ int main(int argc, char** argv) {
     if (command == "inspect") return mt::cli::inspect(args);
     if (command == "submit") return mt::cli::submit(args);
     if (command == "coord-check") return mt::cli::coord_check(args, *comm);
-    mt::cli::usage_error("unknown command '" + command + "'; known: coord-check, help, inspect, submit, train");
+    if (command == "sweep") return mt::cli::sweep(args, *comm);
+    mt::cli::usage_error("unknown command '" + command + "'; known: coord-check, help, inspect, submit, sweep, train");
   } catch (const mt::Error& e) {
     return fail(e.what(), static_cast<int>(e.code()));
   } catch (const std::exception& e) {
