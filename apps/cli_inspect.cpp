@@ -602,7 +602,8 @@ int inspect(const std::vector<std::string>& args) {
   } else if (kind == "metrics") {
     print_metrics(in, file.get());
   } else {
-    std::printf("(no mutrain kind attribute: generic walk)\n\n");
+    std::printf("\n(%s: generic walk)\n", kind.empty() ? "no mutrain kind attribute"
+                                                   : ("kind '" + kind + "'").c_str());
     walk(in, file.get(), "", 0);
   }
   std::fflush(stdout);

@@ -100,7 +100,7 @@ _INT = re.compile(r"(\d+)")
 
 
 def depth_key(name):
-    """Sort key placing layers in model order: embeddings, numbered blocks, then the rest (head)."""
+    """Sort key placing layers in model order: embeddings, numbered blocks, final norm, head."""
     first = name.split(".")[0].split("/")[0]
     parts = [int(p) if p.isdigit() else p for p in _INT.split(name)]
     m = _INT.search(name)
@@ -108,4 +108,6 @@ def depth_key(name):
         return (1, int(m.group(1)), parts)
     if first in ("wte", "wpe", "embed", "embedding", "input", "tok_emb", "pos_emb"):
         return (0, 0, parts)
-    return (2, 0, parts)
+    if first in ("head", "lm_head", "readout", "output", "out"):
+        return (3, 0, parts)
+    return (2, 0, parts)  # final norm and anything else between the blocks and the head

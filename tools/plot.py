@@ -4,6 +4,7 @@
 Reads RUN_DIR/metrics.h5 (docs/hdf5-layout.md) and writes into RUN_DIR/plots/ (or DIR):
 loss.png, act_rms.png, upd_rms.png, w_spec_ratio.png, dw_spec_ratio.png and index.html showing
 them. Groups the run did not record (statistics off) are skipped with a note in index.html.
+A folder written by `mutrain coord-check` (coord_check.h5) gets coord_check.png.
 Exit code 2 with a "plot.py: ..." message for a missing or unreadable file.
 """
 import argparse
@@ -104,46 +105,48 @@ PLOTS = [
 ]
 
 
-def write_index(out_dir, run_name, made, skipped):
-    lines = [
-        "<!DOCTYPE html>",
-        '<html><head><meta charset="utf-8">',
-        f"<title>mutrain run {html.escape(run_name)}</title>",
-        "<style>body{font-family:sans-serif;max-width:900px;margin:2em auto}"
-        "figure{margin:1.5em 0}img{max-width:100%}.note{color:#a60}</style>",
-        "</head><body>",
-        f"<h1>mutrain run {html.escape(run_name)}</h1>",
-    ]
-    for name, caption in made:
-        lines.append(f'<figure><img src="{name}" alt="{name}">'
-                     f"<figcaption>{name}: {caption}</figcaption></figure>")
-    for name, reason in skipped:
-        lines.append(f'<p class="note">{name} skipped: {html.escape(reason)}</p>')
-    lines.append("</body></html>")
-    with open(os.path.join(out_dir, "index.html"), "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog="plot.py", description="PNG plots of a mutrain run")
-    ap.add_argument("run_dir", help="runs/NAME (or its metrics.h5)")
-    ap.add_argument("--out", help="output folder (default RUN_DIR/plots)")
-    args = ap.parse_args(argv)
-    if args.run_dir.endswith(".h5") and not os.path.isdir(args.run_dir):
-        metrics_path = args.run_dir
-        run_dir = os.path.dirname(os.path.abspath(metrics_path))
+def plot_coord_check(f, path):
+    """mean |x| of every layer output against width (log-log), one panel per step shown."""
+    for name in ("widths", "layers", "mean_abs"):
+        if name not in f:
+            return f"coord_check.h5 has no /{name}"
+    widths = mtio.read_1d(f["widths"])
+    layers = [mtio.attr_str(x) for x in f["layers"][()]]
+    mean_abs = np.asarray(f["mean_abs"][()], dtype=float)  # (width, step, layer)
+    if mean_abs.ndim != 3 or mean_abs.shape[0] != len(widths) or mean_abs.shape[2] != len(layers):
+        return f"/mean_abs has shape {mean_abs.shape}, expected (widths, steps, layers)"
+    slope = np.asarray(f["slope"][()], dtype=float) if "slope" in f else None
+    n_steps = mean_abs.shape[1]
+    shown = sorted(set(np.linspace(0, n_steps - 1, min(4, n_steps)).round().astype(int).tolist()))
+    order = sorted(range(len(layers)), key=lambda i: mtio.depth_key(layers[i]))
+    cmap = plt.get_cmap("viridis")
+    fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown) + 1.5, 4), squeeze=False,
+                             sharey=True)
+    for ax, s in zip(axes[0], shown):
+        for rank, i in enumerate(order):
+            ax.plot(widths, mean_abs[:, s, i], "o-", ms=3, lw=1,
+                    color=cmap(rank / max(1, len(order) - 1)), label=layers[i])
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("width")
+        worst = f", max |slope| {np.nanmax(np.abs(slope[s])):.2f}" if slope is not None else ""
+        ax.set_title(f"step {s + 1}{worst}", fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+    axes[0][0].set_ylabel("mean |x| of layer output")
+    if len(order) <= LEGEND_MAX:
+        axes[0][-1].legend(fontsize=7)
     else:
-        run_dir = args.run_dir
-        metrics_path = os.path.join(run_dir, "metrics.h5")
-        if not os.path.isdir(run_dir):
-            raise mtio.MtioError(f"{run_dir}: no such run folder")
-    out_dir = args.out or os.path.join(run_dir, "plots")
-    made, skipped = [], []
+        sm = matplotlib.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, len(order) - 1))
+        bar = fig.colorbar(sm, ax=axes[0].tolist())
+        bar.set_label(f"depth: 0 = {layers[order[0]]}, {len(order) - 1} = {layers[order[-1]]}")
+    fig.suptitle("coordinate check (flat lines: width-independent activations)", fontsize=10)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return None
+
+
+def plot_metrics(metrics_path, out_dir, made, skipped):
     with mtio.open_h5(metrics_path, kind="metrics") as f:
-        try:
-            os.makedirs(out_dir, exist_ok=True)
-        except OSError as e:
-            raise mtio.MtioError(f"{out_dir}: cannot create the output folder: {e.strerror}") from None
         try:
             why = plot_loss(f, os.path.join(out_dir, "loss.png"))
             if why is None:
@@ -166,6 +169,76 @@ def main(argv=None):
                     skipped.append((name, why))
         except (OSError, KeyError, ValueError) as e:
             raise mtio.MtioError(f"{metrics_path}: cannot read (truncated or corrupt?): {e}") from None
+
+
+def plot_coord(coord_path, out_dir, made, skipped):
+    with mtio.open_h5(coord_path, kind="coord_check") as f:
+        try:
+            why = plot_coord_check(f, os.path.join(out_dir, "coord_check.png"))
+        except (OSError, KeyError, ValueError) as e:
+            raise mtio.MtioError(f"{coord_path}: cannot read (truncated or corrupt?): {e}") from None
+    if why is None:
+        made.append(("coord_check.png", "coordinate check: mean |x| of each layer's output vs "
+                                        "model width after the steps shown (/mean_abs)"))
+    else:
+        skipped.append(("coord_check.png", why))
+
+
+def write_index(out_dir, run_name, made, skipped):
+    lines = [
+        "<!DOCTYPE html>",
+        '<html><head><meta charset="utf-8">',
+        f"<title>mutrain run {html.escape(run_name)}</title>",
+        "<style>body{font-family:sans-serif;max-width:900px;margin:2em auto}"
+        "figure{margin:1.5em 0}img{max-width:100%}.note{color:#a60}</style>",
+        "</head><body>",
+        f"<h1>mutrain run {html.escape(run_name)}</h1>",
+    ]
+    for name, caption in made:
+        lines.append(f'<figure><img src="{name}" alt="{name}">'
+                     f"<figcaption>{name}: {caption}</figcaption></figure>")
+    for name, reason in skipped:
+        lines.append(f'<p class="note">{name} skipped: {html.escape(reason)}</p>')
+    lines.append("</body></html>")
+    with open(os.path.join(out_dir, "index.html"), "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="plot.py", description="PNG plots of a mutrain run")
+    ap.add_argument("run_dir", help="runs/NAME (or its metrics.h5 / coord_check.h5)")
+    ap.add_argument("--out", help="output folder (default RUN_DIR/plots)")
+    args = ap.parse_args(argv)
+    if args.run_dir.endswith(".h5") and not os.path.isdir(args.run_dir):
+        run_dir = os.path.dirname(os.path.abspath(args.run_dir))
+        with mtio.open_h5(args.run_dir) as f:
+            kind = mtio.attr_str(f.attrs.get("kind"))
+        metrics_path = args.run_dir if kind != "coord_check" else None
+        coord_path = args.run_dir if kind == "coord_check" else None
+    else:
+        run_dir = args.run_dir
+        if not os.path.isdir(run_dir):
+            raise mtio.MtioError(f"{run_dir}: no such run folder")
+        metrics_path = os.path.join(run_dir, "metrics.h5")
+        coord_path = os.path.join(run_dir, "coord_check.h5")
+        if not os.path.exists(coord_path):
+            coord_path = None
+        elif not os.path.exists(metrics_path):
+            metrics_path = None  # a coord-check folder
+    out_dir = args.out or os.path.join(run_dir, "plots")
+    made, skipped = [], []
+    # Open (and so validate) the inputs before creating anything.
+    for p in (metrics_path, coord_path):
+        if p is not None:
+            mtio.open_h5(p).close()
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:
+        raise mtio.MtioError(f"{out_dir}: cannot create the output folder: {e.strerror}") from None
+    if metrics_path is not None:
+        plot_metrics(metrics_path, out_dir, made, skipped)
+    if coord_path is not None:
+        plot_coord(coord_path, out_dir, made, skipped)
     run_name = os.path.basename(os.path.normpath(os.path.abspath(run_dir)))
     write_index(out_dir, run_name, made, skipped)
     print(f"plot.py: {len(made)} plot(s) in {out_dir}/ (index.html)"

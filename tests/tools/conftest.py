@@ -104,6 +104,25 @@ def write_synthetic_checkpoint(path, step=4):
     return path
 
 
+def write_synthetic_coord_check(path, widths=(16, 32, 64), steps=3, layers=14):
+    names = ["wte", "wpe"] + [f"blocks.{i}" for i in range(layers - 4)] + ["ln_f", "head"]
+    w = np.asarray(widths, dtype=float)
+    mean_abs = np.ones((len(w), steps, len(names)), np.float32)
+    for i in range(len(names)):
+        mean_abs[:, :, i] = (0.5 + 0.1 * i) * (w[:, None] / w[0]) ** (0.05 * (i % 3))
+    with h5py.File(path, "w") as f:
+        root_attrs(f, "coord_check")
+        f.create_dataset("widths", data=w)
+        f.create_dataset("layers", data=np.array(names, dtype=object), dtype=STR)
+        f.create_dataset("mean_abs", data=mean_abs)
+        f.create_dataset("rms", data=mean_abs * 1.2)
+        f.create_dataset("slope", data=np.zeros((steps, len(names)), np.float32))
+        for d in f.values():
+            d.attrs.create("units", "1", dtype=STR)
+            d.attrs.create("description", "synthetic", dtype=STR)
+    return path
+
+
 def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kw)
 
@@ -113,6 +132,14 @@ def run_dir():
     d = os.environ.get("MT_RUN_DIR")
     if not d:
         pytest.skip("MT_RUN_DIR not set (tests/tools/run_python_tests.sh sets it)")
+    return d
+
+
+@pytest.fixture(scope="session")
+def coord_dir():
+    d = os.environ.get("MT_COORD_DIR")
+    if not d:
+        pytest.skip("MT_COORD_DIR not set (tests/tools/run_python_tests.sh sets it)")
     return d
 
 

@@ -19,6 +19,11 @@ YAML
 sed -i 's/^name: tiny/name: tools/; s/steps: 4,/steps: 6,/; s/eval_every: 0/eval_every: 3/' "$C"
 cd "$TMP"
 out="$(OMP_NUM_THREADS=1 "$MUTRAIN" train "$C" --out "$TMP/runs" 2>&1)" || { echo "$out"; fail "tiny run failed"; finish; }
-MT_RUN_DIR="$TMP/runs/tools" MT_MUTRAIN="$MUTRAIN" MT_SOURCE_DIR="$SRC" MT_CONFIG="$C" \
+# a coordinate check folder (coord_check.h5) for plot.py and inspect
+sed "s|data/sotu|$TMP/text|" "$SRC/configs/coord_check_gpt.yaml" > "$TMP/cc.yaml"
+"$MUTRAIN" coord-check "$TMP/cc.yaml" --widths 16,32 --steps 2 --set train.threads=1 --out "$TMP/cc" >/dev/null 2>&1 ||
+  fail "coord-check run failed"
+CC_DIR="$(dirname "$(find "$TMP/cc" -name coord_check.h5 | head -1)")"
+MT_COORD_DIR="$CC_DIR" MT_RUN_DIR="$TMP/runs/tools" MT_MUTRAIN="$MUTRAIN" MT_SOURCE_DIR="$SRC" MT_CONFIG="$C" \
   MPLBACKEND=Agg "$PY" -m pytest -q -p no:cacheprovider --basetemp="$TMP/pytest" "$SRC/tests/tools" || fail "pytest tests/tools"
 finish

@@ -86,3 +86,9 @@ def test_random_damage_never_crashes(mutrain, tmp_path, seed):
     assert r.returncode in (0, 2), r.stderr
     if r.returncode == 2:
         assert r.stderr.startswith("[inspect]"), r.stderr
+
+
+def test_coord_check_file(mutrain, coord_dir):
+    r = inspect(mutrain, os.path.join(coord_dir, "coord_check.h5"))
+    assert r.returncode == 0, r.stderr
+    assert "kind             coord_check" in r.stdout and "/mean_abs" in r.stdout

@@ -7,7 +7,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.image as mpimg  # noqa: E402
 import pytest  # noqa: E402
-from conftest import PLOT, PYTHON, run, write_synthetic_metrics  # noqa: E402
+from conftest import (PLOT, PYTHON, run, write_synthetic_coord_check,  # noqa: E402
+                      write_synthetic_metrics)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ALL = ["loss.png", "act_rms.png", "upd_rms.png", "w_spec_ratio.png", "dw_spec_ratio.png"]
@@ -85,3 +86,19 @@ def test_real_run(run_dir, tmp_path):
     r = run([PYTHON, PLOT, str(d)])
     assert r.returncode == 0, r.stderr
     check_plots(str(d / "plots"), ALL)
+
+
+def test_synthetic_coord_check(tmp_path):
+    write_synthetic_coord_check(str(tmp_path / "coord_check.h5"))
+    r = run([PYTHON, PLOT, str(tmp_path)])
+    assert r.returncode == 0, r.stderr
+    check_plots(str(tmp_path / "plots"), ["coord_check.png"])
+    assert not (tmp_path / "plots" / "loss.png").exists()
+
+
+def test_real_coord_check(coord_dir, tmp_path):
+    d = tmp_path / "cc"
+    shutil.copytree(coord_dir, d)
+    r = run([PYTHON, PLOT, str(d / "coord_check.h5"), "--out", str(tmp_path / "out")])
+    assert r.returncode == 0, r.stderr
+    check_plots(str(tmp_path / "out"), ["coord_check.png"])
