@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# mutrain through a real SLURM cluster on localhost (slurm-wlm + munge, installed when missing):
+# (a) a 2-rank job from `mutrain submit --dry-run` given to sbatch, (b) a 4-task sweep array from
+# `mutrain submit --sweep`, (c) a job preempted with `scancel --signal=USR1` mid-run: it checkpoints,
+# exits 3, requeues itself and finishes with --resume auto, bitwise equal to an uninterrupted run.
+# Usage: slurm_cluster.sh MUTRAIN SOURCE_DIR. Exit 77 (skip) without root/sudo to install SLURM;
+# MT_SLURM_KEEP=1 keeps the cluster directory (logs, runs) for a look afterwards.
+set -uo pipefail
+MUTRAIN="$(realpath "$1")"
+SRC="$(realpath "$2")"
+CLUSTER="$(mktemp -d /tmp/mt-slurm.XXXXXX)"
+source "$SRC/tests/slurm/cluster.inc"
+FAILS=0
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+on_exit() {
+  cluster_stop
+  if ((FAILS > 0)); then
+    echo "--- slurmctld/slurmd log tails"; tail -n 15 "$CLUSTER/slurmctld.log" "$CLUSTER/slurmd.log" 2>/dev/null
+  fi
+  if [[ ${MT_SLURM_KEEP:-0} == 1 ]]; then echo "kept $CLUSTER"; else $SUDO rm -rf "$CLUSTER"; fi
+}
+trap on_exit EXIT
+T0=$SECONDS
+
+cluster_install || exit $?
+cluster_start || { echo "FAIL: could not start the local SLURM cluster"; FAILS=1; exit 1; }
+echo "cluster up after $((SECONDS - T0)) s (SLURM_CONF=$SLURM_CONF)"
+
+W="$CLUSTER/work"
+mkdir -p "$W/text"
+cd "$W"
+export MT_ROOT="$SRC"
+# One node, two cores: shared-memory MPI transport only (fast start-up).
+export OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,vader
+
+# Tiny byte-level corpus and GPT (as tests/cli/common.inc), long enough to preempt mid-run.
+for y in 1901 1902 1903 1904; do
+  for i in $(seq 1 40); do echo "The state of the union in $y is strong, line $i."; done > "text/${y}_test_x.txt"
+done
+cat > tiny.yaml <<YAML
+name: tiny
+seed: 1
+model: {name: gpt, width: 32, depth: 2, heads: 2, context: 8}
+data: {name: text, path: $W/text, val_fraction: 0.25}
+optimizer:
+  muon: {lr: 0.02}
+  adamw: {lr: 3.0e-3}
+schedule: {name: cosine, warmup_steps: 10}
+train: {steps: 40, batch_size: 4, log_every: 10, eval_every: 20, eval_batches: 2, threads: 1}
+checkpoint: {every: 20}
+YAML
+
+# wait_job ID SECONDS: until squeue no longer lists the job (requeues included); then it must have
+# COMPLETED with exit code 0.
+wait_job() {
+  local id="$1" limit="$2" state
+  if ! wait_for "$limit" bash -c "[[ -z \"\$(squeue -h -j $id -o %i 2>/dev/null)\" ]]"; then
+    fail "job $id still queued after $limit s: $(squeue -h -j "$id" -o '%i %T %r')"
+    return 1
+  fi
+  state=$(scontrol show job -o "$id" 2>/dev/null)
+  [[ $state == *JobState=COMPLETED* && $state == *" ExitCode=0:0"* ]] \
+    || { fail "job $id did not complete cleanly: $(grep -oE 'JobState=[^ ]+|ExitCode=[^ ]+' <<<"$state" | tr '\n' ' ')"; return 1; }
+}
+
+# check_run DIR STEPS: metrics.h5 holds STEPS training steps and checkpoints/latest names the last.
+check_run() {
+  /usr/bin/python3 - "$1" "$2" <<'PY' || fail "outputs of $1 are incomplete"
+import sys, h5py
+run, steps = sys.argv[1], int(sys.argv[2])
+with h5py.File(f"{run}/metrics.h5", "r") as f:
+    assert f["train/step"][-1] == steps, f"last logged step {f['train/step'][-1]}, expected {steps}"
+latest = open(f"{run}/checkpoints/latest").read().strip()
+assert latest == f"step_{steps:08d}.h5", latest
+with h5py.File(f"{run}/checkpoints/{latest}", "r") as f:
+    assert len(f["params"]) > 0
+PY
+}
+
+# (a) 2 ranks, script from --dry-run through sbatch.
+"$MUTRAIN" submit tiny.yaml --tasks-per-node 2 --time 00:05:00 --dry-run > two_ranks.sbatch \
+  || fail "submit --dry-run failed"
+grep -q '^srun --mpi=pmix .* train '"$W"'/tiny.yaml .*--resume auto$' two_ranks.sbatch \
+  || fail "dry-run script has no srun line with the absolute config and --resume auto"
+ID_A=$(sbatch --parsable two_ranks.sbatch) || fail "sbatch refused the --dry-run script"
+echo "(a) job $ID_A: 2 ranks"
+
+# (b) a sweep: 2 x 2 grid, one config per array task.
+cat > sweep.yaml <<YAML
+base: tiny.yaml
+name: grid
+grid:
+  optimizer.muon.lr: [0.01, 0.02]
+  seed: [1, 2]
+set: {train.steps: 20, checkpoint.every: 10}
+YAML
+ID_B=$("$MUTRAIN" submit sweep.yaml --sweep --time 00:05:00) || fail "submit --sweep failed"
+echo "(b) job array $ID_B: $(wc -l < runs/sweeps/grid/list.txt) configs"
+
+wait_job "$ID_A" 120 && check_run runs/tiny 40
+grep -q "^\[train\] 2 ranks" "runs/slurm/tiny-$ID_A.out" || fail "(a) the job did not run 2 ranks"
+# grid order: the first key varies slowest
+EXPECT=("lr: 0.01,seed: 1" "lr: 0.01,seed: 2" "lr: 0.02,seed: 1" "lr: 0.02,seed: 2")
+for i in 0 1 2 3; do
+  wait_job "${ID_B}_$i" 120 && check_run "runs/grid_00$i" 20
+  c="runs/grid_00$i/config.yaml"
+  grep -q "muon: {${EXPECT[i]%%,*}," "$c" && grep -q "^${EXPECT[i]#*,}$" "$c" && grep -q "steps: 20," "$c" \
+    || fail "(b) task $i: config is not grid point '${EXPECT[i]}' with train.steps 20"
+done
+echo "(a) and (b) done after $((SECONDS - T0)) s"
+
+# (c) preemption: the same run twice, one preempted with USR1 once it has logged a few steps.
+STEPS=3000
+SET=(--set train.steps=$STEPS --set checkpoint.every=100 --set checkpoint.keep_last=2
+     --set train.log_every=50 --set train.eval_every=0)
+ID_R=$("$MUTRAIN" submit tiny.yaml --tasks-per-node 2 --overcommit --time 00:05:00 "${SET[@]}" --set name=reference) \
+  || fail "submit reference failed"
+ID_P=$("$MUTRAIN" submit tiny.yaml --tasks-per-node 2 --overcommit --time 00:05:00 "${SET[@]}" --set name=preempted) \
+  || fail "submit preempted failed"
+LOG="runs/slurm/preempted-$ID_P.out"
+wait_for 60 bash -c "grep -qE '^step +[0-9]+/$STEPS' '$LOG' 2>/dev/null && [[ -e runs/preempted/checkpoints/latest ]]" \
+  || fail "(c) job $ID_P logged no step within 60 s: $(tail -3 "$LOG" 2>/dev/null)"
+scancel --signal=USR1 "$ID_P" || fail "scancel --signal=USR1 $ID_P failed"
+echo "(c) job $ID_P: USR1 sent at $(grep -E '^step' "$LOG" | tail -1 | awk '{print $2}')"
+wait_job "$ID_R" 180 && check_run runs/reference $STEPS
+wait_job "$ID_P" 180 && check_run runs/preempted $STEPS
+grep -q "stopped by signal" "$LOG" || fail "(c) the run was not stopped by the signal (too short?)"
+grep -qE "resumed from .*step_[0-9]+\.h5" "$LOG" || fail "(c) the requeued run did not resume"
+[[ $(scontrol show job -o "$ID_P") == *Restarts=1* ]] || fail "(c) job $ID_P was not requeued exactly once"
+/usr/bin/python3 - runs $STEPS <<'PY' || fail "(c) the preempted run differs from the uninterrupted one"
+import sys, h5py, numpy as np
+runs, steps = sys.argv[1], int(sys.argv[2])
+def load(run):
+    out = {}
+    with h5py.File(f"{runs}/{run}/checkpoints/step_{steps:08d}.h5", "r") as f:
+        for group in ("params", "optim"):
+            f[group].visititems(lambda n, o: out.__setitem__(f"{group}/{n}", o[()]) if isinstance(o, h5py.Dataset) else None)
+    return out
+ref, pre = load("reference"), load("preempted")
+bad = [k for k in ref if k not in pre or ref[k].shape != pre[k].shape or not np.array_equal(ref[k], pre[k])]
+print(f"(c) compared {len(ref)} /params and /optim arrays: bitwise {'equal' if not bad and len(ref) == len(pre) else 'DIFFERENT ' + str(bad[:5])}")
+sys.exit(1 if bad or len(ref) != len(pre) or not ref else 0)
+PY
+echo "total $((SECONDS - T0)) s"
+if ((FAILS > 0)); then
+  echo "--- preempted job log"; tail -n 20 "$LOG" 2>/dev/null
+  echo "$FAILS check(s) failed"
+  exit 1
+fi
+echo "all checks passed"
