@@ -29,7 +29,7 @@ echo "cluster up after $((SECONDS - T0)) s (SLURM_CONF=$SLURM_CONF)"
 W="$CLUSTER/work"
 mkdir -p "$W/text"
 cd "$W"
-export MT_ROOT="$SRC"
+export MT_ROOT="$SRC" MUTRAIN  # for jobs/*.sbatch (found through MT_ROOT) and jobs/env.sh
 # One node, two cores: shared-memory MPI transport only (fast start-up).
 export OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,vader
 
@@ -97,6 +97,12 @@ YAML
 ID_B=$("$MUTRAIN" submit sweep.yaml --sweep --time 00:05:00) || fail "submit --sweep failed"
 echo "(b) job array $ID_B: $(wc -l < runs/sweeps/grid/list.txt) configs"
 
+# The hand-written scripts of jobs/ on the same configs, into another output directory.
+ID_S=$(sbatch --parsable -n 2 "$SRC/jobs/train.sbatch" tiny.yaml --out runs/byscript) \
+  || fail "sbatch jobs/train.sbatch failed"
+ID_T=$(sbatch --parsable --array=0-3 "$SRC/jobs/sweep.sbatch" runs/sweeps/grid/list.txt --out runs/byscript) \
+  || fail "sbatch jobs/sweep.sbatch failed"
+
 wait_job "$ID_A" 120 && check_run runs/tiny 40
 grep -q "^\[train\] 2 ranks" "runs/slurm/tiny-$ID_A.out" || fail "(a) the job did not run 2 ranks"
 # grid order: the first key varies slowest
@@ -107,6 +113,8 @@ for i in 0 1 2 3; do
   grep -q "muon: {${EXPECT[i]%%,*}," "$c" && grep -q "^${EXPECT[i]#*,}$" "$c" && grep -q "steps: 20," "$c" \
     || fail "(b) task $i: config is not grid point '${EXPECT[i]}' with train.steps 20"
 done
+wait_job "$ID_S" 120 && check_run runs/byscript/tiny 40
+for i in 0 1 2 3; do wait_job "${ID_T}_$i" 120 && check_run "runs/byscript/grid_00$i" 20; done
 echo "(a) and (b) done after $((SECONDS - T0)) s"
 
 # (c) preemption: the same run twice, one preempted with USR1 once it has logged a few steps.
