@@ -190,7 +190,7 @@ void write_strings(hid_t loc, const std::string& path, const std::vector<std::st
   std::vector<const char*> ptrs;
   for (const std::string& s : v) ptrs.push_back(s.c_str());
   if (!v.empty()) MT_H5_CHECK(H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()));
-  describe(loc, path, "", description);
+  describe(loc, path, "text", description);
 }
 
 namespace {
