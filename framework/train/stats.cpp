@@ -18,11 +18,21 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Per-parameter statistics, in the order of their names.
-enum Slot { w_rms, dw_rms, grad_rms, momentum_rms, w_spec, dw_spec, w_spec_ratio, dw_spec_ratio,
-            ns_orth_err, n_slots };
-const char* const kParamStats[n_slots] = {"w_rms",  "dw_rms",  "grad_rms",     "momentum_rms",
-                                          "w_spec", "dw_spec", "w_spec_ratio", "dw_spec_ratio",
-                                          "ns_orth_err"};
+enum Slot {
+  w_rms,
+  dw_rms,
+  grad_rms,
+  momentum_rms,
+  w_spec,
+  dw_spec,
+  w_spec_ratio,
+  dw_spec_ratio,
+  ns_orth_err,
+  n_slots
+};
+const char* const kParamStats[n_slots] = {"w_rms",        "dw_rms",        "grad_rms",
+                                          "momentum_rms", "w_spec",        "dw_spec",
+                                          "w_spec_ratio", "dw_spec_ratio", "ns_orth_err"};
 const char* const kActStats[4] = {"act_rms", "act_rms_max", "dep_rms", "upd_rms"};
 const char* const kMomentumStates[3] = {"momentum", "momentum_buffer", "exp_avg"};
 
@@ -34,18 +44,21 @@ const StatInfo kInfo[] = {
     {"w_rms", "RMS of the parameter after the update"},
     {"dw_rms", "RMS of this step's update dW = W_after - W_before"},
     {"grad_rms", "RMS of this step's gradient (averaged over ranks)"},
-    {"momentum_rms", "RMS of the optimizer's first-moment state after the update (Muon/SGD "
-                     "momentum, AdamW exp_avg; 0 while absent)"},
-    {"w_spec", "spectral norm ||W||_2 after the update (warm-started power iteration)"},
-    {"dw_spec", "spectral norm ||dW||_2 of this step's update (warm-started power iteration)"},
+    {"momentum_rms",
+     "RMS of the optimizer's first-moment state after the update (Muon/SGD "
+     "momentum, AdamW exp_avg; 0 while absent)"},
+    {"w_spec", "spectral norm ||W||_2 after the update (warm-started Lanczos, lower bound)"},
+    {"dw_spec", "spectral norm ||dW||_2 of this step's update (warm-started Lanczos, lower bound)"},
     {"w_spec_ratio", "w_spec / sqrt(fan_out / fan_in); Theta(1) under the spectral condition"},
     {"dw_spec_ratio", "dw_spec / sqrt(fan_out / fan_in); Theta(1) under the spectral condition"},
-    {"ns_orth_err", "||O O^T - I||_F / sqrt(min dim) of this step's Newton-Schulz output O "
-                    "(NaN: not recorded)"},
+    {"ns_orth_err",
+     "||O O^T - I||_F / sqrt(min dim) of this step's Newton-Schulz output O "
+     "(NaN: not recorded)"},
     {"act_rms", "probe batch, module output after the update: mean over rows of the row RMS"},
     {"act_rms_max", "probe batch, module output after the update: max over rows of the row RMS"},
-    {"dep_rms", "probe batch, module output after the update: RMS of y[i] - y[i + N/2] over "
-                "i < N/2 (N rows; token models pair examples b, b + B/2 at equal positions)"},
+    {"dep_rms",
+     "probe batch, module output after the update: RMS of y[i] - y[i + N/2] over "
+     "i < N/2 (N rows; token models pair examples b, b + B/2 at equal positions)"},
     {"upd_rms", "probe batch: RMS of f(x; W_after) - f(x; W_before) over all elements"},
 };
 
@@ -62,8 +75,8 @@ StatsOptions StatsOptions::from_config(const Config& c) {
   StatsOptions o;
   o.every = c.get_in("every", o.every, int64_t{0}, int64_t{1} << 40);
   o.probe_batch = c.get_in("probe_batch", o.probe_batch, int64_t{2}, int64_t{1} << 20);
-  o.power_iters = static_cast<int>(
-      c.get_in("power_iters", int64_t{o.power_iters}, int64_t{1}, int64_t{100}));
+  o.power_iters =
+      static_cast<int>(c.get_in("power_iters", int64_t{o.power_iters}, int64_t{1}, int64_t{100}));
   return o;
 }
 
@@ -72,22 +85,61 @@ Registry<OrthogonalityAccess>& orthogonality_registry() {
   return r;
 }
 
+namespace {
+
+// Sums of squares: float lanes over blocks of kBlock (vectorised, one copy per ISA level like
+// backend/cpu/kernels.cpp), blocks added in double; relative error ~1e-6, far below what the
+// statistics resolve.
+#define MT_STATS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+constexpr int64_t kBlock = 1024;
+
+MT_STATS_CLONES double sumsq(const float* a, int64_t n) {
+  double total = 0.0;
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t e = std::min(n, b + kBlock);
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = b; i < e; ++i) s += a[i] * a[i];
+    total += s;
+  }
+  return total;
+}
+
+MT_STATS_CLONES double sumsq_diff(const float* a, const float* c, int64_t n) {
+  double total = 0.0;
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t e = std::min(n, b + kBlock);
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = b; i < e; ++i) s += (a[i] - c[i]) * (a[i] - c[i]);
+    total += s;
+  }
+  return total;
+}
+
+// Work split over the OpenMP threads in chunks of whole blocks when large.
+template <class F>
+double parallel_sum(int64_t n, F&& f) {
+  constexpr int64_t kChunk = 64 * kBlock;
+  if (n <= 2 * kChunk) return f(int64_t{0}, n);
+  double s = 0.0;
+#pragma omp parallel for reduction(+ : s) schedule(static)
+  for (int64_t b = 0; b < n; b += kChunk) s += f(b, std::min(n, b + kChunk));
+  return s;
+}
+
+}  // namespace
+
 double rms(const float* a, int64_t n) {
   if (n <= 0) return 0.0;
-  double s = 0.0;
-#pragma omp parallel for reduction(+ : s) if (n > (1 << 16))
-  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(a[i]) * a[i];
+  const double s = parallel_sum(n, [&](int64_t b, int64_t e) { return sumsq(a + b, e - b); });
   return std::sqrt(s / static_cast<double>(n));
 }
 
 double rms_diff(const float* a, const float* b, int64_t n) {
   if (n <= 0) return 0.0;
-  double s = 0.0;
-#pragma omp parallel for reduction(+ : s) if (n > (1 << 16))
-  for (int64_t i = 0; i < n; ++i) {
-    const double d = static_cast<double>(a[i]) - b[i];
-    s += d * d;
-  }
+  const double s =
+      parallel_sum(n, [&](int64_t i, int64_t e) { return sumsq_diff(a + i, b + i, e - i); });
   return std::sqrt(s / static_cast<double>(n));
 }
 
@@ -95,12 +147,9 @@ ActivationStats activation_stats(const float* y, int64_t rows, int64_t features)
   ActivationStats st;
   if (rows <= 0 || features <= 0) return st;
   double sum = 0.0, mx = 0.0;
-#pragma omp parallel for reduction(+ : sum) reduction(max : mx) if (rows * features > (1 << 16))
+#pragma omp parallel for reduction(+ : sum) reduction(max : mx) if (rows * features > (1 << 17))
   for (int64_t r = 0; r < rows; ++r) {
-    const float* row = y + r * features;
-    double s = 0.0;
-    for (int64_t j = 0; j < features; ++j) s += static_cast<double>(row[j]) * row[j];
-    const double v = std::sqrt(s / static_cast<double>(features));
+    const double v = std::sqrt(sumsq(y + r * features, features) / static_cast<double>(features));
     sum += v;
     mx = std::max(mx, v);
   }
@@ -134,13 +183,13 @@ struct StabilityStats::ParamEntry {
 
 struct StabilityStats::ModuleEntry {
   std::string name;
-  size_t first = 0;           // index of act_rms in names()
-  std::vector<float> before;  // f(x; w_before)
-  bool seen = false;          // in the current forward
-  bool have_before = false;
+  size_t first = 0;   // index of act_rms in names()
+  Tensor before;      // f(x; w_before): the op's output itself (ops never write their outputs
+                      // after returning them), held from before_update to after_update
+  bool seen = false;  // in the current forward
 };
 
-// Routes observed module outputs: discovery (names), before (copy), after (statistics).
+// Routes observed module outputs: discovery (names), before (hold), after (statistics).
 class StabilityStats::Recorder final : public ActivationObserver {
  public:
   enum class Mode { discover, before, after };
@@ -161,28 +210,21 @@ class StabilityStats::Recorder final : public ActivationObserver {
     ModuleEntry& m = *m_s.m_acts[it->second];
     if (m.seen) return;  // a module called twice in one forward: keep its first output
     m.seen = true;
-    std::vector<float> host;
-    const float* y = output.data();
-    if (!output.device().is_cpu()) {
-      host = output.to_vector();
-      y = host.data();
-    }
-    const int64_t n = output.numel();
-    if (m_mode == Mode::discover) {
-      m.before.reserve(static_cast<size_t>(n));
-    } else if (m_mode == Mode::before) {
-      m.before.resize(static_cast<size_t>(n));
-      std::memcpy(m.before.data(), y, static_cast<size_t>(n) * sizeof(float));
-      m.have_before = true;
-    } else {
-      const int64_t rows = output.dim() >= 2 ? output.size(0) : 1;
-      const ActivationStats a = activation_stats(y, rows, rows > 0 ? n / rows : 0);
-      double* out = m_out->data() + m.first;
-      out[0] = a.act_rms;
-      out[1] = a.act_rms_max;
-      out[2] = a.dep_rms;
-      const bool comparable = m.have_before && static_cast<int64_t>(m.before.size()) == n;
-      out[3] = comparable ? rms_diff(y, m.before.data(), n) : kNaN;
+    if (m_mode == Mode::before) m.before = output;
+    if (m_mode != Mode::after) return;
+    std::vector<float> host, host_before;  // outputs off the CPU are copied to the host
+    const float* y = output.device().is_cpu() ? output.data() : (host = output.to_vector()).data();
+    const int64_t n = output.numel(), rows = output.dim() >= 2 ? output.size(0) : 1;
+    const ActivationStats a = activation_stats(y, rows, rows > 0 ? n / rows : 0);
+    double* out = m_out->data() + m.first;
+    out[0] = a.act_rms;
+    out[1] = a.act_rms_max;
+    out[2] = a.dep_rms;
+    out[3] = kNaN;
+    if (m.before.defined() && m.before.numel() == n) {
+      const float* yb = m.before.device().is_cpu() ? m.before.data()
+                                                   : (host_before = m.before.to_vector()).data();
+      out[3] = rms_diff(y, yb, n);
     }
   }
 
@@ -251,9 +293,11 @@ void StabilityStats::probe_forward(bool after, std::vector<double>& out) {
   g.set_observer(&rec);
   m_model.forward(g, m_probe);
   if (!after) return;
-  for (auto& m : m_acts)  // absent from this forward: visible as NaN, not as a stable 0
-    if (!m->seen)
+  for (auto& m : m_acts) {
+    m->before = Tensor();  // release f(x; w_before)
+    if (!m->seen)          // absent from this forward: visible as NaN, not as a stable 0
       for (int k = 0; k < 4; ++k) out[m->first + k] = kNaN;
+  }
 }
 
 void StabilityStats::before_update(int rank, int act_rank) {
@@ -308,10 +352,10 @@ std::vector<double> StabilityStats::after_update(int rank, int act_rank) {
     if (!e->owned) continue;
     work.push_back(e.get());
     if (e->slot[momentum_rms] >= 0)
-      out[e->slot[momentum_rms]] = e->optimizer->has_state(*e->p, e->momentum)
-                                       ? rms(e->optimizer->state(*e->p, e->momentum).data(),
-                                             e->p->numel())
-                                       : 0.0;
+      out[e->slot[momentum_rms]] =
+          e->optimizer->has_state(*e->p, e->momentum)
+              ? rms(e->optimizer->state(*e->p, e->momentum).data(), e->p->numel())
+              : 0.0;
     if (e->slot[ns_orth_err] >= 0) {
       const double err = e->orth->error(*e->optimizer, *e->p);
       out[e->slot[ns_orth_err]] = err < 0.0 ? kNaN : err;
@@ -320,7 +364,7 @@ std::vector<double> StabilityStats::after_update(int rank, int act_rank) {
   for (Optimizer* opt : m_optimizers.all())
     if (orthogonality_registry().contains(opt->name()))
       orthogonality_registry().get(opt->name()).set_record(*opt, false);
-  // ... the norms and power iterations in parallel over parameters, largest first.
+  // ... the norms and spectral norms in parallel over parameters, largest first.
   std::stable_sort(work.begin(), work.end(), [](const ParamEntry* a, const ParamEntry* b) {
     return a->p->numel() > b->p->numel();
   });
