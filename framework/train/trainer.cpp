@@ -68,6 +68,7 @@ Trainer::Trainer(Config root, Communicator& comm, std::string out_root)
   m_seed = static_cast<uint64_t>(m_root.get_in("seed", int64_t{0}, int64_t{0}, int64_t{1} << 62));
   m_opts = TrainOptions::from_config(m_root.section("train"));
   m_ckpt = CheckpointOptions::from_config(m_root.section("checkpoint"));
+  m_stats_opts = StatsOptions::from_config(m_root.section("stats"));
   cpu::set_num_threads(static_cast<int>(m_opts.threads));
 
   const Config data_cfg = m_root.section("data");
@@ -97,6 +98,14 @@ Trainer::Trainer(Config root, Communicator& comm, std::string out_root)
   });
   m_params->initialize(m_pz, m_seed);
   m_optimizers->assign(m_plan.owned_by(m_comm.rank()));
+  if (m_stats_opts.every > 0) {
+    // The probe batch: the first validation examples, fixed for the whole run (and across resumes).
+    const int64_t probe = m_stats_opts.probe_batch;
+    Batch batch = m_data->val_batch(0, probe, m_seq, 0, probe);
+    if (batch.rows < 2) m_root.section("stats").fail("probe_batch", "the validation split is too small for a probe batch");
+    m_stats = std::make_unique<StabilityStats>(*m_model, all, m_plan.owned_by(m_comm.rank()),
+                                               *m_optimizers, std::move(batch), m_stats_opts);
+  }
 }
 
 Trainer::~Trainer() = default;
@@ -161,6 +170,8 @@ double Trainer::step(int64_t step) {
   }
   m_last_grad_norm = std::sqrt(sums[0]);
 
+  const bool record = m_stats && m_stats_opts.due(step + 1);
+  if (record) m_stats->before_update(m_comm.rank(), 0);
   const auto t_update = Clock::now();
   m_optimizers->step(static_cast<float>(m_schedule->factor(step)));
   m_update_seconds += seconds_since(t_update);
@@ -168,7 +179,15 @@ double Trainer::step(int64_t step) {
   float* values = m_params->values().data();
   m_comm.all_gather(values + own_offset, values, counts);
   if (sums[4] > 0 && !stop_requested()) request_stop_for_test(SIGTERM);  // another rank was asked
-  m_last_step_bytes = m_comm.bytes_sent() - bytes_before;
+  m_last_step_bytes = m_comm.bytes_sent() - bytes_before;  // the training step's own traffic
+  // Statistics travel separately (counted outside the step payload).
+  m_last_stats.clear();
+  if (record) {
+    // Owners computed their parameters' statistics, rank 0 the per-layer ones: sum to everyone.
+    m_last_stats = m_stats->after_update(m_comm.rank(), 0);
+    m_comm.all_reduce_sum(m_last_stats.data(), static_cast<int64_t>(m_last_stats.size()));
+    m_last_stats_step = step + 1;
+  }
   return loss;
 }
 
@@ -325,6 +344,9 @@ RunSummary Trainer::run(const std::string& resume) {
       summary.train_loss = line.loss;
       m_interval = Interval{};
     }
+    if (root && !m_last_stats.empty())
+      metrics->stats(done, m_stats->names(), m_last_stats, StabilityStats::units,
+                     StabilityStats::description);
     if (m_ckpt.every > 0 && done % m_ckpt.every == 0 && !last) save_checkpoint(done);
   }
   bar.clear();

@@ -15,6 +15,7 @@
 #include "train/evaluate.h"
 #include "train/optimizer_set.h"
 #include "train/schedule.h"
+#include "train/stats.h"
 #include "train/train_options.h"
 
 namespace mt {
@@ -57,6 +58,9 @@ class Trainer {
   // returns the global mean loss. Public for tests and benchmarks.
   double step(int64_t step);
   EvalResult validate(int64_t max_batches);
+  const StabilityStats* stats() const { return m_stats.get(); }
+  // Statistics recorded by the last step, when it was a stats step (else empty).
+  const std::vector<double>& last_stats() const { return m_last_stats; }
   // Bytes this rank passed to collectives in the last step (see Communicator::bytes_sent).
   int64_t last_step_bytes() const { return m_last_step_bytes; }
 
@@ -73,6 +77,10 @@ class Trainer {
   uint64_t m_seed = 0;
   TrainOptions m_opts;
   CheckpointOptions m_ckpt;
+  StatsOptions m_stats_opts;
+  std::unique_ptr<StabilityStats> m_stats;
+  std::vector<double> m_last_stats;  // values of the last stats step (all-reduced), names() order
+  int64_t m_last_stats_step = -1;    // steps done at that stats step
   std::unique_ptr<Dataset> m_data;
   Parametrization m_pz;
   std::unique_ptr<Model> m_model;
