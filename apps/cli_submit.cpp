@@ -1,6 +1,8 @@
-// `mutrain submit CONFIG [options]`: renders a SLURM batch script for a run (or, with --sweep, a job
-// array over a grid of generated configs) from the config and the options, then prints it
+// `mutrain submit CONFIG [options]`: renders a SLURM batch script for a run (or, with --sweep, a
+// job array over a grid of generated configs) from the config and the options, then prints it
 // (--dry-run) or writes it under the run directory and hands it to sbatch. Layout: docs/slurm.md.
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -8,7 +10,6 @@
 #include <fstream>
 #include <regex>
 #include <string>
-#include <sys/wait.h>
 #include <vector>
 
 #include "apps/cli.h"
@@ -37,7 +38,8 @@ int positive_int(const std::string& text, const std::string& name, int lo) {
     used = 0;
   }
   if (used != text.size() || v < lo)
-    usage_error("option " + name + " needs an integer >= " + std::to_string(lo) + ", got '" + text + "'");
+    usage_error("option " + name + " needs an integer >= " + std::to_string(lo) + ", got '" + text +
+                "'");
   return v;
 }
 
@@ -48,33 +50,49 @@ SubmitOptions parse_options(const std::vector<std::string>& args) {
   };
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (is(i, "--nodes")) o.nodes = positive_int(option_value(args, i, "--nodes"), "--nodes", 1);
+    if (is(i, "--nodes"))
+      o.nodes = positive_int(option_value(args, i, "--nodes"), "--nodes", 1);
     else if (is(i, "--tasks-per-node"))
-      o.tasks_per_node = positive_int(option_value(args, i, "--tasks-per-node"), "--tasks-per-node", 1);
+      o.tasks_per_node =
+          positive_int(option_value(args, i, "--tasks-per-node"), "--tasks-per-node", 1);
     else if (is(i, "--cpus-per-task"))
-      o.cpus_per_task = positive_int(option_value(args, i, "--cpus-per-task"), "--cpus-per-task", 1);
+      o.cpus_per_task =
+          positive_int(option_value(args, i, "--cpus-per-task"), "--cpus-per-task", 1);
     else if (is(i, "--gpus-per-task"))
-      o.gpus_per_task = positive_int(option_value(args, i, "--gpus-per-task"), "--gpus-per-task", 0);
+      o.gpus_per_task =
+          positive_int(option_value(args, i, "--gpus-per-task"), "--gpus-per-task", 0);
     else if (is(i, "--signal-seconds"))
-      o.signal_seconds = positive_int(option_value(args, i, "--signal-seconds"), "--signal-seconds", 1);
-    else if (is(i, "--time")) o.time = option_value(args, i, "--time");
-    else if (is(i, "--partition")) o.partition = option_value(args, i, "--partition");
-    else if (is(i, "--out")) o.out = option_value(args, i, "--out");
-    else if (is(i, "--set")) o.overrides.push_back(option_value(args, i, "--set"));
-    else if (a == "--dry-run") o.dry_run = true;
-    else if (a == "--overcommit") o.overcommit = true;
-    else if (a == "--sweep") o.sweep = true;
+      o.signal_seconds =
+          positive_int(option_value(args, i, "--signal-seconds"), "--signal-seconds", 1);
+    else if (is(i, "--time"))
+      o.time = option_value(args, i, "--time");
+    else if (is(i, "--partition"))
+      o.partition = option_value(args, i, "--partition");
+    else if (is(i, "--out"))
+      o.out = option_value(args, i, "--out");
+    else if (is(i, "--set"))
+      o.overrides.push_back(option_value(args, i, "--set"));
+    else if (a == "--dry-run")
+      o.dry_run = true;
+    else if (a == "--overcommit")
+      o.overcommit = true;
+    else if (a == "--sweep")
+      o.sweep = true;
     else if (!a.empty() && a[0] == '-')
-      usage_error("unknown option '" + a + "' for submit; known: --nodes, --tasks-per-node, "
+      usage_error("unknown option '" + a +
+                  "' for submit; known: --nodes, --tasks-per-node, "
                   "--cpus-per-task, --gpus-per-task, --time, --partition, --signal-seconds, --set, "
                   "--out, --overcommit, --sweep, --dry-run");
-    else if (o.config.empty()) o.config = a;
-    else usage_error("submit takes one CONFIG file, got '" + o.config + "' and '" + a + "'");
+    else if (o.config.empty())
+      o.config = a;
+    else
+      usage_error("submit takes one CONFIG file, got '" + o.config + "' and '" + a + "'");
   }
   if (o.config.empty()) usage_error("submit needs a CONFIG file: mutrain submit CONFIG [options]");
   // SLURM's forms: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS.
   if (!std::regex_match(o.time, std::regex(R"((\d+-)?\d+(:\d+){0,2})")))
-    usage_error("option --time needs a SLURM time such as HH:MM:SS or D-HH:MM:SS, got '" + o.time + "'");
+    usage_error("option --time needs a SLURM time such as HH:MM:SS or D-HH:MM:SS, got '" + o.time +
+                "'");
   if (o.partition.find_first_of(" \t\n'\"$`\\") != std::string::npos)
     usage_error("option --partition: '" + o.partition + "' is not a partition name");
   return o;
@@ -90,7 +108,9 @@ std::string quote(const std::string& s) {
   return q + "'";
 }
 
-std::string absolute(const std::string& p) { return fs::weakly_canonical(fs::absolute(p)).string(); }
+std::string absolute(const std::string& p) {
+  return fs::weakly_canonical(fs::absolute(p)).string();
+}
 
 // jobs/env.sh of the checkout this binary was built in ($MT_ROOT, <binary dir>/.., or ./).
 std::string find_env_script(const fs::path& exe) {
@@ -124,8 +144,9 @@ struct Script {
 };
 
 std::string render(const SubmitOptions& o, const Script& s, const std::string& env_sh) {
-  std::string t = "#!/bin/bash\n# Generated by `mutrain submit`; resubmit with `sbatch THIS_FILE`. "
-                  "Layout: docs/slurm.md.\n";
+  std::string t =
+      "#!/bin/bash\n# Generated by `mutrain submit`; resubmit with `sbatch THIS_FILE`. "
+      "Layout: docs/slurm.md.\n";
   auto opt = [&](const std::string& line) { t += "#SBATCH " + line + "\n"; };
   opt("--job-name=" + s.job_name);
   opt("--nodes=" + std::to_string(o.nodes));
@@ -159,7 +180,8 @@ Script single_run(const SubmitOptions& o, const std::string& out_abs) {
   s.job_name = c.get<std::string>("name", "run");
   s.cpus_per_task = o.cpus_per_task > 0 ? o.cpus_per_task : config_threads(c);
   s.output = out_abs + "/slurm/%x-%j.out";
-  s.body = "srun --mpi=pmix \"$MUTRAIN\" train " + quote(absolute(o.config)) + " --out " + quote(out_abs);
+  s.body = "srun --mpi=pmix \"$MUTRAIN\" train " + quote(absolute(o.config)) + " --out " +
+           quote(out_abs);
   for (const std::string& v : o.overrides) s.body += " --set " + quote(v);
   s.body += " --resume auto\n";
   return s;
@@ -190,10 +212,12 @@ Script sweep_runs(const SubmitOptions& o, const std::string& out_abs) {
   std::vector<std::string> fixed;
   if (root["set"] && !root["set"].IsMap()) spec.fail("set", "must map config keys to values");
   if (root["set"])
-    for (const auto& kv : root["set"]) fixed.push_back(kv.first.as<std::string>() + "=" + flow(kv.second));
+    for (const auto& kv : root["set"])
+      fixed.push_back(kv.first.as<std::string>() + "=" + flow(kv.second));
   std::vector<std::pair<std::string, std::vector<std::string>>> axes;
-  if (!root["grid"].IsMap() || root["grid"].size() == 0)
-    spec.fail("grid", "must map config keys to lists of values, e.g. optimizer.muon.lr: [0.01, 0.02]");
+  if (!root["grid"] || !root["grid"].IsMap() || root["grid"].size() == 0)
+    spec.fail("grid",
+              "must map config keys to lists of values, e.g. optimizer.muon.lr: [0.01, 0.02]");
   for (const auto& kv : root["grid"]) {
     const std::string key = kv.first.as<std::string>();
     if (!kv.second.IsSequence() || kv.second.size() == 0)
@@ -231,7 +255,8 @@ Script sweep_runs(const SubmitOptions& o, const std::string& out_abs) {
     threads = std::max(threads, config_threads(c));
     const fs::path file = dir / (name + run + ".yaml");
     std::ofstream(file) << "# generated by `mutrain submit --sweep " << o.config << "` (point " << i
-                        << " of " << points << ")\n" << c.dump() << "\n";
+                        << " of " << points << ")\n"
+                        << c.dump() << "\n";
     list << file.string() << "\n";
     table << i << "\t" << name << run << row << "\n";
   }
@@ -240,7 +265,8 @@ Script sweep_runs(const SubmitOptions& o, const std::string& out_abs) {
   s.cpus_per_task = o.cpus_per_task > 0 ? o.cpus_per_task : threads;
   s.array = "0-" + std::to_string(points - 1);
   s.output = out_abs + "/slurm/%x-%A_%a.out";
-  s.body = "CONFIG=\"$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" " + quote((dir / "list.txt").string()) +
+  s.body = "CONFIG=\"$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" " +
+           quote((dir / "list.txt").string()) +
            ")\"\nsrun --mpi=pmix \"$MUTRAIN\" train \"$CONFIG\" --out " + quote(out_abs) +
            " --resume auto\n";
   std::fprintf(stderr, "[submit] %zu configs in %s (list.txt, grid.tsv)\n", points, dir.c_str());
@@ -259,10 +285,13 @@ std::string sbatch(const fs::path& script) {
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   if (code == 127)
-    runtime_error("submit", "sbatch not found on PATH (is this a SLURM login node?); "
+    runtime_error("submit",
+                  "sbatch not found on PATH (is this a SLURM login node?); "
                   "`mutrain submit --dry-run` prints the script");
-  if (code != 0) runtime_error("submit", "sbatch refused ", script.string(), " (exit ", code, "): ", out);
-  const std::string last = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
+  if (code != 0)
+    runtime_error("submit", "sbatch refused ", script.string(), " (exit ", code, "): ", out);
+  const std::string last =
+      out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
   return last.substr(0, last.find(';'));  // "ID" or "ID;cluster"
 }
 
@@ -280,13 +309,15 @@ int submit(const std::vector<std::string>& args) {
     std::fputs(text.c_str(), stdout);
     return 0;
   }
-  const fs::path run_dir = o.sweep ? fs::path(out_abs) / "sweeps" / s.job_name : fs::path(out_abs) / s.job_name;
+  const fs::path run_dir =
+      o.sweep ? fs::path(out_abs) / "sweeps" / s.job_name : fs::path(out_abs) / s.job_name;
   fs::create_directories(run_dir);
   const fs::path script = run_dir / "submit.sbatch";
   std::ofstream(script) << text;
   const std::string id = sbatch(script);
   std::fprintf(stderr, "[submit] job %s: script %s, log %s/slurm/%s-%s%s.out\n", id.c_str(),
-               script.c_str(), out_abs.c_str(), s.job_name.c_str(), id.c_str(), o.sweep ? "_*" : "");
+               script.c_str(), out_abs.c_str(), s.job_name.c_str(), id.c_str(),
+               o.sweep ? "_*" : "");
   std::printf("%s\n", id.c_str());
   return 0;
 }

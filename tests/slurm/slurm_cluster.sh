@@ -130,8 +130,8 @@ wait_for 60 bash -c "grep -qE '^step +[0-9]+/$STEPS' '$LOG' 2>/dev/null && [[ -e
   || fail "(c) job $ID_P logged no step within 60 s: $(tail -3 "$LOG" 2>/dev/null)"
 scancel --signal=USR1 "$ID_P" || fail "scancel --signal=USR1 $ID_P failed"
 echo "(c) job $ID_P: USR1 sent at $(grep -E '^step' "$LOG" | tail -1 | awk '{print $2}')"
-wait_job "$ID_R" 180 && check_run runs/reference $STEPS
-wait_job "$ID_P" 180 && check_run runs/preempted $STEPS
+wait_job "$ID_R" 90 && check_run runs/reference $STEPS
+wait_job "$ID_P" 90 && check_run runs/preempted $STEPS
 grep -q "stopped by signal" "$LOG" || fail "(c) the run was not stopped by the signal (too short?)"
 grep -qE "resumed from .*step_[0-9]+\.h5" "$LOG" || fail "(c) the requeued run did not resume"
 [[ $(scontrol show job -o "$ID_P") == *Restarts=1* ]] || fail "(c) job $ID_P was not requeued exactly once"
