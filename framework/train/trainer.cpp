@@ -179,6 +179,9 @@ double Trainer::step(int64_t step) {
   float* values = m_params->values().data();
   m_comm.all_gather(values + own_offset, values, counts);
   if (sums[4] > 0 && !stop_requested()) request_stop_for_test(SIGTERM);  // another rank was asked
+  // Every rank stops after the same step: the decision comes from this all-reduce, never from the
+  // live flag (a signal landing between two ranks' checks would split them across a collective).
+  m_stop_agreed = sums[4] > 0;
   m_last_step_bytes = m_comm.bytes_sent() - bytes_before;  // the training step's own traffic
   // Statistics travel separately (counted outside the step payload).
   m_last_stats.clear();
@@ -306,7 +309,7 @@ RunSummary Trainer::run(const std::string& resume) {
   const double tokens_per_step = static_cast<double>(m_opts.batch_size * m_seq);
 
   for (int64_t s = start_step; s < m_opts.steps; ++s) {
-    if (stop_requested()) {
+    if (m_stop_agreed) {
       summary.stop_signal = stop_signal();
       break;
     }

@@ -91,6 +91,7 @@ class Trainer {
   int64_t m_seq = 1;
   double m_last_grad_norm = 0.0;
   int64_t m_last_step_bytes = 0;
+  bool m_stop_agreed = false;  // a stop request was seen by the last step's all-reduce
   // Log-interval accumulators; checkpoints carry them so a resumed run logs the same means.
   struct Interval {
     double loss = 0.0, time = 0.0;
