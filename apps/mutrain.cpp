@@ -5,6 +5,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <new>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -78,6 +79,9 @@ int main(int argc, char** argv) {
     mt::cli::usage_error("unknown command '" + command + "'; known: coord-check, help, inspect, submit, sweep, train");
   } catch (const mt::Error& e) {
     return fail(e.what(), static_cast<int>(e.code()));
+  } catch (const std::bad_alloc&) {
+    return fail("[memory] out of memory: reduce model.width, model.depth, model.context or "
+                "train.batch_size", static_cast<int>(mt::ExitCode::bad_input));
   } catch (const std::exception& e) {
     return fail(std::string("[mutrain] internal error: ") + e.what(), 1);
   }

@@ -2,8 +2,13 @@
 // data loading may use a thread).
 #include "core/allocator.h"
 
+#include "core/error.h"
+
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
+#include <string>
 #include <new>
 #include <unordered_map>
 #include <vector>
@@ -15,6 +20,7 @@ struct Cache {
   std::mutex mutex;
   std::unordered_map<size_t, std::vector<void*>> free_lists;
   size_t cached = 0;
+  size_t from_system = 0;  // bytes held from malloc (in use + cached)
   ~Cache() {
     for (auto& [bytes, list] : free_lists)
       for (void* p : list) std::free(p);
@@ -27,6 +33,29 @@ Cache& cache() {
 }
 
 size_t round_up(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+// The most this process may hold: MT_MEMORY_LIMIT_GB, else 90 % of the memory available when the
+// first tensor is allocated. An absurd size (width 10^5, batch 10^7) then fails as a clear error
+// before it touches the pages (with overcommit, malloc would succeed and the OOM killer strike).
+size_t memory_limit() {
+  static const size_t limit = [] {
+    if (const char* env = std::getenv("MT_MEMORY_LIMIT_GB"))
+      return static_cast<size_t>(std::atof(env) * 1073741824.0);
+    std::ifstream in("/proc/meminfo");
+    std::string key, unit;
+    size_t kb = 0;
+    while (in >> key >> kb >> unit)  // "MemAvailable:   23456789 kB"
+      if (key == "MemAvailable:") return kb / 10 * 9 * 1024;
+    return size_t{1} << 62;
+  }();
+  return limit;
+}
+
+std::string gib(size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / 1073741824.0);
+  return buf;
+}
 
 }  // namespace
 
@@ -47,9 +76,27 @@ void* HostAllocator::allocate(size_t bytes) {
       c.cached -= bytes;
       return p;
     }
+    if (c.from_system + bytes > memory_limit() && c.cached > 0) {
+      for (auto& [b, list] : c.free_lists)
+        for (void* q : list) std::free(q);
+      c.free_lists.clear();
+      c.from_system -= c.cached;
+      c.cached = 0;
+    }
+    if (c.from_system + bytes > memory_limit())
+      input_error("memory", "the run needs more than the ", gib(memory_limit()),
+                  " of memory this process may use (", gib(c.from_system), " held, ", gib(bytes),
+                  " more asked): reduce model.width, model.depth, model.context or "
+                  "train.batch_size (limit: MT_MEMORY_LIMIT_GB)");
+    c.from_system += bytes;
   }
   void* p = std::aligned_alloc(64, bytes);
-  if (!p) throw std::bad_alloc();
+  if (!p) {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    c.from_system -= bytes;
+    input_error("memory", "cannot allocate ", gib(bytes),
+                ": reduce model.width, model.depth, model.context or train.batch_size");
+  }
   return p;
 }
 
@@ -68,6 +115,7 @@ void HostAllocator::empty_cache() {
   for (auto& [bytes, list] : c.free_lists)
     for (void* p : list) std::free(p);
   c.free_lists.clear();
+  c.from_system -= c.cached;
   c.cached = 0;
 }
 
