@@ -61,10 +61,15 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   std::unique_ptr<mt::Communicator> comm;
   // A failure on any rank ends every rank (MPI_Abort) with the reason; one process just exits.
+  // The process then ends at once (_Exit): by now unwinding has closed every file that could be
+  // closed; a file whose close failed (disk full) would crash HDF5's atexit clean-up.
   auto fail = [&](const std::string& message, int code) {
     if (comm && comm->size() > 1) comm->abort(message, code);
     std::fflush(stdout);
     std::fprintf(stderr, "%s\n", message.c_str());
+    std::fflush(stderr);
+    comm.reset();
+    std::_Exit(code);
     return code;
   };
   try {

@@ -2,6 +2,8 @@
 #include "io/h5.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 
@@ -108,7 +110,12 @@ File File::open(const std::string& path, bool writable, const std::string& compo
   return File(Handle(id), path);
 }
 
-void File::flush() { MT_H5_CHECK(H5Fflush(id(), H5F_SCOPE_GLOBAL)); }
+void File::flush() {
+  errno = 0;
+  if (H5Fflush(id(), H5F_SCOPE_GLOBAL) < 0)
+    runtime_error("hdf5", "cannot write '", m_path, "': ",
+                  errno ? std::strerror(errno) : "HDF5 flush failed", " (disk full or quota?)");
+}
 
 bool exists(hid_t loc, const std::string& path) {
   std::string cur = path.size() && path[0] == '/' ? "" : ".";

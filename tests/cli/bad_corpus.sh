@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The bad-input corpus (tests/data/bad/cases.txt + its files): every case exits with its documented
+# code (2: bad input) and a "[component] message" naming the problem, never crashes, and leaves a
+# pre-existing run directory byte-identical. Then a simulated full disk (ulimit -f): exit 1 with an
+# [hdf5] message, and the newest checkpoint before it still loads.
+source "$(dirname "$0")/common.inc"
+BAD="$SRC/tests/data/bad"
+F="$TMP/fixtures"
+make_text "$TMP/text"
+C="$TMP/good.yaml"
+make_config "$C"
+export MT_MEMORY_LIMIT_GB=1  # the absurd-size cases fail at 1 GiB instead of filling the machine
+mkdir -p "$F" "$TMP/work" && cd "$TMP/work"
+
+# -- fixtures: a finished run (its checkpoint is what the checkpoint cases corrupt)
+"$MUTRAIN" train "$C" --out "$F/pre" > pre.log 2>&1 || fail "fixture run failed: $(tail -3 pre.log)"
+CK="$F/pre/tiny/checkpoints/step_00000004.h5"
+: > "$F/empty.h5"
+head -c $(( $(stat -c %s "$CK") / 2 )) "$CK" > "$F/truncated.h5"
+cp "$CK" "$F/corrupt.h5"
+# overwrite the object headers after the superblock (the signature stays: "an HDF5 file")
+python3 -c "
+import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read())
+for i in range(96, 4096): b[i] = (b[i] * 131 + 7) & 255
+open(p,'wb').write(b)" "$F/corrupt.h5"
+mkdir -p "$F/text_empty" "$F/text_one" "$F/text_tiny"
+: > "$F/text_empty/1901_a.txt"; : > "$F/text_empty/1902_b.txt"
+cp "$TMP/text/1901_test_x.txt" "$F/text_one/"
+printf 'ab' > "$F/text_tiny/1901_a.txt"; printf 'cd' > "$F/text_tiny/1902_b.txt"
+# IDX: big-endian u32 header words, then bytes
+u32() { printf "\\x$(printf %02x $(($1>>24&255)))\\x$(printf %02x $(($1>>16&255)))\\x$(printf %02x $(($1>>8&255)))\\x$(printf %02x $(($1&255)))"; }
+idx_images() { u32 2051; u32 "$1"; u32 "$2"; u32 "$3"; head -c "$4" /dev/zero; }  # count rows cols bytes
+idx_labels() { u32 2049; u32 "$1"; head -c "$2" /dev/zero; }                      # count bytes
+mnist() {  # DIR TRAIN_IMAGES_CMD TRAIN_LABELS_CMD: test split is a valid 4-image set
+  mkdir -p "$1"
+  eval "$2" > "$1/train-images-idx3-ubyte"; eval "$3" > "$1/train-labels-idx1-ubyte"
+  idx_images 4 28 28 3136 > "$1/t10k-images-idx3-ubyte"; idx_labels 4 4 > "$1/t10k-labels-idx1-ubyte"
+}
+mnist "$F/idx_magic" "u32 2049; u32 4; u32 28; u32 28; head -c 3136 /dev/zero" "idx_labels 4 4"
+mnist "$F/idx_count" "idx_images 4000000 28 28 3136" "idx_labels 4 4"
+mnist "$F/idx_zero" "idx_images 4 0 28 0" "idx_labels 4 4"
+mnist "$F/idx_long" "idx_images 4 28 28 4000" "idx_labels 4 4"
+mnist "$F/idx_label" "idx_images 4 28 28 3136" "u32 2049; u32 4; printf '\\x01\\x02\\x0c\\x03'"
+mnist "$F/idx_nlabels" "idx_images 4 28 28 3136" "idx_labels 3 3"
+
+snapshot() { (cd "$F/pre" && find . -type f -print0 | sort -z | xargs -0 md5sum; find . | sort) | md5sum; }
+before="$(snapshot)"
+
+# -- the cases
+tried=0
+while IFS='|' read -r id code pattern args; do
+  id="$(sed 's/^ *//; s/ *$//' <<<"$id")"
+  [[ -z "$id" || "$id" == \#* ]] && continue
+  code="${code// /}"; pattern="$(sed 's/^ *//; s/ *$//' <<<"$pattern")"
+  eval "words=($args)"
+  out="$(timeout 120 "$MUTRAIN" "${words[@]}" 2>&1 >/dev/null)"
+  rc=$?
+  tried=$((tried + 1))
+  [[ $rc -lt 128 && $rc != 124 ]] || { fail "$id: crashed or hung (exit $rc): $(tail -3 <<<"$out")"; continue; }
+  [[ $rc == "$code" ]] || fail "$id: exit $rc, expected $code: $(tail -2 <<<"$out")"
+  grep -qE -- "$pattern" <<<"$out" || fail "$id: stderr does not match '$pattern': $(tail -2 <<<"$out")"
+  grep -q "internal error\|Sanitizer\|runtime error:" <<<"$out" && fail "$id: $(grep -m1 "internal error\|Sanitizer\|runtime error:" <<<"$out")"
+  [[ ! -e runs ]] || { fail "$id: a failed start created run outputs: $(find runs | head -5)"; rm -rf runs; }
+  [[ "$(snapshot)" == "$before" ]] || { fail "$id: the pre-existing run directory changed"; before="$(snapshot)"; }
+done < "$BAD/cases.txt"
+
+# -- a full disk (ulimit -f; SIGXFSZ ignored so write() fails with EFBIG) while resuming a copy
+cp -r "$F/pre" "$F/full"
+held="$(md5sum < "$F/full/tiny/checkpoints/step_00000004.h5")"
+out="$(trap '' XFSZ; ulimit -f 160; "$MUTRAIN" train "$C" --out "$F/full" --resume auto \
+        --set train.steps=40 --set checkpoint.every=1 2>&1 >/dev/null)"
+rc=$?
+tried=$((tried + 1))
+[[ $rc == 1 ]] || fail "disk_full: exit $rc, expected 1: $(tail -2 <<<"$out")"
+grep -qE '^\[(hdf5|checkpoint)\] .*(File too large|disk full|cannot write)' <<<"$out" || fail "disk_full: message: $(tail -2 <<<"$out")"
+[[ "$(md5sum < "$F/full/tiny/checkpoints/step_00000004.h5")" == "$held" ]] || fail "disk_full: step 4 checkpoint changed"
+latest="$F/full/tiny/checkpoints/$(cat "$F/full/tiny/checkpoints/latest")"
+"$MUTRAIN" inspect "$latest" > /dev/null 2>&1 || fail "disk_full: latest ($latest) does not load"
+echo "bad-input corpus: $tried cases tried"
+finish
