@@ -1,6 +1,7 @@
 // The "train" section: loop length, batch, logging and evaluation intervals, threads.
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "io/config.h"
 
@@ -13,6 +14,9 @@ struct TrainOptions {
   int64_t eval_every = 100;  // 0: only at the end
   int64_t eval_batches = 20; // periodic evaluation; the final one covers the whole split
   int64_t threads = 2;
+  // Non-finite loss or gradients: "stop" ends the run (exit 1, the last checkpoint kept), "skip"
+  // drops that step's update on every rank and counts it.
+  std::string on_nonfinite = "stop";
 
   static TrainOptions from_config(const Config& section);
 };

@@ -8,6 +8,8 @@
 #include <csignal>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 
@@ -67,6 +69,7 @@ Trainer::Trainer(Config root, Communicator& comm, std::string out_root)
     m_root.fail("name", "run names use letters, digits, '-', '_' and '.' (got '" + m_name + "')");
   m_seed = static_cast<uint64_t>(m_root.get_in("seed", int64_t{0}, int64_t{0}, int64_t{1} << 62));
   m_opts = TrainOptions::from_config(m_root.section("train"));
+  if (const char* inject = std::getenv("MT_INJECT_NONFINITE_STEP")) m_inject_nonfinite_step = std::atoll(inject);
   m_ckpt = CheckpointOptions::from_config(m_root.section("checkpoint"));
   m_stats_opts = StatsOptions::from_config(m_root.section("stats"));
   cpu::set_num_threads(static_cast<int>(m_opts.threads));
@@ -139,6 +142,10 @@ double Trainer::step(int64_t step) {
     for (int64_t i = 0; i < n; ++i) g[i] *= share;
   }
 
+  // Test hook (docs/reliability.md): MT_INJECT_NONFINITE_STEP=N makes step N's gradient NaN.
+  if (step == m_inject_nonfinite_step && m_params->numel() > 0)
+    m_params->grads().data()[0] = std::numeric_limits<float>::quiet_NaN();
+
   const int64_t bytes_before = m_comm.bytes_sent();
   const std::vector<int64_t>& counts = m_plan.rank_numel();
   const int64_t own_offset = m_plan.rank_offsets()[m_comm.rank()];
@@ -157,7 +164,19 @@ double Trainer::step(int64_t step) {
                     static_cast<double>(local_count), stop_requested() ? 1.0 : 0.0};
   m_comm.all_reduce_sum(sums, 5);
   const double loss = sums[3] > 0 ? sums[2] / sums[3] : 0.0;
-  if (!std::isfinite(loss)) runtime_error("train", "non-finite loss at step ", step);
+  // Every rank sees the same all-reduced sums, so every rank takes the same branch.
+  if (m_opts.on_nonfinite == "skip" && (!std::isfinite(loss) || sums[1] > 0)) {
+    ++m_nonfinite_skipped;
+    log::warn("[train] non-finite ", std::isfinite(loss) ? "gradient" : "loss", " at step ", step,
+              ": update skipped (", m_nonfinite_skipped, " so far; train.on_nonfinite: skip)");
+    if (sums[4] > 0 && !stop_requested()) request_stop_for_test(SIGTERM);
+    m_stop_agreed = sums[4] > 0;
+    m_last_stats.clear();
+    return std::isfinite(loss) ? loss : 0.0;
+  }
+  if (!std::isfinite(loss))
+    runtime_error("train", "non-finite loss at step ", step,
+                  " (train.on_nonfinite: stop; the last checkpoint is kept)");
   if (sums[1] > 0) {
     std::string names;
     for (Parameter* p : m_plan.owned_by(m_comm.rank())) {
@@ -166,7 +185,8 @@ double Trainer::step(int64_t step) {
         if (!std::isfinite(v[i])) { names += (names.empty() ? "" : ", ") + p->name(); break; }
     }
     runtime_error("train", "non-finite gradient at step ", step, " (", sums[1], " values",
-                  names.empty() ? "" : " in " + names, ")");
+                  names.empty() ? "" : " in " + names,
+                  "; train.on_nonfinite: stop; the last checkpoint is kept)");
   }
   m_last_grad_norm = std::sqrt(sums[0]);
 

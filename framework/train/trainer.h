@@ -52,6 +52,7 @@ class Trainer {
   const ShardPlan& plan() const { return m_plan; }
   OptimizerSet& optimizers() { return *m_optimizers; }
   const TrainOptions& options() const { return m_opts; }
+  int64_t nonfinite_skipped() const { return m_nonfinite_skipped; }
   const Config& config() const { return m_root; }
 
   // One training step at `step` (forward, backward, reduce-scatter, update, all-gather);
@@ -90,6 +91,8 @@ class Trainer {
   std::unique_ptr<ParameterSet> m_params;
   int64_t m_seq = 1;
   double m_last_grad_norm = 0.0;
+  int64_t m_nonfinite_skipped = 0;  // steps whose update was skipped (train.on_nonfinite: skip)
+  int64_t m_inject_nonfinite_step = -1;  // test hook MT_INJECT_NONFINITE_STEP
   int64_t m_last_step_bytes = 0;
   bool m_stop_agreed = false;  // a stop request was seen by the last step's all-reduce
   // Log-interval accumulators; checkpoints carry them so a resumed run logs the same means.
