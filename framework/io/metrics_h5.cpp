@@ -71,13 +71,16 @@ h5::Series& MetricsWriter::series(const std::string& path, bool integer, const s
 }
 
 void MetricsWriter::train(int64_t step, double loss, double lr, double grad_norm,
-                          double tokens_per_s, double elapsed_s) {
+                          double tokens_per_s, double elapsed_s, int64_t nonfinite_skipped) {
   series("/train/step", true, "step", "steps completed at this row").append(static_cast<double>(step));
   series("/train/loss", false, "nats", "mean training loss over the log interval").append(loss);
   series("/train/lr", false, "1", "scheduled lr of the hidden-matrix optimizer").append(lr);
   series("/train/grad_norm", false, "1", "global gradient norm at this step").append(grad_norm);
   series("/train/tokens_per_s", false, "tokens/s", "throughput over the log interval").append(tokens_per_s);
   series("/train/elapsed_s", false, "s", "wall time since this process started").append(elapsed_s);
+  series("/train/nonfinite_skipped", true, "steps",
+         "updates skipped so far for non-finite loss or gradients (train.on_nonfinite: skip)")
+      .append(static_cast<double>(nonfinite_skipped));
   m_file.flush();
 }
 

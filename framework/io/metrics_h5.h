@@ -24,7 +24,7 @@ class MetricsWriter {
                 int64_t resume_step);
 
   void train(int64_t step, double loss, double lr, double grad_norm, double tokens_per_s,
-             double elapsed_s);
+             double elapsed_s, int64_t nonfinite_skipped);
   void val(int64_t step, double loss, double accuracy);
   // names: "stats/<param>/<stat>" or "act/<module>/<stat>" (the stat is the last component).
   using Describe = std::function<std::string(const std::string& stat)>;

@@ -172,7 +172,7 @@ double Trainer::step(int64_t step) {
     if (sums[4] > 0 && !stop_requested()) request_stop_for_test(SIGTERM);
     m_stop_agreed = sums[4] > 0;
     m_last_stats.clear();
-    return std::isfinite(loss) ? loss : 0.0;
+    return loss;  // NaN when the loss itself was non-finite: the run loop leaves it out of means
   }
   if (!std::isfinite(loss))
     runtime_error("train", "non-finite loss at step ", step,
@@ -336,7 +336,10 @@ RunSummary Trainer::run(const std::string& resume) {
     const auto t0 = Clock::now();
     const double loss = step(s);
     m_interval.time += seconds_since(t0);
-    m_interval.loss += loss;
+    if (std::isfinite(loss)) {
+      m_interval.loss += loss;
+      ++m_interval.loss_steps;
+    }
     ++m_interval.steps;
     summary.steps_done = s + 1;
     const int64_t done = s + 1;
@@ -347,7 +350,7 @@ RunSummary Trainer::run(const std::string& resume) {
       LogLine line;
       line.step = done;
       line.total = m_opts.steps;
-      line.loss = m_interval.loss / m_interval.steps;
+      line.loss = m_interval.loss_steps ? m_interval.loss / m_interval.loss_steps : std::nan("");
       line.lr = m_schedule->factor(s) * display_lr;
       line.grad_norm = m_last_grad_norm;
       line.tokens_per_s = tokens_per_step * m_interval.steps / std::max(m_interval.time, 1e-9);
@@ -363,7 +366,7 @@ RunSummary Trainer::run(const std::string& resume) {
       log::info(format_log_line(line));
       if (root)
         metrics->train(done, line.loss, line.lr, line.grad_norm, line.tokens_per_s,
-                       seconds_since(t_start));
+                       seconds_since(t_start), m_nonfinite_skipped);
       summary.train_loss = line.loss;
       m_interval = Interval{};
     }

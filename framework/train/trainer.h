@@ -98,7 +98,7 @@ class Trainer {
   // Log-interval accumulators; checkpoints carry them so a resumed run logs the same means.
   struct Interval {
     double loss = 0.0, time = 0.0;
-    int64_t steps = 0;
+    int64_t steps = 0, loss_steps = 0;  // steps, and those with a finite loss
   } m_interval;
   double m_update_seconds = 0.0;
   int64_t m_update_steps = 0;

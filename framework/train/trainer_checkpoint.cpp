@@ -112,6 +112,8 @@ std::string Trainer::save_checkpoint(int64_t step) {
     h5::set_attr(id, "/state", "interval_loss", m_interval.loss);
     h5::set_attr(id, "/state", "interval_time", m_interval.time);
     h5::set_attr(id, "/state", "interval_steps", m_interval.steps);
+    h5::set_attr(id, "/state", "interval_loss_steps", m_interval.loss_steps);
+    h5::set_attr(id, "/state", "nonfinite_skipped", m_nonfinite_skipped);
     h5::set_attr(id, "/state", "rng",
                  std::string("philox4x32-10, counter-based: init and batches are pure functions of "
                              "(seed, step), so the step is the data cursor and the RNG state"));
@@ -183,6 +185,11 @@ int64_t Trainer::load_checkpoint_file(const std::string& path) {
     m_interval.loss = h5::attr_double(id, "/state", "interval_loss");
     m_interval.time = h5::attr_double(id, "/state", "interval_time");
     m_interval.steps = h5::attr_int(id, "/state", "interval_steps");
+    m_interval.loss_steps = h5::has_attr(id, "/state", "interval_loss_steps")
+                                ? h5::attr_int(id, "/state", "interval_loss_steps")
+                                : m_interval.steps;
+    if (h5::has_attr(id, "/state", "nonfinite_skipped"))
+      m_nonfinite_skipped = h5::attr_int(id, "/state", "nonfinite_skipped");
   }
   return h5::attr_int(id, "/state", "step");
 }

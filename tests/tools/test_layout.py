@@ -80,7 +80,7 @@ def test_series_are_extendible_1d(metrics):
     for name, d in datasets(metrics):
         assert d.ndim == 1, name
         assert d.maxshape == (None,) and d.chunks is not None, f"{name} is not chunked/extendible"
-        want = np.int64 if name.split("/")[-1] == "step" else np.float64
+        want = np.int64 if name.split("/")[-1] in ("step", "nonfinite_skipped") else np.float64
         assert d.dtype == want, f"{name}: {d.dtype}, expected {np.dtype(want)}"
 
 
