@@ -382,7 +382,8 @@ RunSummary Trainer::run(const std::string& resume) {
     log::warn("[train] stopped by signal ", summary.stop_signal, " after step ", summary.steps_done,
               "; checkpoint ", path, " (continue with --resume auto)");
   } else {
-    save_checkpoint(summary.steps_done);
+    // Validate before the final checkpoint: every metrics row at step k is written before
+    // checkpoint k, so a run resumed from k (after a kill in between) never duplicates a row.
     const EvalResult ev = validate(0);
     summary.final_val = ev;
     if (root) metrics->val(summary.steps_done, ev.loss, ev.accuracy);
@@ -390,6 +391,7 @@ RunSummary Trainer::run(const std::string& resume) {
                              : cat(", accuracy ", 100.0 * ev.accuracy, " %");
     if (summary.baseline_bits) extra += cat(" (unigram entropy ", *summary.baseline_bits, ")");
     log::info("[train] final validation over ", ev.count, " predictions: loss ", ev.loss, extra);
+    save_checkpoint(summary.steps_done);
   }
   summary.seconds = seconds_since(t_start);
   // The sharded update's time is the slowest owner's: report the max over ranks.
