@@ -18,14 +18,9 @@ namespace {
 using mt::Parameter;
 using mt::Role;
 
-// The trainer's update_cost: NS flops with 5 steps for Muon matrices, 10 per element otherwise.
+// The trainer's cost model: Muon on hidden matrices, element-wise optimizers elsewhere.
 double cost_of(const Parameter& p) {
-  if (p.role() == Role::hidden) {
-    const double m = static_cast<double>(std::min(p.shape()[0], p.shape()[1]));
-    const double n = static_cast<double>(std::max(p.shape()[0], p.shape()[1]));
-    return 5.0 * (4.0 * m * m * n + 2.0 * m * m * m);
-  }
-  return 10.0 * static_cast<double>(p.numel());
+  return update_cost(p, p.role() == Role::hidden ? "muon" : "adamw");
 }
 
 struct Model {

@@ -46,12 +46,6 @@ std::array<double, 3> ns_coefficients(NsCoefficients kind, int step) {
   return {1.875, -1.25, 0.375};
 }
 
-double ns_flops(int64_t rows, int64_t cols, int steps) {
-  const double m = static_cast<double>(std::min(rows, cols));
-  const double n = static_cast<double>(std::max(rows, cols));
-  return steps * (4.0 * m * m * n + 2.0 * m * m * m);
-}
-
 void newton_schulz(const float* in, float* out, int64_t rows, int64_t cols, int steps,
                    NsCoefficients kind, float eps, NsWorkspace& ws) {
   MT_CHECK(rows > 0 && cols > 0 && steps >= 0, "newton_schulz on ", rows, "x", cols);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "dist/shard_plan.h"
+
 namespace mt {
 
 enum class NsCoefficients { quintic, polar_express };
@@ -19,8 +21,7 @@ double muon_lr_scale(AdjustLr mode, int64_t rows, int64_t cols);
 // (a, b, c) of iteration `step` (0-based).
 std::array<double, 3> ns_coefficients(NsCoefficients kind, int step);
 
-// Flops of `steps` iterations on a rows x cols matrix: steps * (4 m^2 n + 2 m^3), m = min, n = max.
-double ns_flops(int64_t rows, int64_t cols, int steps);
+// ns_flops(rows, cols, steps), the NS cost model, lives with the ShardPlan that balances it.
 
 // Reusable buffers: steady-state calls allocate nothing.
 struct NsWorkspace {

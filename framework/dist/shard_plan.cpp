@@ -142,6 +142,17 @@ void check_costs(const std::vector<double>& cost, int world) {
 
 }  // namespace
 
+double ns_flops(int64_t rows, int64_t cols, int steps) {
+  const double m = static_cast<double>(std::min(rows, cols));
+  const double n = static_cast<double>(std::max(rows, cols));
+  return steps * (4.0 * m * m * n + 2.0 * m * m * m);
+}
+
+double update_cost(const Parameter& p, const std::string& optimizer) {
+  if (optimizer == "muon" && p.is_matrix()) return ns_flops(p.shape()[0], p.shape()[1], 5);
+  return 10.0 * static_cast<double>(p.numel());
+}
+
 ShardPolicy parse_shard_policy(const std::string& text) {
   if (text == "round_robin") return ShardPolicy::round_robin;
   if (text == "lpt") return ShardPolicy::lpt;

@@ -9,6 +9,13 @@
 
 namespace mt {
 
+// Flops of `steps` Newton-Schulz iterations on a rows x cols matrix (SCIENCE.md section 1):
+// steps * (4 m^2 n + 2 m^3), m = min(rows, cols), n = max.
+double ns_flops(int64_t rows, int64_t cols, int steps);
+// Predicted update cost of p under `optimizer`: NS flops (5 steps) for Muon matrices, 10 flops per
+// element for element-wise optimizers. This, not numel, is what the plan balances.
+double update_cost(const Parameter& p, const std::string& optimizer);
+
 enum class ShardPolicy { round_robin, lpt };
 ShardPolicy parse_shard_policy(const std::string& text);  // input error listing the policies
 const char* shard_policy_name(ShardPolicy p);

@@ -41,17 +41,6 @@ const auto& lookup(const R& registry, const Config& cfg, const std::string& key)
   return registry.get(name);
 }
 
-// Predicted update cost of one parameter: Newton-Schulz flops for Muon matrices (SCIENCE.md 1),
-// a few flops per element for element-wise optimizers.
-double update_cost(const Parameter& p, const std::string& optimizer) {
-  if (optimizer == "muon" && p.is_matrix()) {
-    const double m = static_cast<double>(std::min(p.shape()[0], p.shape()[1]));
-    const double n = static_cast<double>(std::max(p.shape()[0], p.shape()[1]));
-    return 5.0 * (4.0 * m * m * n + 2.0 * m * m * m);
-  }
-  return 10.0 * static_cast<double>(p.numel());
-}
-
 bool valid_run_name(const std::string& s) {
   if (s.empty() || s.size() > 128 || s[0] == '.') return false;
   for (char c : s)
