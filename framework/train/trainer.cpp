@@ -1,5 +1,5 @@
 // The training loop: setup from config, data-parallel step with sharded updates, evaluation,
-// logging and the interim CSV metrics (replaced by the HDF5 writers).
+// logging and metrics.h5; checkpoints are in trainer_checkpoint.cpp.
 #include "train/trainer.h"
 
 #include <algorithm>
@@ -293,12 +293,18 @@ RunSummary Trainer::run(const std::string& resume) {
     log::info("[train] resumed from ", checkpoint, " at step ", start_step);
   }
   const std::string resolved = m_root.dump();
-  std::unique_ptr<MetricsWriter> metrics;
+  std::unique_ptr<MetricsWriter>& metrics = m_metrics;
   if (root) {
     std::ofstream(fs::path(m_run_dir) / "config.yaml") << resolved << "\n";
     log::info("[train] resolved config:\n", resolved);
     write_shard_plan((fs::path(m_run_dir) / "shard_plan.yaml").string());
-    metrics = std::make_unique<MetricsWriter>((fs::path(m_run_dir) / "metrics.h5").string(),
+    // A kill can leave metrics.h5 half-written; the snapshot taken with the newest checkpoint is
+    // consistent and holds every row up to it (rows past the resume step are dropped anyway).
+    const fs::path metrics_path = fs::path(m_run_dir) / "metrics.h5";
+    const fs::path snapshot = fs::path(m_run_dir) / "checkpoints" / "metrics.h5.snapshot";
+    if (!checkpoint.empty() && fs::exists(snapshot))
+      fs::copy_file(snapshot, metrics_path, fs::copy_options::overwrite_existing);
+    metrics = std::make_unique<MetricsWriter>(metrics_path.string(),
                                               resolved, m_comm.size(),
                                               checkpoint.empty() ? -1 : start_step);
   }

@@ -9,6 +9,7 @@
 #include "dist/communicator.h"
 #include "dist/shard_plan.h"
 #include "io/config.h"
+#include "io/metrics_h5.h"
 #include "nn/model.h"
 #include "nn/parameter_set.h"
 #include "train/dataset.h"
@@ -80,6 +81,7 @@ class Trainer {
   CheckpointOptions m_ckpt;
   StatsOptions m_stats_opts;
   std::unique_ptr<StabilityStats> m_stats;
+  std::unique_ptr<MetricsWriter> m_metrics;  // rank 0, while run() goes on
   std::vector<double> m_last_stats;  // values of the last stats step (all-reduced), names() order
   int64_t m_last_stats_step = -1;    // steps done at that stats step
   std::unique_ptr<Dataset> m_data;

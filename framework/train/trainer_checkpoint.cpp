@@ -128,6 +128,12 @@ std::string Trainer::save_checkpoint(int64_t step) {
     f.flush();
   }
   fs::rename(tmp, final_path);
+  if (m_metrics) {  // a consistent copy of the metrics up to this step, for resumes after a kill
+    m_metrics->flush();
+    const fs::path snap_tmp = dir / "metrics.h5.snapshot.tmp";
+    fs::copy_file(m_metrics->path(), snap_tmp, fs::copy_options::overwrite_existing);
+    fs::rename(snap_tmp, dir / "metrics.h5.snapshot");
+  }
   write_text_atomically(dir / "latest", final_path.filename().string());
   // Keep the newest keep_last complete checkpoints.
   std::vector<fs::path> all;
