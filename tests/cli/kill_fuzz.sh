@@ -38,21 +38,7 @@ done
 echo "faults injected: $faults, resumed runs: $resumes, checkpoints lost: $lost"
 (( faults >= 15 )) || fail "only $faults kills landed before the run finished (make it longer)"
 (( lost == 0 )) || fail "$lost checkpoints were lost"
-/usr/bin/python3 - "$TMP/runs" $STEPS <<'PY' || fail "the killed-and-resumed run differs from the uninterrupted one"
-import sys, h5py, numpy as np
-runs, steps = sys.argv[1], int(sys.argv[2])
-ck = f"checkpoints/step_{steps:08d}.h5"
-def load(run):
-    out = {}
-    with h5py.File(f"{runs}/{run}/{ck}", "r") as f:
-        f.visititems(lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) and n.split("/")[0] in ("params", "optim") else None)
-    with h5py.File(f"{runs}/{run}/metrics.h5", "r") as f:
-        for k in ("train/step", "train/loss", "val/loss"):
-            out[k] = f[k][()]
-    return out
-a, b = load("full"), load("victim")
-bad = [k for k in a if k not in b or not np.array_equal(a[k], b[k])]
-print("compared", len(a), "arrays:", "bitwise equal" if not bad else f"DIFFERENT: {bad[:5]}")
-sys.exit(1 if bad else 0)
-PY
+/usr/bin/python3 "$SRC/tests/support/compare_runs.py" "$TMP/runs" $STEPS full victim \
+  --metrics train/step,train/loss,val/loss \
+  || fail "the killed-and-resumed run differs from the uninterrupted one"
 finish

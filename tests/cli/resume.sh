@@ -40,28 +40,9 @@ interrupt_and_resume() {
 interrupt_and_resume stopped INT
 interrupt_and_resume killed KILL
 
-/usr/bin/python3 - "$TMP/runs" $STEPS <<'PY' || fail "resumed runs differ from the uninterrupted one"
-import sys, h5py, numpy as np
-runs, steps = sys.argv[1], int(sys.argv[2])
-ck = f"checkpoints/step_{steps:08d}.h5"
-def load(run):
-    out = {}
-    with h5py.File(f"{runs}/{run}/{ck}", "r") as f:
-        f.visititems(lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) and not n.startswith("shard_plan") else None)
-    with h5py.File(f"{runs}/{run}/metrics.h5", "r") as f:
-        for k in ("train/step", "train/loss", "train/lr", "train/grad_norm", "val/step", "val/loss"):
-            out["metrics/" + k] = f[k][()]
-    return out
-full = load("full")
-ok = True
-for run in ("stopped", "killed"):
-    other = load(run)
-    for k, v in full.items():
-        if k not in other or v.shape != other[k].shape or not np.array_equal(v, other[k]):
-            print(f"{run}: {k} differs"); ok = False
-print("compared", len(full), "arrays: bitwise", "equal" if ok else "DIFFERENT")
-sys.exit(0 if ok else 1)
-PY
+/usr/bin/python3 "$SRC/tests/support/compare_runs.py" "$TMP/runs" $STEPS full stopped killed \
+  --metrics train/step,train/loss,train/lr,train/grad_norm,val/step,val/loss \
+  || fail "resumed runs differ from the uninterrupted one"
 
 # a checkpoint of another model: refused, named parameter and both shapes, nothing changes
 before="$(cd runs/full && find . -type f -exec md5sum {} + | sort)"

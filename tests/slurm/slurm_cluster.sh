@@ -135,20 +135,8 @@ wait_job "$ID_P" 90 && check_run runs/preempted $STEPS
 grep -q "stopped by signal" "$LOG" || fail "(c) the run was not stopped by the signal (too short?)"
 grep -qE "resumed from .*step_[0-9]+\.h5" "$LOG" || fail "(c) the requeued run did not resume"
 [[ $(scontrol show job -o "$ID_P") == *Restarts=1* ]] || fail "(c) job $ID_P was not requeued exactly once"
-/usr/bin/python3 - runs $STEPS <<'PY' || fail "(c) the preempted run differs from the uninterrupted one"
-import sys, h5py, numpy as np
-runs, steps = sys.argv[1], int(sys.argv[2])
-def load(run):
-    out = {}
-    with h5py.File(f"{runs}/{run}/checkpoints/step_{steps:08d}.h5", "r") as f:
-        for group in ("params", "optim"):
-            f[group].visititems(lambda n, o: out.__setitem__(f"{group}/{n}", o[()]) if isinstance(o, h5py.Dataset) else None)
-    return out
-ref, pre = load("reference"), load("preempted")
-bad = [k for k in ref if k not in pre or ref[k].shape != pre[k].shape or not np.array_equal(ref[k], pre[k])]
-print(f"(c) compared {len(ref)} /params and /optim arrays: bitwise {'equal' if not bad and len(ref) == len(pre) else 'DIFFERENT ' + str(bad[:5])}")
-sys.exit(1 if bad or len(ref) != len(pre) or not ref else 0)
-PY
+/usr/bin/python3 "$SRC/tests/support/compare_runs.py" runs $STEPS reference preempted \
+  || fail "(c) the preempted run differs from the uninterrupted one"
 echo "total $((SECONDS - T0)) s"
 if ((FAILS > 0)); then
   echo "--- preempted job log"; tail -n 20 "$LOG" 2>/dev/null

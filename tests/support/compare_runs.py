@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Bitwise comparison of finished mutrain runs (used by the resume, kill-fuzz and SLURM tests):
+every /params and /optim dataset of checkpoints/step_<STEPS>.h5 and, with --metrics, the named
+metrics.h5 series must be identical to the reference run's. Exit 0 when all are equal.
+Usage: compare_runs.py RUNS_DIR STEPS REFERENCE RUN [RUN ...] [--metrics train/loss,val/loss]"""
+import argparse
+import sys
+
+import h5py
+import numpy as np
+
+
+def load(run_dir, steps, metrics):
+    out = {}
+    with h5py.File(f"{run_dir}/checkpoints/step_{steps:08d}.h5", "r") as f:
+        for group in ("params", "optim"):
+            f[group].visititems(
+                lambda n, o: out.__setitem__(f"{group}/{n}", o[()]) if isinstance(o, h5py.Dataset) else None)
+    if metrics:
+        with h5py.File(f"{run_dir}/metrics.h5", "r") as f:
+            for k in metrics:
+                out["metrics/" + k] = f[k][()]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("runs_dir")
+    ap.add_argument("steps", type=int)
+    ap.add_argument("reference")
+    ap.add_argument("runs", nargs="+")
+    ap.add_argument("--metrics", default="", help="comma-separated metrics.h5 series to compare too")
+    a = ap.parse_args()
+    metrics = [m for m in a.metrics.split(",") if m]
+    ref = load(f"{a.runs_dir}/{a.reference}", a.steps, metrics)
+    ok = bool(ref)
+    for run in a.runs:
+        other = load(f"{a.runs_dir}/{run}", a.steps, metrics)
+        bad = [k for k in ref if k not in other or ref[k].shape != other[k].shape
+               or not np.array_equal(ref[k], other[k])]
+        bad += [k for k in other if k not in ref]
+        for k in bad[:5]:
+            print(f"{run}: {k} differs")
+        ok = ok and not bad
+    print(f"compared {len(ref)} arrays of {', '.join(a.runs)} with {a.reference}: bitwise",
+          "equal" if ok else "DIFFERENT")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
