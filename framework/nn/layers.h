@@ -25,7 +25,7 @@ class Linear : public Module {
   Parameter* bias() { return m_bias; }
   int64_t d_in() const { return m_d_in; }
   int64_t d_out() const { return m_d_out; }
-  // A readout under µP: y = (x W^T + b) * mult, reported to observers after the multiplier.
+  // A readout under µP: y = mult * x W^T + b (the bias is not scaled), reported to observers.
   void set_output_multiplier(float mult) { m_output_mult = mult; }
 
  private:

@@ -74,6 +74,28 @@ TEST(Layers, LinearGradWithoutBias) {
   expect_gradcheck([&](Graph& g) { return lin(g, x); }, module_inputs(lin, {{"x", x}}));
 }
 
+// A µP readout: y = mult * x W^T + b, the bias unscaled (microsoft/mup MuReadout scales the input);
+// checked against a hand-computed double reference, then by finite differences.
+TEST(Layers, LinearOutputMultiplierScalesTheProductNotTheBias) {
+  Linear lin("head", 5, 3, Role::output, true);
+  Bound b(lin);
+  const float mult = 0.25f;
+  lin.set_output_multiplier(mult);
+  Tensor x = randn_grad({4, 5}, "x");
+  Graph g(false);
+  Tensor y = lin(g, x);  // (4, 3)
+  const float* W = lin.weight().value().data();
+  const float* bias = lin.bias()->value().data();
+  for (int64_t n = 0; n < 4; ++n)
+    for (int64_t o = 0; o < 3; ++o) {
+      double dot = 0.0;
+      for (int64_t i = 0; i < 5; ++i)
+        dot += static_cast<double>(x.data()[n * 5 + i]) * W[o * 5 + i];
+      EXPECT_NEAR(y.data()[n * 3 + o], mult * dot + bias[o], 1e-5) << n << "," << o;
+    }
+  expect_gradcheck([&](Graph& g2) { return lin(g2, x); }, module_inputs(lin, {{"x", x}}));
+}
+
 TEST(Layers, EmbeddingParametersAndGrad) {
   Embedding emb("wte", 7, 4);
   EXPECT_EQ(emb.weight().shape(), (Shape{7, 4}));

@@ -15,8 +15,10 @@ Linear::Linear(std::string name, int64_t d_in, int64_t d_out, Role role, bool bi
 Tensor Linear::operator()(Graph& g, const Tensor& x) {
   if (x.dim() != 2 || x.size(1) != m_d_in)
     input_error("model", name(), ": input ", shape_str(x.shape()), " is not (N, ", m_d_in, ")");
-  Tensor y = linear(g, x, m_weight->value(), m_bias ? m_bias->value() : Tensor());
-  if (m_output_mult != 1.0f) y = scale(g, y, m_output_mult);
+  // The readout multiplier scales x W^T only, not the bias (microsoft/mup MuReadout scales the
+  // input): a scaled bias would get an effective lr of lr * mult, shrinking with width.
+  const Tensor xin = m_output_mult != 1.0f ? scale(g, x, m_output_mult) : x;  // (N, d_in)
+  Tensor y = linear(g, xin, m_weight->value(), m_bias ? m_bias->value() : Tensor());
   g.observe(name(), y);
   return y;
 }
