@@ -1,5 +1,6 @@
-// `mutrain coord-check CONFIG --widths 64,128,256 [--steps 10] [--set k=v ...] [--out DIR]`:
-// runs the coordinate check, prints the slope table and writes coord_check.h5.
+// `mutrain coord-check CONFIG --widths 64,128,256 [--steps 10] [--seeds 1] [--set k=v ...]
+// [--out DIR]`: runs the coordinate check (activations averaged over --seeds seeds), prints the
+// slope table and writes coord_check.h5.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -31,7 +32,7 @@ std::vector<int64_t> parse_widths(const std::string& text) {
 
 int coord_check(const std::vector<std::string>& args, Communicator& comm) {
   std::string config_path, out_dir = "runs", widths_text;
-  int64_t steps = 10;
+  int64_t steps = 10, seeds = 1;
   std::vector<std::string> overrides;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -43,8 +44,13 @@ int coord_check(const std::vector<std::string>& args, Communicator& comm) {
       char* end = nullptr;
       steps = std::strtoll(v.c_str(), &end, 10);
       if (v.empty() || *end != '\0' || steps < 1) usage_error("--steps takes a positive integer, got '" + v + "'");
+    } else if (a == "--seeds" || a.rfind("--seeds=", 0) == 0) {
+      const std::string v = option_value(args, i, "--seeds");
+      char* end = nullptr;
+      seeds = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || seeds < 1) usage_error("--seeds takes a positive integer, got '" + v + "'");
     } else if (!a.empty() && a[0] == '-') {
-      usage_error("unknown option '" + a + "' for coord-check; known: --widths, --steps, --set, --out");
+      usage_error("unknown option '" + a + "' for coord-check; known: --widths, --steps, --seeds, --set, --out");
     } else if (config_path.empty()) {
       config_path = a;
     } else {
@@ -52,13 +58,14 @@ int coord_check(const std::vector<std::string>& args, Communicator& comm) {
     }
   }
   if (config_path.empty() || widths_text.empty())
-    usage_error("usage: mutrain coord-check CONFIG --widths 64,128,256 [--steps 10]");
+    usage_error("usage: mutrain coord-check CONFIG --widths 64,128,256 [--steps 10] [--seeds 1]");
   Config config = Config::load_file(config_path);
   for (const std::string& o : overrides) config.apply_override(o);
   const std::string name = config.get<std::string>("name", "run");
-  const CoordCheckResult r = run_coord_check(config, parse_widths(widths_text), steps, comm);
+  const CoordCheckResult r = run_coord_check(config, parse_widths(widths_text), steps, comm, seeds);
 
-  log::info("[coord-check] slope of log(mean |x|) against log(width), per layer (rows) and step:");
+  log::info("[coord-check] slope of log(mean |x|) against log(width), per layer (rows) and step",
+            seeds > 1 ? cat(" (mean |x| averaged over ", seeds, " seeds)") : std::string(), ":");
   std::string head = "  layer                          ";
   for (int64_t s = 0; s < r.steps; ++s) head += cat(" step", s + 1, s + 1 < 10 ? " " : "");
   log::info(head);

@@ -26,7 +26,7 @@ const char* kUsage =
     "  inspect FILE.h5 [--config]                        summarise a mutrain HDF5 file\n"
     "  submit CONFIG [--nodes N] [--tasks-per-node T] [--time HH:MM:SS] [--dry-run] ...\n"
     "                    run it through SLURM: render + sbatch a job script (docs/slurm.md)\n"
-    "  coord-check CONFIG --widths 64,128,256 [--steps 10] [--set k=v ...] [--out DIR]\n"
+    "  coord-check CONFIG --widths 64,128,256 [--steps 10] [--seeds 1] [--set k=v ...] [--out DIR]\n"
     "                    µP coordinate check: layer activations against width\n"
     "  sweep CONFIG --grid key=v1,v2 [--widths 128,256] [--set k=v ...] [--out DIR]\n"
     "                    one run per grid point, one after another (tools/transfer.py)\n"

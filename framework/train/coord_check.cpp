@@ -51,32 +51,46 @@ double fit_slope(const std::vector<double>& x, const std::vector<double>& y) {
 }
 
 CoordCheckResult run_coord_check(const Config& base, const std::vector<int64_t>& widths,
-                                 int64_t steps, Communicator& comm) {
+                                 int64_t steps, Communicator& comm, int64_t seeds) {
   if (widths.size() < 2) input_error("coord-check", "needs at least two widths");
   if (steps < 1) input_error("coord-check", "needs at least one step");
+  if (seeds < 1) input_error("coord-check", "needs at least one seed");
   CoordCheckResult r;
   r.widths = widths;
   r.steps = steps;
+  r.seeds = seeds;
   const std::string base_yaml = base.dump();
+  const int64_t seed0 = base.get_in("seed", int64_t{0}, int64_t{0}, int64_t{1} << 62);
   for (int64_t w : widths) {
-    Config cfg = Config::parse(base_yaml, base.source());
-    cfg.apply_override("model.width=" + std::to_string(w));
-    cfg.apply_override("train.steps=" + std::to_string(steps));
-    Trainer t(cfg, comm, "");
-    // A fixed batch (the first training batch) so values are comparable across widths and steps.
-    const int64_t B = t.options().batch_size;
-    const Batch probe = t.data().train_batch(0, 0, B, std::max<int64_t>(1, t.model().context()), 0, B);
-    std::vector<std::vector<double>> abs_w, rms_w;
-    for (int64_t s = 0; s < steps; ++s) {
-      t.step(s);
-      Recorder rec;
-      Graph g(false);
-      g.set_observer(&rec);
-      t.model().forward(g, probe);
-      if (r.layers.empty()) r.layers = rec.names;
-      if (rec.names != r.layers) runtime_error("coord-check", "layers differ between widths");
-      abs_w.push_back(rec.mean_abs);
-      rms_w.push_back(rec.rms);
+    std::vector<std::vector<double>> abs_w, rms_w;  // [step][layer], summed over seeds
+    for (int64_t k = 0; k < seeds; ++k) {
+      Config cfg = Config::parse(base_yaml, base.source());
+      cfg.apply_override("model.width=" + std::to_string(w));
+      cfg.apply_override("train.steps=" + std::to_string(steps));
+      cfg.apply_override("seed=" + std::to_string(seed0 + k));
+      Trainer t(cfg, comm, "");
+      // A fixed batch (the base seed's first training batch) so values are comparable across
+      // widths, seeds and steps.
+      const int64_t B = t.options().batch_size;
+      const Batch probe = t.data().train_batch(static_cast<uint64_t>(seed0), 0, B,
+                                               std::max<int64_t>(1, t.model().context()), 0, B);
+      for (int64_t s = 0; s < steps; ++s) {
+        t.step(s);
+        Recorder rec;
+        Graph g(false);
+        g.set_observer(&rec);
+        t.model().forward(g, probe);
+        if (r.layers.empty()) r.layers = rec.names;
+        if (rec.names != r.layers) runtime_error("coord-check", "layers differ between widths");
+        if (k == 0) {
+          abs_w.push_back(std::vector<double>(r.layers.size(), 0.0));
+          rms_w.push_back(std::vector<double>(r.layers.size(), 0.0));
+        }
+        for (size_t l = 0; l < r.layers.size(); ++l) {
+          abs_w[s][l] += rec.mean_abs[l] / static_cast<double>(seeds);
+          rms_w[s][l] += rec.rms[l] / static_cast<double>(seeds);
+        }
+      }
     }
     r.mean_abs.push_back(abs_w);
     r.rms.push_back(rms_w);
@@ -117,6 +131,7 @@ std::string CoordCheckResult::worst(int64_t from_step) const {
 void write_coord_check(const CoordCheckResult& r, const std::string& path, const std::string& config) {
   h5::File f = h5::File::create(path + ".tmp");
   write_file_attrs(f.id(), "coord_check", config, 1);
+  h5::set_attr(f.id(), "/", "seeds", r.seeds);
   std::vector<double> widths(r.widths.begin(), r.widths.end());
   h5::write_doubles(f.id(), "/widths", widths, "1", "model widths");
   h5::write_strings(f.id(), "/layers", r.layers, "module names (outputs recorded)");

@@ -15,6 +15,7 @@ struct CoordCheckResult {
   std::vector<int64_t> widths;
   std::vector<std::string> layers;      // module names, in forward order
   int64_t steps = 0;
+  int64_t seeds = 1;  // values are means over seeds seed, seed+1, ...
   // [width][step][layer], step 0 = after the first update
   std::vector<std::vector<std::vector<double>>> mean_abs, rms;
   std::vector<std::vector<double>> slope;  // [step][layer]: d log(mean |x|) / d log(width)
@@ -23,8 +24,11 @@ struct CoordCheckResult {
 };
 
 // `base` is a full run config; model.width is overridden per width (and train.steps by `steps`).
+// With seeds > 1 every width is trained from seeds seed .. seed+seeds-1 (init and batches) and the
+// activations are averaged before the fit, as microsoft/mup's coord check does: at widths of a few
+// hundred one seed's slopes carry noise of about +-0.1.
 CoordCheckResult run_coord_check(const Config& base, const std::vector<int64_t>& widths,
-                                 int64_t steps, Communicator& comm);
+                                 int64_t steps, Communicator& comm, int64_t seeds = 1);
 
 // Least-squares slope of y against x.
 double fit_slope(const std::vector<double>& x, const std::vector<double>& y);

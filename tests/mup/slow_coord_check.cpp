@@ -1,6 +1,9 @@
 // Coordinate check on the real data (SOTU text, MNIST; installed by scripts/install_data.sh, which
 // the README's test command runs): under µP every layer's log-activation slope against width stays
-// below 0.1 in magnitude; under the standard parametrization with AdamW it grows (the check can fail).
+// below 0.1 in magnitude at every step; under the standard parametrization with AdamW it grows (the
+// check can fail). Activations are averaged over a few seeds: at widths 64..512 a single seed's
+// slopes scatter by about +-0.1 (MLP readout: -0.28 for seed 2, GPT depth 2: -0.11 for seed 0),
+// while the 8-seed means stay within 0.06.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -18,7 +21,7 @@ const std::vector<int64_t> kWidths = {64, 128, 256, 512};
 bool have(const std::string& dir) { return std::filesystem::exists(kData + "/" + dir); }
 
 Config gpt(const std::string& pz, const std::string& hidden_opt) {
-  return Config::parse("model: {name: gpt, width: 64, depth: 1, heads: 4, context: 32}\n"
+  return Config::parse("model: {name: gpt, width: 64, depth: 2, heads: 4, context: 32}\n"
                        "data: {name: text, path: " + kData + "/sotu}\n"
                        "parametrization: " + pz + "\n"
                        "optimizer: {muon: {lr: 0.02, adjust_lr: spectral, weight_decay: 0.0},"
@@ -37,10 +40,10 @@ Config mlp(const std::string& pz, const std::string& hidden_opt) {
 
 const char* kMup = "{type: mup, base_width: 64, readout_zero_init: true}";
 
-double run(const Config& c, std::string* worst, int64_t from_step = 0) {
+double run(const Config& c, int64_t seeds, std::string* worst, int64_t from_step = 0) {
   register_builtins();
   SingleProcess comm;
-  const CoordCheckResult r = run_coord_check(c, kWidths, 5, comm);
+  const CoordCheckResult r = run_coord_check(c, kWidths, 5, comm, seeds);
   *worst = r.worst(from_step);
   return r.max_abs_slope(from_step);
 }
@@ -48,24 +51,24 @@ double run(const Config& c, std::string* worst, int64_t from_step = 0) {
 TEST(CoordCheck, GptUnderMupIsFlatWithAdamWAndMuon) {
   if (!have("sotu")) GTEST_SKIP() << "SOTU text not installed (bash scripts/install_data.sh)";
   std::string worst;
-  EXPECT_LT(run(gpt(kMup, "adamw"), &worst), 0.1) << worst;
-  EXPECT_LT(run(gpt(kMup, "muon"), &worst), 0.1) << worst;
+  EXPECT_LT(run(gpt(kMup, "adamw"), 3, &worst), 0.1) << worst;
+  EXPECT_LT(run(gpt(kMup, "muon"), 3, &worst), 0.1) << worst;
 }
 
 TEST(CoordCheck, GptUnderSpWithAdamWGrows) {
   if (!have("sotu")) GTEST_SKIP() << "SOTU text not installed (bash scripts/install_data.sh)";
   std::string worst;
-  EXPECT_GT(run(gpt("{type: sp}", "adamw"), &worst, 1), 0.3) << worst;
+  EXPECT_GT(run(gpt("{type: sp}", "adamw"), 3, &worst, 1), 0.3) << worst;
 }
 
 TEST(CoordCheck, MlpUnderMupIsFlatAndUnderSpGrows) {
   if (!have("mnist")) GTEST_SKIP() << "MNIST not installed (bash scripts/install_data.sh)";
   std::string worst;
-  EXPECT_LT(run(mlp(kMup, "adamw"), &worst), 0.1) << worst;
-  // With Muon the readout's first step (Adam's sign update on a zero readout) sits at -0.15;
-  // from the second step on every layer is flat.
-  EXPECT_LT(run(mlp(kMup, "muon"), &worst, 1), 0.1) << worst;
-  EXPECT_GT(run(mlp("{type: sp}", "adamw"), &worst, 1), 0.3) << worst;
+  EXPECT_LT(run(mlp(kMup, "adamw"), 4, &worst), 0.1) << worst;
+  // Every step, the first included: the MLP readout has a bias, and the readout multiplier must
+  // not scale it (a scaled bias put the readout's step-1 slope at -0.15 with Muon hidden layers).
+  EXPECT_LT(run(mlp(kMup, "muon"), 4, &worst), 0.1) << worst;
+  EXPECT_GT(run(mlp("{type: sp}", "adamw"), 4, &worst, 1), 0.3) << worst;
 }
 
 TEST(CoordCheck, SlopeFit) {
