@@ -45,6 +45,25 @@ const char* node_kind(const YAML::Node& n) {
   }
 }
 
+// Every map key must be a plain scalar ("lr", not "? [a, b]": complex keys cannot name a setting),
+// and nesting is bounded, so that no later walk over the tree can fail or recurse without end.
+void validate_tree(const YAML::Node& n, const std::string& where, int depth = 0) {
+  constexpr int kMaxDepth = 32;
+  if (depth > kMaxDepth)
+    input_error("config", where, " line ", n.Mark().line + 1, ": nested more than ", kMaxDepth,
+                " levels deep");
+  if (n.IsMap()) {
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      if (!it->first.IsScalar())
+        input_error("config", where, " line ", it->first.Mark().line + 1,
+                    ": a key must be a plain name, found ", node_kind(it->first));
+      validate_tree(it->second, where, depth + 1);
+    }
+  } else if (n.IsSequence()) {
+    for (const YAML::Node& e : n) validate_tree(e, where, depth + 1);
+  }
+}
+
 }  // namespace
 
 Config::Config() : Config(std::make_shared<Root>(), YAML::Node(YAML::NodeType::Map), "") {
@@ -66,6 +85,7 @@ Config Config::parse(const std::string& text, const std::string& source) {
   if (!root->tree.IsMap())
     input_error("config", source, ": the top level must be a map of sections, found ",
                 node_kind(root->tree));
+  validate_tree(root->tree, source);
   return Config(root, root->tree, "");
 }
 
@@ -230,6 +250,7 @@ void Config::apply_override(const std::string& assignment) {
   } catch (const YAML::Exception& e) {
     input_error("config", "--set ", key, ": cannot parse value '", text, "': ", e.msg);
   }
+  validate_tree(value, "--set " + key);
   auto parts = split_dots(key);
   YAML::Node cur = m_node;
   std::string prefix = m_prefix;

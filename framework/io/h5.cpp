@@ -209,11 +209,25 @@ Handle replace_attr(hid_t loc, const std::string& path, const std::string& name,
       MT_H5_CHECK(H5Acreate2(obj.id(), name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT))));
 }
 
-Handle open_attr(hid_t loc, const std::string& path, const std::string& name) {
+// An attribute holding one value (a file may hold an array where a scalar belongs: reading it
+// into one value would write past the buffer), of class `cls` (H5T_NO_CLASS: any numeric one).
+Handle open_attr(hid_t loc, const std::string& path, const std::string& name, H5T_class_t cls) {
   Handle obj = open_object(loc, path);
   const hid_t a = H5Aopen(obj.id(), name.c_str(), H5P_DEFAULT);
   if (a < 0) runtime_error("hdf5", "no attribute '", name, "' on '", path, "'");
-  return Handle(a);
+  Handle attr(a);
+  Handle space(static_cast<hid_t>(MT_H5_CHECK(H5Aget_space(a))));
+  if (H5Sget_simple_extent_npoints(space.id()) != 1)
+    runtime_error("hdf5", "attribute '", name, "' on '", path, "' holds ",
+                  H5Sget_simple_extent_npoints(space.id()), " values, expected one");
+  Handle type(static_cast<hid_t>(MT_H5_CHECK(H5Aget_type(a))));
+  const H5T_class_t got = H5Tget_class(type.id());
+  const bool ok = cls == H5T_STRING ? got == H5T_STRING && H5Tis_variable_str(type.id()) > 0
+                                    : got == H5T_INTEGER || got == H5T_FLOAT;
+  if (!ok)
+    runtime_error("hdf5", "attribute '", name, "' on '", path, "' is not ",
+                  cls == H5T_STRING ? "a text" : "a number");
+  return attr;
 }
 }  // namespace
 
@@ -241,7 +255,7 @@ bool has_attr(hid_t loc, const std::string& path, const std::string& name) {
 }
 
 std::string attr_string(hid_t loc, const std::string& path, const std::string& name) {
-  Handle a = open_attr(loc, path, name);
+  Handle a = open_attr(loc, path, name, H5T_STRING);
   Handle type = string_type();
   char* s = nullptr;
   MT_H5_CHECK(H5Aread(a.id(), type.id(), &s));
@@ -251,14 +265,14 @@ std::string attr_string(hid_t loc, const std::string& path, const std::string& n
 }
 
 int64_t attr_int(hid_t loc, const std::string& path, const std::string& name) {
-  Handle a = open_attr(loc, path, name);
+  Handle a = open_attr(loc, path, name, H5T_NO_CLASS);
   int64_t v = 0;
   MT_H5_CHECK(H5Aread(a.id(), H5T_NATIVE_INT64, &v));
   return v;
 }
 
 double attr_double(hid_t loc, const std::string& path, const std::string& name) {
-  Handle a = open_attr(loc, path, name);
+  Handle a = open_attr(loc, path, name, H5T_NO_CLASS);
   double v = 0;
   MT_H5_CHECK(H5Aread(a.id(), H5T_NATIVE_DOUBLE, &v));
   return v;

@@ -102,7 +102,9 @@ IdxImages read_idx_images(const std::string& path) {
   img.count = f.read_u32("count");
   img.rows = f.read_u32("rows");
   img.cols = f.read_u32("cols");
-  if (img.rows <= 0 || img.cols <= 0 || img.rows * img.cols > (1 << 20))
+  // Each factor is below 2^32, so test them one at a time before the product can overflow.
+  if (img.rows <= 0 || img.cols <= 0 || img.rows > (1 << 20) || img.cols > (1 << 20) ||
+      img.rows * img.cols > (1 << 20))
     input_error("data", "'", path, "' has an implausible image size ", img.rows, "x", img.cols);
   img.pixels = f.read_vector(static_cast<size_t>(img.count * img.rows * img.cols), "pixels");
   f.expect_end();

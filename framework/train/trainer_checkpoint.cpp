@@ -2,6 +2,7 @@
 // (gathered from the owners), step and shard plan. Written by rank 0 to a temporary name, flushed,
 // renamed; `latest` is updated last; older checkpoints beyond keep_last are removed after that.
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -161,43 +162,88 @@ int64_t Trainer::load_checkpoint_file(const std::string& path) {
   if (!h5::has_attr(id, "/", "kind") || h5::attr_string(id, "/", "kind") != "checkpoint" ||
       !h5::exists(id, "/state") || !h5::exists(id, "/params"))
     input_error("checkpoint", "'", path, "' is not a mutrain checkpoint");
-  // Validate everything before changing anything.
-  for (const Parameter* p : m_model->parameters()) {
-    const std::string dp = "/params/" + p->name();
-    if (!h5::exists(id, dp))
+  // Read and check everything first; the trainer changes only when the whole file is good, so a
+  // refused checkpoint leaves the run as it was.
+  auto bad = [&](const auto&... what) { input_error("checkpoint", "'", path, "': ", what...); };
+  auto read_checked = [&](const std::string& dp, const Parameter& p, const std::string& what) {
+    if (!h5::exists(id, dp)) bad("lacks ", what, " (", dp, ")");
+    const Shape s = h5::array_shape(id, dp);
+    if (s != p.shape())
+      bad(what, " has shape ", shape_str(s), " in the checkpoint but ", shape_str(p.shape()),
+          " in this model");
+    std::vector<float> v(static_cast<size_t>(p.numel()));
+    h5::read_array(id, dp, v.data(), p.numel());
+    for (float x : v)
+      if (!std::isfinite(x)) bad(what, " holds a non-finite value (", x, ")");
+    return v;
+  };
+  for (const Parameter* p : m_model->parameters())
+    if (!h5::exists(id, "/params/" + p->name()))
       input_error("checkpoint", "'", path, "' has no parameter '", p->name(), "' of this model ",
                   shape_str(p->shape()), " (a checkpoint of another model?)");
-    const Shape s = h5::array_shape(id, dp);
-    if (s != p->shape())
-      input_error("checkpoint", "'", path, "': parameter '", p->name(), "' has shape ",
-                  shape_str(s), " in the checkpoint but ", shape_str(p->shape()), " in this model");
-  }
   for (const std::string& n : h5::children(id, "/params"))
     if (!m_params->find(n))
       input_error("checkpoint", "'", path, "' holds parameter '", n, "' that this model lacks");
-  for (Parameter* p : m_model->parameters()) h5::read_array(id, "/params/" + p->name(), p->value().data(), p->numel());
-  for (const auto& [p, s] : state_layout()) {
-    if (m_plan.owner(p) != m_comm.rank()) continue;  // state lives on the owner only
-    const std::string dp = "/optim/" + p->name() + "/" + s;
-    if (!h5::exists(id, dp)) input_error("checkpoint", "'", path, "' lacks optimizer state ", dp);
-    Optimizer* opt = m_optimizers->find(m_optimizers->optimizer_for(p->role()));
-    h5::read_array(id, dp, opt->state(*p, s).data(), p->numel());
-  }
+  std::vector<std::vector<float>> values, states;
+  for (Parameter* p : m_model->parameters())
+    values.push_back(read_checked("/params/" + p->name(), *p, "parameter '" + p->name() + "'"));
+  const auto layout = state_layout();
+  for (const auto& [p, s] : layout)
+    if (m_plan.owner(p) == m_comm.rank())  // state lives on the owner only
+      states.push_back(read_checked("/optim/" + p->name() + "/" + s, *p,
+                                    "optimizer state '" + s + "' of '" + p->name() + "'"));
+
+  auto attr_int = [&](const std::string& obj, const std::string& key, int64_t lo, int64_t hi) {
+    const int64_t v = h5::attr_int(id, obj, key);
+    if (v < lo || v > hi) bad(obj, " attribute '", key, "' = ", v, " is outside [", lo, ", ", hi, "]");
+    return v;
+  };
+  auto attr_real = [&](const std::string& obj, const std::string& key) {
+    const double v = h5::attr_double(id, obj, key);
+    if (!std::isfinite(v)) bad(obj, " attribute '", key, "' is not finite (", v, ")");
+    return v;
+  };
+  if (!h5::has_attr(id, "/state", "step")) bad("lacks the attribute /state/step");
+  const int64_t step = h5::attr_int(id, "/state", "step");
+  if (step < 0) bad("negative step ", step);
+  if (step > m_opts.steps)
+    input_error("checkpoint", "'", path, "' is at step ", step, ", beyond train.steps = ", m_opts.steps,
+                " of this config; raise train.steps to continue it");
+  std::vector<int64_t> opt_steps;
   for (Optimizer* opt : m_optimizers->all()) {
     const std::string key = "steps_" + opt->name();
-    opt->set_steps_taken(h5::has_attr(id, "/optim", key) ? h5::attr_int(id, "/optim", key) : 0);
+    opt_steps.push_back(h5::exists(id, "/optim") && h5::has_attr(id, "/optim", key)
+                            ? attr_int("/optim", key, 0, step)
+                            : 0);
   }
+  Interval interval = m_interval;
+  int64_t skipped = m_nonfinite_skipped;
   if (h5::has_attr(id, "/state", "interval_steps")) {
-    m_interval.loss = h5::attr_double(id, "/state", "interval_loss");
-    m_interval.time = h5::attr_double(id, "/state", "interval_time");
-    m_interval.steps = h5::attr_int(id, "/state", "interval_steps");
-    m_interval.loss_steps = h5::has_attr(id, "/state", "interval_loss_steps")
-                                ? h5::attr_int(id, "/state", "interval_loss_steps")
-                                : m_interval.steps;
+    interval.loss = attr_real("/state", "interval_loss");
+    interval.time = attr_real("/state", "interval_time");
+    interval.steps = attr_int("/state", "interval_steps", 0, step);
+    interval.loss_steps = h5::has_attr(id, "/state", "interval_loss_steps")
+                              ? attr_int("/state", "interval_loss_steps", 0, interval.steps)
+                              : interval.steps;
     if (h5::has_attr(id, "/state", "nonfinite_skipped"))
-      m_nonfinite_skipped = h5::attr_int(id, "/state", "nonfinite_skipped");
+      skipped = attr_int("/state", "nonfinite_skipped", 0, step);
   }
-  return h5::attr_int(id, "/state", "step");
+
+  // All good: apply.
+  size_t k = 0;
+  for (Parameter* p : m_model->parameters()) std::copy(values[k].begin(), values[k].end(), p->value().data()), ++k;
+  k = 0;
+  for (const auto& [p, s] : layout) {
+    if (m_plan.owner(p) != m_comm.rank()) continue;
+    Optimizer* opt = m_optimizers->find(m_optimizers->optimizer_for(p->role()));
+    std::copy(states[k].begin(), states[k].end(), opt->state(*p, s).data());
+    ++k;
+  }
+  k = 0;
+  for (Optimizer* opt : m_optimizers->all()) opt->set_steps_taken(opt_steps[k++]);
+  m_interval = interval;
+  m_nonfinite_skipped = skipped;
+  return step;
 }
 
 }  // namespace mt
