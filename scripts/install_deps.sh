@@ -2,7 +2,9 @@
 # Installs the system packages mutrain builds and runs with (Debian 12 / Ubuntu 24.04, apt), using
 # sudo when not root. Only missing packages are installed; Node's npm is added only when no npm exists
 # (a NodeSource nodejs already ships one and conflicts with Debian's npm package).
-# Usage: bash scripts/install_deps.sh [--bench]   (--bench adds python3-torch for bench/ comparisons)
+# Usage: bash scripts/install_deps.sh [--bench | --fuzz]
+#   --bench adds python3-torch (bench/ comparisons); --fuzz adds clang, its OpenMP and libFuzzer
+#   runtimes (scripts/test_fuzz.sh).
 set -euo pipefail
 
 say() { echo "[install_deps] $*"; }
@@ -12,6 +14,10 @@ PKGS=(build-essential cmake pkg-config git
       libgtest-dev libgmock-dev libbenchmark-dev
       python3 python3-h5py python3-numpy python3-matplotlib python3-pytest)
 [[ "${1:-}" == "--bench" ]] && PKGS+=(python3-torch)
+if [[ "${1:-}" == "--fuzz" ]]; then
+  # Debian 12 and Ubuntu 24.04 name libFuzzer's runtime libclang-rt-dev (a versioned package behind).
+  PKGS+=(clang libomp-dev libclang-rt-dev)
+fi
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 
 missing=()
