@@ -42,7 +42,6 @@ class Embedding : public Module {
   Parameter& weight() { return *m_weight; }
 
  private:
-  int64_t m_vocab, m_dim;
   Parameter* m_weight;
 };
 

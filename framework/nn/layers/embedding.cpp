@@ -5,8 +5,6 @@ namespace mt {
 
 Embedding::Embedding(std::string name, int64_t vocab, int64_t dim, InitSpec init)
     : Module(std::move(name)),
-      m_vocab(vocab),
-      m_dim(dim),
       m_weight(&add_parameter("weight", {vocab, dim}, Role::input, init, 1, dim)) {}
 
 Tensor Embedding::operator()(Graph& g, const std::vector<int32_t>& ids) {
