@@ -23,6 +23,22 @@ python3 -c "
 import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read())
 for i in range(96, 4096): b[i] = (b[i] * 131 + 7) & 255
 open(p,'wb').write(b)" "$F/corrupt.h5"
+# checkpoints whose structure is intact but whose content is wrong (edited with h5py)
+/usr/bin/python3 - "$CK" "$F" <<'PY' || fail "could not edit the checkpoint fixtures with h5py"
+import shutil, sys, h5py, numpy as np
+ck, out = sys.argv[1], sys.argv[2]
+for name in ("nan", "attr_array", "state_shape"):
+    shutil.copy(ck, f"{out}/{name}.h5")
+with h5py.File(f"{out}/nan.h5", "r+") as f:
+    ds = f["params"][sorted(f["params"])[0]]
+    v = ds[()]; v.flat[0] = np.nan; ds[...] = v
+with h5py.File(f"{out}/attr_array.h5", "r+") as f:
+    del f["state"].attrs["step"]; f["state"].attrs["step"] = np.array([4, 4], dtype=np.int64)
+with h5py.File(f"{out}/state_shape.h5", "r+") as f:
+    group = f["optim"][sorted(f["optim"])[0]]
+    name = sorted(group)[0]
+    del group[name]; group[name] = np.zeros((3, 5), dtype=np.float32)
+PY
 mkdir -p "$F/text_empty" "$F/text_one" "$F/text_tiny"
 : > "$F/text_empty/1901_a.txt"; : > "$F/text_empty/1902_b.txt"
 cp "$TMP/text/1901_test_x.txt" "$F/text_one/"
@@ -37,6 +53,7 @@ mnist() {  # DIR TRAIN_IMAGES_CMD TRAIN_LABELS_CMD: test split is a valid 4-imag
   idx_images 4 28 28 3136 > "$1/t10k-images-idx3-ubyte"; idx_labels 4 4 > "$1/t10k-labels-idx1-ubyte"
 }
 mnist "$F/idx_magic" "u32 2049; u32 4; u32 28; u32 28; head -c 3136 /dev/zero" "idx_labels 4 4"
+mnist "$F/idx_dims" "idx_images 4 2147483648 2147483648 0" "idx_labels 4 4"
 mnist "$F/idx_count" "idx_images 4000000 28 28 3136" "idx_labels 4 4"
 mnist "$F/idx_zero" "idx_images 4 0 28 0" "idx_labels 4 4"
 mnist "$F/idx_long" "idx_images 4 28 28 4000" "idx_labels 4 4"
