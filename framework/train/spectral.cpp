@@ -90,6 +90,14 @@ double top_eigen(std::vector<double>& c, int n, std::vector<double>& vec) {
 
 }  // namespace
 
+void SpectralNorm::set_warm_vector(const float* v, int64_t rows, int64_t cols) {
+  m_rows = rows;
+  m_cols = cols;
+  m_v.clear();
+  if (rows <= 0 || cols <= 0 || std::all_of(v, v + cols, [](float x) { return x == 0.0f; })) return;
+  m_v.assign(v, v + cols);
+}
+
 double SpectralNorm::estimate(const float* a, int64_t rows, int64_t cols, int iters) {
   m_last_iters = 0;
   if (rows <= 0 || cols <= 0) return 0.0;

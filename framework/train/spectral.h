@@ -20,6 +20,11 @@ class SpectralNorm {
   // for a non-finite one (the vector is reset). A change of shape resets.
   double estimate(const float* a, int64_t rows, int64_t cols, int iters);
   void reset() { m_v.clear(); }
+  // The warm-start vector (cols values; empty when cold), and setting it for a (rows, cols) matrix
+  // (checkpoints: a resumed run continues with the same vectors as an uninterrupted one). An
+  // all-zero or wrongly sized vector leaves the norm cold.
+  const std::vector<float>& warm_vector() const { return m_v; }
+  void set_warm_vector(const float* v, int64_t rows, int64_t cols);
   bool warm() const { return !m_v.empty(); }
   // Steps (matvec pairs) run by the last estimate() (tests, benchmarks).
   int last_iters() const { return m_last_iters; }

@@ -378,4 +378,34 @@ std::vector<double> StabilityStats::after_update(int rank, int act_rank) {
   return out;
 }
 
+StabilityStats::ParamEntry* StabilityStats::entry(const Parameter& p) const {
+  for (const auto& e : m_params)
+    if (e->p == &p) return e.get();
+  return nullptr;
+}
+
+int64_t StabilityStats::warm_size(const Parameter& p) const {
+  return p.is_matrix() ? 2 * p.shape()[1] : 0;
+}
+
+void StabilityStats::save_warm(const Parameter& p, float* out) const {
+  const int64_t cols = warm_size(p) / 2;
+  std::fill(out, out + 2 * cols, 0.0f);
+  const ParamEntry* e = entry(p);
+  if (!e || !e->owned || cols == 0) return;
+  const SpectralNorm* norms[2] = {&e->w_norm, &e->dw_norm};
+  for (int k = 0; k < 2; ++k) {
+    const std::vector<float>& v = norms[k]->warm_vector();
+    if (static_cast<int64_t>(v.size()) == cols) std::copy(v.begin(), v.end(), out + k * cols);
+  }
+}
+
+void StabilityStats::load_warm(const Parameter& p, const float* in) {
+  ParamEntry* e = entry(p);
+  if (!e || !e->owned || !p.is_matrix()) return;
+  const int64_t rows = p.shape()[0], cols = p.shape()[1];
+  e->w_norm.set_warm_vector(in, rows, cols);
+  e->dw_norm.set_warm_vector(in + cols, rows, cols);
+}
+
 }  // namespace mt

@@ -95,6 +95,13 @@ class StabilityStats {
   // as to before_update.
   std::vector<double> after_update(int rank, int act_rank = 0);
 
+  // Warm-start vectors of the spectral norms of an owned matrix parameter, for checkpoints:
+  // warm_size(p) floats (W's vector, then dW's, cols each; zeros where cold), 0 for other
+  // parameters. load_warm ignores parameters this rank does not own.
+  int64_t warm_size(const Parameter& p) const;
+  void save_warm(const Parameter& p, float* out) const;
+  void load_warm(const Parameter& p, const float* in);
+
  private:
   struct ParamEntry;
   struct ModuleEntry;
@@ -102,6 +109,7 @@ class StabilityStats {
   void discover_modules();
   void probe_forward(bool after, std::vector<double>& out);
   void param_stats(ParamEntry& e, std::vector<double>& out);
+  ParamEntry* entry(const Parameter& p) const;
 
   Model& m_model;
   OptimizerSet& m_optimizers;

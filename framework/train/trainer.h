@@ -2,6 +2,7 @@
 // optimizers -> schedule) and runs the data-parallel loop of DESIGN.md "One training step".
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +71,8 @@ class Trainer {
   void choose_run_dir(const std::string& resume, std::string& checkpoint);
   int64_t load_checkpoint_file(const std::string& path);
   std::vector<std::pair<Parameter*, std::string>> state_layout() const;
+  std::vector<float> gather_owned(const std::vector<int>& owners, const std::vector<int64_t>& sizes,
+                                  const std::function<void(size_t, float*)>& fill);
   void log_setup() const;
   void write_shard_plan(const std::string& path) const;
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "core/log.h"
 #include "io/h5.h"
@@ -46,30 +47,59 @@ std::vector<std::pair<Parameter*, std::string>> Trainer::state_layout() const {
   return out;
 }
 
-std::string Trainer::save_checkpoint(int64_t step) {
-  // Gather every owner's optimizer state into one buffer in flat order (all-gather of the blocks).
-  const auto layout = state_layout();
+// Entries i = 0..n-1 of `sizes[i]` floats, owned by owners[i] (non-decreasing: flat owner order),
+// each filled on its owner by fill(i, dst); returns the whole buffer on every rank (one all-gather
+// of the owners' contiguous blocks).
+std::vector<float> Trainer::gather_owned(const std::vector<int>& owners, const std::vector<int64_t>& sizes,
+                                         const std::function<void(size_t, float*)>& fill) {
   std::vector<int64_t> counts(static_cast<size_t>(m_comm.size()), 0);
   int64_t total = 0;
-  for (const auto& [p, s] : layout) {
-    counts[static_cast<size_t>(m_plan.owner(p))] += p->numel();
-    total += p->numel();
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    counts[static_cast<size_t>(owners[i])] += sizes[i];
+    total += sizes[i];
   }
-  std::vector<float> states(static_cast<size_t>(total), 0.0f);
+  std::vector<float> out(static_cast<size_t>(total), 0.0f);
   int64_t offset = 0, own_offset = -1;
-  for (const auto& [p, s] : layout) {
-    if (m_plan.owner(p) == m_comm.rank()) {
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    if (owners[i] == m_comm.rank()) {
       if (own_offset < 0) own_offset = offset;
-      Optimizer* opt = m_optimizers->find(m_optimizers->optimizer_for(p->role()));
-      if (opt->has_state(*p, s)) std::copy_n(opt->state(*p, s).data(), p->numel(), states.data() + offset);
+      fill(i, out.data() + offset);
     }
-    offset += p->numel();
+    offset += sizes[i];
   }
   if (own_offset < 0) {  // this rank owns nothing: its block is empty, anywhere is fine
     own_offset = 0;
     for (int r = 0; r < m_comm.rank(); ++r) own_offset += counts[static_cast<size_t>(r)];
   }
-  if (m_comm.size() > 1) m_comm.all_gather(states.data() + own_offset, states.data(), counts);
+  if (m_comm.size() > 1) m_comm.all_gather(out.data() + own_offset, out.data(), counts);
+  return out;
+}
+
+std::string Trainer::save_checkpoint(int64_t step) {
+  // Every owner's optimizer state (and spectral-norm warm starts) in flat order, gathered.
+  const auto layout = state_layout();
+  std::vector<int> owners;
+  std::vector<int64_t> sizes;
+  for (const auto& [p, s] : layout) {
+    owners.push_back(m_plan.owner(p));
+    sizes.push_back(p->numel());
+  }
+  const std::vector<float> states = gather_owned(owners, sizes, [&](size_t i, float* dst) {
+    const auto& [p, s] = layout[i];
+    Optimizer* opt = m_optimizers->find(m_optimizers->optimizer_for(p->role()));
+    if (opt->has_state(*p, s)) std::copy_n(opt->state(*p, s).data(), p->numel(), dst);
+  });
+  const std::vector<Parameter*> flat = m_plan.ordered();
+  std::vector<float> warm;
+  if (m_stats) {
+    owners.clear();
+    sizes.clear();
+    for (const Parameter* p : flat) {
+      owners.push_back(m_plan.owner(p));
+      sizes.push_back(m_stats->warm_size(*p));
+    }
+    warm = gather_owned(owners, sizes, [&](size_t i, float* dst) { m_stats->save_warm(*flat[i], dst); });
+  }
   if (m_comm.rank() != 0) return "";
 
   const fs::path dir = fs::path(m_run_dir) / "checkpoints";
@@ -97,11 +127,21 @@ std::string Trainer::save_checkpoint(int64_t step) {
       h5::set_attr(id, path, "init_std", static_cast<double>(p->init_std));
       h5::set_attr(id, path, "optimizer", m_optimizers->optimizer_for(p->role()));
     }
-    offset = 0;
+    int64_t offset = 0;
     for (const auto& [p, s] : layout) {
       h5::write_array(id, "/optim/" + p->name() + "/" + s, p->shape(), states.data() + offset, "1",
                       "optimizer state '" + s + "' of " + p->name());
       offset += p->numel();
+    }
+    if (m_stats) {
+      offset = 0;
+      for (const Parameter* p : flat) {
+        const int64_t n = m_stats->warm_size(*p);
+        if (n > 0)
+          h5::write_array(id, "/stats_warm/" + p->name(), {2, n / 2}, warm.data() + offset, "1",
+                          "spectral-norm warm starts of " + p->name() + " (rows: W, dW; zeros: cold)");
+        offset += n;
+      }
     }
     h5::open_or_create_group(id, "/optim");
     for (Optimizer* opt : m_optimizers->all())
@@ -193,6 +233,22 @@ int64_t Trainer::load_checkpoint_file(const std::string& path) {
       states.push_back(read_checked("/optim/" + p->name() + "/" + s, *p,
                                     "optimizer state '" + s + "' of '" + p->name() + "'"));
 
+  // Spectral-norm warm starts (absent in older checkpoints, or with stats off: cold starts).
+  std::vector<std::pair<Parameter*, std::vector<float>>> warm;
+  if (m_stats)
+    for (Parameter* p : m_plan.owned_by(m_comm.rank())) {
+      const std::string dp = "/stats_warm/" + p->name();
+      const int64_t n = m_stats->warm_size(*p);
+      if (n == 0 || !h5::exists(id, dp)) continue;
+      const Shape s = h5::array_shape(id, dp);
+      if (s != Shape{2, n / 2}) bad(dp, " has shape ", shape_str(s), ", expected (2, ", n / 2, ")");
+      std::vector<float> v(static_cast<size_t>(n));
+      h5::read_array(id, dp, v.data(), n);
+      for (float x : v)
+        if (!std::isfinite(x)) bad(dp, " holds a non-finite value (", x, ")");
+      warm.emplace_back(p, std::move(v));
+    }
+
   auto attr_int = [&](const std::string& obj, const std::string& key, int64_t lo, int64_t hi) {
     const int64_t v = h5::attr_int(id, obj, key);
     if (v < lo || v > hi) bad(obj, " attribute '", key, "' = ", v, " is outside [", lo, ", ", hi, "]");
@@ -241,6 +297,7 @@ int64_t Trainer::load_checkpoint_file(const std::string& path) {
   }
   k = 0;
   for (Optimizer* opt : m_optimizers->all()) opt->set_steps_taken(opt_steps[k++]);
+  for (const auto& [p, v] : warm) m_stats->load_warm(*p, v.data());
   m_interval = interval;
   m_nonfinite_skipped = skipped;
   return step;

@@ -41,7 +41,7 @@ interrupt_and_resume stopped INT
 interrupt_and_resume killed KILL
 
 /usr/bin/python3 "$SRC/tests/support/compare_runs.py" "$TMP/runs" $STEPS full stopped killed \
-  --metrics train/step,train/loss,train/lr,train/grad_norm,val/step,val/loss \
+  --metrics train/step,train/loss,train/lr,train/grad_norm,val/step,val/loss --stats \
   || fail "resumed runs differ from the uninterrupted one"
 
 # a checkpoint of another model: refused, named parameter and both shapes, nothing changes

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Bitwise comparison of finished mutrain runs (used by the resume, kill-fuzz and SLURM tests):
 every /params and /optim dataset of checkpoints/step_<STEPS>.h5 and, with --metrics, the named
-metrics.h5 series must be identical to the reference run's. Exit 0 when all are equal.
-Usage: compare_runs.py RUNS_DIR STEPS REFERENCE RUN [RUN ...] [--metrics train/loss,val/loss]"""
+metrics.h5 series must be identical to the reference run's; --stats adds every series under
+/stats and /act (stability statistics; NaN equals NaN there). Exit 0 when all are equal.
+Usage: compare_runs.py RUNS_DIR STEPS REFERENCE RUN [RUN ...] [--metrics train/loss,val/loss] [--stats]"""
 import argparse
 import sys
 
@@ -10,16 +11,20 @@ import h5py
 import numpy as np
 
 
-def load(run_dir, steps, metrics):
+def load(run_dir, steps, metrics, stats=False):
     out = {}
     with h5py.File(f"{run_dir}/checkpoints/step_{steps:08d}.h5", "r") as f:
         for group in ("params", "optim"):
             f[group].visititems(
                 lambda n, o: out.__setitem__(f"{group}/{n}", o[()]) if isinstance(o, h5py.Dataset) else None)
-    if metrics:
+    if metrics or stats:
         with h5py.File(f"{run_dir}/metrics.h5", "r") as f:
             for k in metrics:
                 out["metrics/" + k] = f[k][()]
+            for group in ("stats", "act") if stats else ():
+                if group in f:
+                    f[group].visititems(lambda n, o: out.__setitem__(f"metrics/{group}/{n}", o[()])
+                                        if isinstance(o, h5py.Dataset) else None)
     return out
 
 
@@ -30,14 +35,15 @@ def main():
     ap.add_argument("reference")
     ap.add_argument("runs", nargs="+")
     ap.add_argument("--metrics", default="", help="comma-separated metrics.h5 series to compare too")
+    ap.add_argument("--stats", action="store_true", help="also every /stats and /act series")
     a = ap.parse_args()
     metrics = [m for m in a.metrics.split(",") if m]
-    ref = load(f"{a.runs_dir}/{a.reference}", a.steps, metrics)
+    ref = load(f"{a.runs_dir}/{a.reference}", a.steps, metrics, a.stats)
     ok = bool(ref)
     for run in a.runs:
-        other = load(f"{a.runs_dir}/{run}", a.steps, metrics)
+        other = load(f"{a.runs_dir}/{run}", a.steps, metrics, a.stats)
         bad = [k for k in ref if k not in other or ref[k].shape != other[k].shape
-               or not np.array_equal(ref[k], other[k])]
+               or not np.array_equal(ref[k], other[k], equal_nan=ref[k].dtype.kind == "f")]
         bad += [k for k in other if k not in ref]
         for k in bad[:5]:
             print(f"{run}: {k} differs")
