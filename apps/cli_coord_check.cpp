@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "apps/cli.h"
 #include "core/log.h"
@@ -12,21 +13,34 @@
 namespace mt::cli {
 
 namespace {
+// A positive integer, or nullopt for anything else ("", "3x", "0", "-2").
+std::optional<int64_t> positive(const std::string& text) {
+  char* end = nullptr;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || v < 1) return std::nullopt;
+  return v;
+}
+
 std::vector<int64_t> parse_widths(const std::string& text) {
   std::vector<int64_t> out;
   size_t pos = 0;
   while (pos <= text.size()) {
     const size_t comma = text.find(',', pos);
-    const std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    char* end = nullptr;
-    const long long v = std::strtoll(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || v < 1)
-      usage_error("--widths takes positive integers separated by commas, got '" + text + "'");
-    out.push_back(v);
+    const auto v = positive(text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+    if (!v) usage_error("--widths takes positive integers separated by commas, got '" + text + "'");
+    out.push_back(*v);
     if (comma == std::string::npos) break;
     pos = comma + 1;
   }
   return out;
+}
+
+// The value of option `name` at args[i] (advancing i), which must be a positive integer.
+int64_t positive_option(const std::vector<std::string>& args, size_t& i, const std::string& name) {
+  const std::string v = option_value(args, i, name);
+  const auto n = positive(v);
+  if (!n) usage_error(name + " takes a positive integer, got '" + v + "'");
+  return *n;
 }
 }  // namespace
 
@@ -39,17 +53,9 @@ int coord_check(const std::vector<std::string>& args, Communicator& comm) {
     if (a == "--set" || a.rfind("--set=", 0) == 0) overrides.push_back(option_value(args, i, "--set"));
     else if (a == "--out" || a.rfind("--out=", 0) == 0) out_dir = option_value(args, i, "--out");
     else if (a == "--widths" || a.rfind("--widths=", 0) == 0) widths_text = option_value(args, i, "--widths");
-    else if (a == "--steps" || a.rfind("--steps=", 0) == 0) {
-      const std::string v = option_value(args, i, "--steps");
-      char* end = nullptr;
-      steps = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || steps < 1) usage_error("--steps takes a positive integer, got '" + v + "'");
-    } else if (a == "--seeds" || a.rfind("--seeds=", 0) == 0) {
-      const std::string v = option_value(args, i, "--seeds");
-      char* end = nullptr;
-      seeds = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || seeds < 1) usage_error("--seeds takes a positive integer, got '" + v + "'");
-    } else if (!a.empty() && a[0] == '-') {
+    else if (a == "--steps" || a.rfind("--steps=", 0) == 0) steps = positive_option(args, i, "--steps");
+    else if (a == "--seeds" || a.rfind("--seeds=", 0) == 0) seeds = positive_option(args, i, "--seeds");
+    else if (!a.empty() && a[0] == '-') {
       usage_error("unknown option '" + a + "' for coord-check; known: --widths, --steps, --seeds, --set, --out");
     } else if (config_path.empty()) {
       config_path = a;

@@ -205,14 +205,16 @@ int64_t Trainer::load_checkpoint_file(const std::string& path) {
   // Read and check everything first; the trainer changes only when the whole file is good, so a
   // refused checkpoint leaves the run as it was.
   auto bad = [&](const auto&... what) { input_error("checkpoint", "'", path, "': ", what...); };
-  auto read_checked = [&](const std::string& dp, const Parameter& p, const std::string& what) {
+  // The float32 dataset dp of shape `want` (this model's), finite everywhere.
+  auto read_checked = [&](const std::string& dp, const Shape& want, const std::string& what) {
     if (!h5::exists(id, dp)) bad("lacks ", what, " (", dp, ")");
     const Shape s = h5::array_shape(id, dp);
-    if (s != p.shape())
-      bad(what, " has shape ", shape_str(s), " in the checkpoint but ", shape_str(p.shape()),
+    if (s != want)
+      bad(what, " has shape ", shape_str(s), " in the checkpoint but ", shape_str(want),
           " in this model");
-    std::vector<float> v(static_cast<size_t>(p.numel()));
-    h5::read_array(id, dp, v.data(), p.numel());
+    const int64_t n = shape_numel(want);
+    std::vector<float> v(static_cast<size_t>(n));
+    h5::read_array(id, dp, v.data(), n);
     for (float x : v)
       if (!std::isfinite(x)) bad(what, " holds a non-finite value (", x, ")");
     return v;
@@ -226,11 +228,11 @@ int64_t Trainer::load_checkpoint_file(const std::string& path) {
       input_error("checkpoint", "'", path, "' holds parameter '", n, "' that this model lacks");
   std::vector<std::vector<float>> values, states;
   for (Parameter* p : m_model->parameters())
-    values.push_back(read_checked("/params/" + p->name(), *p, "parameter '" + p->name() + "'"));
+    values.push_back(read_checked("/params/" + p->name(), p->shape(), "parameter '" + p->name() + "'"));
   const auto layout = state_layout();
   for (const auto& [p, s] : layout)
     if (m_plan.owner(p) == m_comm.rank())  // state lives on the owner only
-      states.push_back(read_checked("/optim/" + p->name() + "/" + s, *p,
+      states.push_back(read_checked("/optim/" + p->name() + "/" + s, p->shape(),
                                     "optimizer state '" + s + "' of '" + p->name() + "'"));
 
   // Spectral-norm warm starts (absent in older checkpoints, or with stats off: cold starts).
@@ -240,13 +242,7 @@ int64_t Trainer::load_checkpoint_file(const std::string& path) {
       const std::string dp = "/stats_warm/" + p->name();
       const int64_t n = m_stats->warm_size(*p);
       if (n == 0 || !h5::exists(id, dp)) continue;
-      const Shape s = h5::array_shape(id, dp);
-      if (s != Shape{2, n / 2}) bad(dp, " has shape ", shape_str(s), ", expected (2, ", n / 2, ")");
-      std::vector<float> v(static_cast<size_t>(n));
-      h5::read_array(id, dp, v.data(), n);
-      for (float x : v)
-        if (!std::isfinite(x)) bad(dp, " holds a non-finite value (", x, ")");
-      warm.emplace_back(p, std::move(v));
+      warm.emplace_back(p, read_checked(dp, Shape{2, n / 2}, "spectral-norm warm start '" + p->name() + "'"));
     }
 
   auto attr_int = [&](const std::string& obj, const std::string& key, int64_t lo, int64_t hi) {

@@ -465,9 +465,8 @@ std::vector<hsize_t> dataset_dims(hid_t f, const std::string& path) {
   return dims;
 }
 
-// Applies the recipe in `in` to a copy of the base checkpoint; returns the size to truncate to
-// (or -1 to keep the file whole).
-int64_t edit_checkpoint(Workspace& w, const std::string& path, Bytes& in) {
+// Applies the recipe in `in` to a copy of the base checkpoint (a truncation last).
+void edit_checkpoint(Workspace& w, const std::string& path, Bytes& in) {
   const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
   const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl);
@@ -551,7 +550,6 @@ int64_t edit_checkpoint(Workspace& w, const std::string& path, Bytes& in) {
     const auto size = static_cast<int64_t>(fs::file_size(path));
     fs::resize_file(path, static_cast<uintmax_t>(truncate_to * size / 65536));
   }
-  return truncate_to;
 }
 
 std::string run_checkpoint(const uint8_t* data, size_t size) {
