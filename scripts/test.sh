@@ -3,7 +3,7 @@
 # cuda-labelled tests; cuda tests skip without a GPU). Extra arguments go to ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install_deps.sh
+bash scripts/install_deps.sh --test
 bash scripts/install_data.sh data
 bash scripts/build.sh
 cd build
