@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The bench_gpt_step model and optimizers in PyTorch on CPU: same GPT (SCIENCE.md section 5:
-RMSNorm with gain, separate q/k/v/o, GELU tanh MLP, untied head), Muon (SCIENCE.md section 1,
+"""The bench_gpt_step model and optimizers in PyTorch on CPU: same GPT (docs/science.md 5.1:
+RMSNorm with gain, separate q/k/v/o, GELU tanh MLP, untied head), Muon (docs/science.md 1,
 written out because Debian's torch 1.13 predates torch.optim.Muon) on hidden matrices, AdamW on the
 rest. Prints the median seconds per step for each thread count as JSON."""
 import json

@@ -1,4 +1,4 @@
-// The reference GPT (SCIENCE.md section 5): token + learned position embeddings, pre-norm blocks
+// The reference GPT (docs/science.md 5.1): token + learned position embeddings, pre-norm blocks
 // x + Attn(RMSNorm(x)), x + MLP(RMSNorm(x)), final RMSNorm, untied readout. Forward only.
 #include <vector>
 

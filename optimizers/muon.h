@@ -1,4 +1,4 @@
-// Muon (torch.optim.Muon semantics, SCIENCE.md section 1): EMA momentum, optional Nesterov,
+// Muon (torch.optim.Muon semantics, docs/science.md 1): EMA momentum, optional Nesterov,
 // Newton-Schulz orthogonalisation, decoupled weight decay with the unadjusted lr, shape scaling.
 #pragma once
 #include <map>

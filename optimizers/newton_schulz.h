@@ -1,4 +1,4 @@
-// Newton-Schulz orthogonalisation (SCIENCE.md section 1): O ~ msign(G) = U V^T for G = U S V^T,
+// Newton-Schulz orthogonalisation (docs/science.md 1.3): O ~ msign(G) = U V^T for G = U S V^T,
 // with the quintic coefficients of Keller Jordan's Muon or the Polar Express schedule.
 #pragma once
 #include <array>

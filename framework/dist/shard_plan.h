@@ -9,7 +9,7 @@
 
 namespace mt {
 
-// Flops of `steps` Newton-Schulz iterations on a rows x cols matrix (SCIENCE.md section 1):
+// Flops of `steps` Newton-Schulz iterations on a rows x cols matrix (docs/science.md 8):
 // steps * (4 m^2 n + 2 m^3), m = min(rows, cols), n = max.
 double ns_flops(int64_t rows, int64_t cols, int steps);
 // Predicted update cost of p under `optimizer`: NS flops (5 steps) for Muon matrices, 10 flops per

@@ -1,4 +1,4 @@
-// Per-parameter rules of the parametrization (SCIENCE.md section 4, microsoft/mup semantics):
+// Per-parameter rules of the parametrization (docs/science.md 4, microsoft/mup semantics):
 // init std, lr and weight-decay multipliers by role, width multiplier and the optimizer in charge.
 #pragma once
 #include <functional>

@@ -1,6 +1,6 @@
 // Parametrization: standard (sp) or µP (mup). Decides per parameter role the init std, the lr and
 // weight-decay multipliers, the readout multiplier and the attention logit scale
-// (SCIENCE.md section 4; microsoft/mup semantics).
+// (docs/science.md section 4; microsoft/mup semantics).
 #pragma once
 #include <cstdint>
 #include <string>

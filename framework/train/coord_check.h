@@ -1,4 +1,4 @@
-// Coordinate check (SCIENCE.md section 4): train the same config at several widths for a few steps
+// Coordinate check (docs/science.md 4.6): train the same config at several widths for a few steps
 // and record, after each step, mean |x| and RMS of every layer's output on a fixed batch; the slope
 // of log(activation) against log(width) per layer and step should be ~0 under µP.
 #pragma once

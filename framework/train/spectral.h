@@ -1,8 +1,8 @@
 // SpectralNorm: the largest singular value of a matrix from `iters` steps of Golub-Kahan-Lanczos
 // bidiagonalisation (the two matvecs A v, A^T u per step of power iteration, but
 // Krylov-accelerated: accurate also for the clustered spectra of Muon updates and random matrices),
-// warm-started from the previous call's top Ritz vector (stability statistics, SCIENCE.md section
-// 3).
+// warm-started from the previous call's top Ritz vector (stability statistics, docs/science.md
+// section 3).
 #pragma once
 #include <cstdint>
 #include <vector>

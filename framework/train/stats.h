@@ -1,4 +1,4 @@
-// Stability statistics (SCIENCE.md section 3, docs/hdf5-layout.md): per-parameter norms of W, dW,
+// Stability statistics (docs/science.md 3, docs/hdf5-layout.md): per-parameter norms of W, dW,
 // grad and momentum with warm-started spectral norms, and per-module forward / dependency / update
 // RMS on a fixed probe batch, computed at the steps the trainer picks (every `stats.every`).
 #pragma once
@@ -31,7 +31,7 @@ struct StatsOptions {
   bool due(int64_t steps_done) const { return every > 0 && steps_done % every == 0; }
 };
 
-// framework/ cannot name optimizers/ (DESIGN.md), so an optimizer that records the orthogonality
+// framework/ cannot name optimizers/ (docs/design.md); an optimizer that records the orthogonality
 // error of its Newton-Schulz output registers these accessors under its name (Muon:
 // optimizers/register.cpp). Parameters routed to a registered optimizer get `ns_orth_err`.
 struct OrthogonalityAccess {

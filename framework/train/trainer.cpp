@@ -272,7 +272,7 @@ void Trainer::log_setup() const {
 
 void Trainer::write_shard_plan(const std::string& path) const {
   std::ofstream out(path);
-  out << "# owner rank of each parameter (DESIGN.md ShardPlan); predicted update cost in flops\n"
+  out << "# owner rank of each parameter (docs/sharding.md); predicted update cost in flops\n"
       << "world: " << m_plan.world() << "\npolicy: " << shard_policy_name(m_plan.policy())
       << "\nimbalance: " << m_plan.imbalance() << "\nrank_cost: [";
   for (int r = 0; r < m_plan.world(); ++r) out << (r ? ", " : "") << m_plan.rank_cost()[r];

@@ -1,5 +1,5 @@
 // Trainer: builds a run from its config (data -> model -> parameters laid out by a ShardPlan ->
-// optimizers -> schedule) and runs the data-parallel loop of DESIGN.md "One training step".
+// optimizers -> schedule) and runs the data-parallel loop of docs/design.md "One training step".
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -131,7 +131,7 @@ TEST(Models, GptRolesAndShapes) {
   EXPECT_EQ(ps.find("blocks.0.mlp.fc.weight")->shape(), (Shape{32, 8}));
   EXPECT_EQ(ps.find("blocks.0.mlp.proj.weight")->shape(), (Shape{8, 32}));
   EXPECT_EQ(ps.find("head.weight")->shape(), (Shape{11, 8}));
-  // No biases by default (SCIENCE.md 5): wte, wpe, 2 x (2 gains + 6 matrices), ln_f, head.
+  // No biases by default (docs/science.md 5.1): wte, wpe, 2 x (2 gains + 6 matrices), ln_f, head.
   EXPECT_EQ(ps.params().size(), 2u + 2u * 8u + 2u);
 }
 

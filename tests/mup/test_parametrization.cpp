@@ -1,4 +1,4 @@
-// µP rules (SCIENCE.md section 4): init std, lr and weight-decay multipliers per role, optimizer and
+// µP rules (docs/science.md 4): init std, lr and weight-decay multipliers per role, optimizer and
 // width; readout multiplier; attention logit scale; zero-init options; the rules reach the Trainer.
 #include <gtest/gtest.h>
 
