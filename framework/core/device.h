@@ -23,5 +23,9 @@ struct Device {
 // Number of CUDA devices visible (0 when built without CUDA or no driver).
 int cuda_device_count();
 bool cuda_built();
+// The devices the trainer can train on in this build, comma separated ("cpu"). CUDA joins the list
+// when the CUDA backend trains, not merely when CUDA code was compiled (jobs/train_gpu.sbatch
+// refuses to start without it; `mutrain version` prints it).
+std::string training_devices();
 
 }  // namespace mt

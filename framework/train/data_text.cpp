@@ -55,41 +55,57 @@ Batch windows(const std::string& text, const std::vector<int64_t>& starts, int64
 
 }  // namespace
 
-TextDataset::TextDataset(const std::string& dir, double val_fraction) : m_dir(dir) {
+TextDataset::TextDataset(const std::string& path, double val_fraction) : m_dir(path) {
   std::error_code ec;
   std::vector<std::string> names;
-  if (fs::is_directory(dir, ec))
-    for (const auto& entry : fs::directory_iterator(dir, ec))
+  fs::path dir = path;
+  if (fs::is_regular_file(path, ec)) {
+    // One file given by name (input.txt): whatever its extension.
+    dir = fs::path(path).parent_path();
+    names.push_back(fs::path(path).filename().string());
+  } else if (fs::is_directory(path, ec)) {
+    for (const auto& entry : fs::directory_iterator(path, ec))
       if (entry.is_regular_file(ec) && entry.path().extension() == ".txt")
         names.push_back(entry.path().filename().string());
+  }
   if (names.empty())
-    input_error("data", "no *.txt files in '", dir,
-                "'; install the State of the Union text with: bash scripts/install_data.sh");
-  if (names.size() < 2)
-    input_error("data", "'", dir, "' holds one text file; the validation split needs a second");
+    input_error("data", "no *.txt files in '", path,
+                "' (give a directory of *.txt files or one text file); install the State of the "
+                "Union text with: bash scripts/install_data.sh");
   std::sort(names.begin(), names.end());
   std::vector<std::string> texts;
   size_t total = 0;
   for (const std::string& n : names) {
-    texts.push_back(read_file(fs::path(dir) / n));
+    texts.push_back(read_file(dir / n));
     total += texts.back().size();
   }
-  // The latest whole files go to validation until they hold val_fraction of the bytes.
-  size_t val_bytes = 0, first_val = names.size();
-  while (first_val > 1 &&
-         (first_val == names.size() ||
-          static_cast<double>(val_bytes) < val_fraction * static_cast<double>(total))) {
-    --first_val;
-    val_bytes += texts[first_val].size();
-  }
-  for (size_t i = 0; i < names.size(); ++i) {
-    std::string& split = i < first_val ? m_train : m_val;
-    if (i != 0 && i != first_val) split += kFileSeparator;
-    split += texts[i];
-    (i < first_val ? m_train_files : m_val_files).push_back(names[i]);
+  if (names.size() == 1) {
+    // One file: split by bytes, the last val_fraction held out (as byte-level trainers do).
+    m_split_by_bytes = true;
+    const auto val_bytes =
+        static_cast<size_t>(std::ceil(val_fraction * static_cast<double>(total)));
+    const size_t first_val = total - std::min(val_bytes, total);
+    m_train = texts[0].substr(0, first_val);
+    m_val = texts[0].substr(first_val);
+    m_train_files = m_val_files = names;
+  } else {
+    // The latest whole files go to validation until they hold val_fraction of the bytes.
+    size_t val_bytes = 0, first_val = names.size();
+    while (first_val > 1 &&
+           (first_val == names.size() ||
+            static_cast<double>(val_bytes) < val_fraction * static_cast<double>(total))) {
+      --first_val;
+      val_bytes += texts[first_val].size();
+    }
+    for (size_t i = 0; i < names.size(); ++i) {
+      std::string& split = i < first_val ? m_train : m_val;
+      if (i != 0 && i != first_val) split += kFileSeparator;
+      split += texts[i];
+      (i < first_val ? m_train_files : m_val_files).push_back(names[i]);
+    }
   }
   if (m_train.size() < 2 || m_val.size() < 2)
-    input_error("data", "'", dir, "' holds too little text to split (", m_train.size(),
+    input_error("data", "'", path, "' holds too little text to split (", m_train.size(),
                 " train and ", m_val.size(), " validation bytes)");
   m_val_entropy = unigram_entropy_bits(m_val);
 }
@@ -99,6 +115,14 @@ DataInfo TextDataset::info() const {
   d.vocab_size = d.num_classes = 256;
   d.train_size = static_cast<int64_t>(m_train.size());
   d.val_size = static_cast<int64_t>(m_val.size());
+  if (m_split_by_bytes) {
+    const double total = static_cast<double>(m_train.size() + m_val.size());
+    d.description = cat("bytes of '", m_dir, "': one file (", m_train_files.front(),
+                        ") split by bytes: the first ", m_train.size(), " bytes train (",
+                        std::round(1000.0 * static_cast<double>(m_train.size()) / total) / 10.0,
+                        " %), the last ", m_val.size(), " bytes val");
+    return d;
+  }
   d.description =
       cat("bytes of '", m_dir, "': ", span_of(m_train_files), " train (", m_train_files.size(),
           " files, ", m_train.size(), " bytes), ", span_of(m_val_files), " val (",

@@ -1,5 +1,7 @@
 // Byte-level text: every *.txt file of a directory, sorted by name (for the State of the Union
-// corpus that is by date); the latest files form the validation split. Vocabulary: 256 bytes.
+// corpus that is by date), the latest files forming the validation split; or one text file (a
+// directory holding one *.txt, or the file's own path), split by bytes with the last val_fraction
+// held out. Vocabulary: 256 bytes.
 #pragma once
 #include <string>
 #include <vector>
@@ -14,9 +16,10 @@ class TextDataset : public Dataset {
   // into the next (some SOTU files lack a final newline). Windows may straddle it.
   static constexpr const char* kFileSeparator = "\n\n";
 
-  // Validation = the latest whole files holding at least val_fraction of all bytes (at least one
-  // file); train = the earlier ones (at least one file).
-  TextDataset(const std::string& dir, double val_fraction);
+  // Several files: validation = the latest whole files holding at least val_fraction of all bytes
+  // (at least one file); train = the earlier ones (at least one file). One file (path names it, or
+  // path is a directory holding one *.txt): its last ceil(val_fraction * bytes) bytes validate.
+  TextDataset(const std::string& path, double val_fraction);
 
   DataInfo info() const override;
   Batch train_batch(uint64_t seed, int64_t step, int64_t global_batch, int64_t seq, int64_t r0,
@@ -38,6 +41,7 @@ class TextDataset : public Dataset {
   void require_window(const std::string& text, const char* split, int64_t seq) const;
 
   std::string m_dir;
+  bool m_split_by_bytes = false;  // one file split by bytes (train_files == val_files)
   std::string m_train, m_val;
   std::vector<std::string> m_train_files, m_val_files;
   double m_val_entropy = 0.0;

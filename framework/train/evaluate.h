@@ -2,6 +2,7 @@
 // split over ranks by rows (each rank evaluates its slice of every batch; sums are all-reduced).
 #pragma once
 #include <cstdint>
+#include <functional>
 
 #include "dist/communicator.h"
 #include "nn/model.h"
@@ -16,9 +17,12 @@ struct EvalResult {
   int64_t batches = 0;
 };
 
+// Called after each evaluated batch with (batches done, batches in all).
+using EvalProgress = std::function<void(int64_t done, int64_t total)>;
+
 // Evaluate up to max_batches batches (<= 0: the whole split) of `batch` examples of length seq.
 EvalResult evaluate(Model& model, const Dataset& data, Communicator& comm, int64_t batch,
-                    int64_t seq, int64_t max_batches);
+                    int64_t seq, int64_t max_batches, const EvalProgress& progress = {});
 
 // Loss sum and correct count of logits (N, C) against labels (-1 ignored); count of valid labels.
 void loss_and_correct(const Tensor& logits, const std::vector<int32_t>& labels, double& loss_sum,

@@ -203,8 +203,22 @@ double Trainer::step(int64_t step) {
   return loss;
 }
 
-EvalResult Trainer::validate(int64_t max_batches) {
-  return evaluate(*m_model, *m_data, m_comm, m_opts.batch_size, m_seq, max_batches);
+EvalResult Trainer::validate(int64_t max_batches, bool progress) {
+  if (!progress || m_comm.rank() != 0)
+    return evaluate(*m_model, *m_data, m_comm, m_opts.batch_size, m_seq, max_batches);
+  const auto t0 = Clock::now();
+  double last = 0.0;
+  auto report = [&](int64_t done, int64_t total) {
+    const double t = seconds_since(t0);
+    if (done == 1 || (t - last >= 10.0 && done < total)) {
+      last = t;
+      log::info("[train]   validation batch ", done, "/", total, ", ", format_duration(t),
+                done > 1 ? cat(", ETA ", format_duration(t / static_cast<double>(done) *
+                                                          static_cast<double>(total - done)))
+                         : std::string());
+    }
+  };
+  return evaluate(*m_model, *m_data, m_comm, m_opts.batch_size, m_seq, max_batches, report);
 }
 
 void Trainer::choose_run_dir(const std::string& resume, std::string& checkpoint) {
@@ -379,7 +393,10 @@ RunSummary Trainer::run(const std::string& resume) {
   } else {
     // Validate before the final checkpoint: every metrics row at step k is written before
     // checkpoint k, so a run resumed from k (after a kill in between) never duplicates a row.
-    const EvalResult ev = validate(0);
+    log::info("[train] final validation over the whole validation split (",
+              m_data->val_batches(m_opts.batch_size, m_seq), " batches of ", m_opts.batch_size,
+              ")");
+    const EvalResult ev = validate(0, true);
     summary.final_val = ev;
     if (root) metrics->val(summary.steps_done, ev.loss, ev.accuracy);
     std::string extra = bits ? cat(" = ", ev.loss / std::log(2.0), " bits per token")

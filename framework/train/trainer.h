@@ -60,7 +60,8 @@ class Trainer {
   // One training step at `step` (forward, backward, reduce-scatter, update, all-gather);
   // returns the global mean loss. Public for tests and benchmarks.
   double step(int64_t step);
-  EvalResult validate(int64_t max_batches);
+  // progress: print where the evaluation is (rank 0, a line every ~10 s), for the long final one.
+  EvalResult validate(int64_t max_batches, bool progress = false);
   const StabilityStats* stats() const { return m_stats.get(); }
   // Statistics recorded by the last step, when it was a stats step (else empty).
   const std::vector<double>& last_stats() const { return m_last_stats; }

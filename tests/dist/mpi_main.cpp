@@ -5,6 +5,7 @@
 #include "apps/builtins.h"
 #include "dist/mpi_communicator.h"
 #include "mpi_world.h"
+#include "support/gtest_skip.h"
 
 namespace mt::test {
 Communicator* g_world = nullptr;
@@ -25,5 +26,9 @@ int main(int argc, char** argv) {
   world.all_reduce_sum(&failed, 1);
   if (world.rank() == 0 && failed > 0 && rc == 0)
     std::fprintf(stderr, "tests failed on %g other rank(s)\n", failed);
-  return failed > 0 ? 1 : 0;
+  if (failed > 0) return 1;
+  // Skips are decided alike on every rank; rank 0's count decides "skipped" for ctest.
+  double skipped = world.rank() == 0 ? ::testing::UnitTest::GetInstance()->skipped_test_count() : 0;
+  world.all_reduce_sum(&skipped, 1);
+  return mt::test::exit_code(0, static_cast<int>(skipped));
 }

@@ -91,7 +91,10 @@ TEST(MpiEquivalence, LptMatchesOneRank) { check_policy("lpt"); }
 TEST(MpiEquivalence, RoundRobinMatchesOneRank) { check_policy("round_robin"); }
 
 TEST(MpiEquivalence, BatchNotDivisibleByRanksIsAConfigError) {
-  if (world().size() == 1) GTEST_SKIP() << "every batch divides over one rank";
+  if (world().size() == 1) {  // every batch divides over one rank: an odd one is accepted
+    EXPECT_NO_THROW(Trainer(quickstart_gpt("lpt", 5), world()));
+    return;
+  }
   try {
     Trainer t(quickstart_gpt("lpt", 4 * world().size() + 1), world());
     ADD_FAILURE() << "accepted";

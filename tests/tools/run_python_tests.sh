@@ -6,8 +6,7 @@ source "$(dirname "$0")/../cli/common.inc"
 PY=/usr/bin/python3
 [[ -x $PY ]] || PY="$(command -v python3)"
 if ! "$PY" -c "import h5py, numpy, matplotlib, pytest, yaml" 2>/dev/null; then
-  echo "SKIP: $PY lacks h5py/numpy/matplotlib/pytest/yaml (apt-get install python3-h5py python3-matplotlib python3-pytest python3-yaml)"
-  exit 0
+  skip "$PY lacks h5py/numpy/matplotlib/pytest/yaml (bash scripts/install_deps.sh --test installs them)"
 fi
 make_text "$TMP/text"
 C="$TMP/tools.yaml"

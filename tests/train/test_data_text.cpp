@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 
 #include "core/rng.h"
 #include "io/config.h"
@@ -167,12 +168,39 @@ void expect_load_error(const std::string& dir, const std::string& needle) {
   expect_input_error([&] { TextDataset d(dir, 0.1); }, needle);
 }
 
+TEST(TextData, OneFileIsSplitByBytesTheLastFractionValidates) {
+  std::string text;
+  for (int i = 0; i < 100; ++i) text += static_cast<char>('a' + i % 26);
+  const std::string dir = test::tiny_text("text_single", {text});
+  for (const std::string& path : {dir, dir + "/1900_x.txt"}) {
+    TextDataset d(path, 0.1);
+    EXPECT_EQ(d.train_text(), text.substr(0, 90)) << path;
+    EXPECT_EQ(d.val_text(), text.substr(90)) << path;
+    EXPECT_EQ(d.train_files(), d.val_files());
+    const std::string desc = d.info().description;
+    EXPECT_NE(desc.find("split by bytes"), std::string::npos) << desc;
+    EXPECT_NE(desc.find("the first 90 bytes train (90 %), the last 10 bytes val"), std::string::npos)
+        << desc;
+  }
+  // A fraction that is not a whole number of bytes rounds the held-out part up.
+  TextDataset d(dir, 0.105);
+  EXPECT_EQ(d.val_text().size(), 11u);
+  EXPECT_EQ(d.train_text() + d.val_text(), text);
+  // A single file named directly need not end in .txt (input.data, a corpus without extension).
+  const std::string other = test::fresh_dir("text_single_named") + "/input";
+  {
+    std::ofstream(other, std::ios::binary) << text;
+  }
+  TextDataset named(other, 0.2);
+  EXPECT_EQ(named.val_text(), text.substr(80));
+}
+
 TEST(TextData, BadInputIsAnInputErrorNamingThePath) {
   const std::string missing = test::fresh_dir("text_missing") + "/nowhere";
   expect_load_error(missing, "install_data.sh");
   expect_load_error(missing, "'" + missing + "'");
-  const std::string one = test::tiny_text("text_one", {"only one file"});
-  expect_load_error(one, "second");
+  const std::string one = test::tiny_text("text_one", {"ab"});
+  expect_load_error(one, "too little");
   expect_load_error(one, one);
   const std::string tiny = test::tiny_text("text_short", {"a", "b"});
   expect_load_error(tiny, "too little");
