@@ -39,9 +39,8 @@ with h5py.File(f"{out}/state_shape.h5", "r+") as f:
     name = sorted(group)[0]
     del group[name]; group[name] = np.zeros((3, 5), dtype=np.float32)
 PY
-mkdir -p "$F/text_empty" "$F/text_one" "$F/text_tiny"
+mkdir -p "$F/text_empty" "$F/text_tiny"
 : > "$F/text_empty/1901_a.txt"; : > "$F/text_empty/1902_b.txt"
-cp "$TMP/text/1901_test_x.txt" "$F/text_one/"
 printf 'ab' > "$F/text_tiny/1901_a.txt"; printf 'cd' > "$F/text_tiny/1902_b.txt"
 # IDX: big-endian u32 header words, then bytes
 u32() { printf "\\x$(printf %02x $(($1>>24&255)))\\x$(printf %02x $(($1>>16&255)))\\x$(printf %02x $(($1>>8&255)))\\x$(printf %02x $(($1&255)))"; }

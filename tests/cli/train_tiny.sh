@@ -27,6 +27,13 @@ import sys, h5py, numpy as np
 a, b = (h5py.File(p, "r")["train/loss"][()] for p in sys.argv[1:3])
 sys.exit(0 if len(a) > 0 and np.array_equal(a, b) else 1)
 PY
+# One text file (input.txt, the most common corpus) trains: split by bytes, the log says so.
+cat "$TMP"/text/*.txt > "$TMP/input.txt"
+out="$("$MUTRAIN" train "$C" --out "$TMP/runs" --set data.path="$TMP/input.txt" --set name=onefile 2>&1)" \
+  || fail "one-file corpus did not train: $out"
+grep -qE "^\[train\] data: bytes of '$TMP/input.txt': one file \(input.txt\) split by bytes: the first [0-9]+ bytes train \(75 %\), the last [0-9]+ bytes val" <<<"$out" \
+  || fail "the log does not name the byte split: $(grep -m1 data: <<<"$out")"
+grep -q "final validation over" <<<"$out" || fail "one-file run has no final validation: $out"
 # Ctrl-C: stops after the current step, exit 3
 "$MUTRAIN" train "$C" --out "$TMP/runs" --set train.steps=1000000 --set name=stopme >stop.log 2>&1 &
 pid=$!
