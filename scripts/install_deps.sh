@@ -79,8 +79,9 @@ run_apt download install -y --no-install-recommends --download-only "${missing[@
 say "phase 3/3: unpacking and configuring [$(elapsed)]"
 # Progress while dpkg works: one line every 30 s with the number of packages configured so far.
 ( while sleep 30; do
+    u=$(grep -c '^Unpacking ' "$LOG" 2>/dev/null || true)
     n=$(grep -c '^Setting up ' "$LOG" 2>/dev/null || true)
-    echo "[install_deps]   ... $n packages set up [$(elapsed)]"
+    echo "[install_deps]   ... $u packages unpacked, $n set up [$(elapsed)]"
   done ) &
 TICKER=$!
 trap 'kill $TICKER 2>/dev/null || true' EXIT
