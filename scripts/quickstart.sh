@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
 bash scripts/install_data.sh data
-bash scripts/build.sh
+bash scripts/build.sh --target mutrain
 ./build/mutrain train configs/quickstart.yaml "$@"
