@@ -23,6 +23,14 @@ struct Config::Root {
   std::string source;
   std::set<std::string> used;         // full key paths read or touched
   std::set<std::string> overridden;   // full key paths set by --set
+  // True when `full` or a section above it was set (or created) by --set.
+  bool from_set(const std::string& full) const {
+    for (size_t dot = full.size(); dot != std::string::npos; dot = full.rfind('.', dot - 1)) {
+      if (overridden.count(full.substr(0, dot))) return true;
+      if (dot == 0) break;
+    }
+    return false;
+  }
 };
 
 namespace {
@@ -292,7 +300,7 @@ const std::string& Config::source() const { return m_root->source; }
 
 std::string Config::where(const std::string& key) const {
   std::string full = path(key);
-  if (m_root->overridden.count(full)) return "(from --set)";
+  if (m_root->from_set(full)) return "(from --set)";
   YAML::Node n = m_node.IsMap() ? m_node[key] : YAML::Node();
   if (n.IsDefined() && n.Mark().line >= 0 && !m_root->source.empty())
     return cat("(", m_root->source, " line ", n.Mark().line + 1, ")");
@@ -466,9 +474,13 @@ void Config::check_unused() const {
       std::string key = it->first.as<std::string>();
       std::string full = prefix.empty() ? key : prefix + "." + key;
       if (!m_root->used.count(full)) {
-        std::string at = m_root->overridden.count(full) || it->first.Mark().line < 0
-                             ? std::string("(from --set)")
-                             : cat("(", m_root->source, line_of(it->first.Mark()), ")");
+        // A key without a line was written by mutrain: a default written into a section that
+        // an alias shares with another (yaml-cpp shares aliased nodes).
+        std::string at = m_root->from_set(full) ? std::string("(from --set)")
+                         : it->first.Mark().line >= 0
+                             ? cat("(", m_root->source, line_of(it->first.Mark()), ")")
+                             : cat("(", m_root->source, ": a default of a section that an alias "
+                                   "shares with another; write the section out instead)");
         input_error("config", "unknown key '", full, "' ", at);
       }
       walk(it->second, full);

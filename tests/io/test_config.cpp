@@ -102,6 +102,13 @@ TEST(ConfigLoader, UnknownKeyFromSetSaysSo) {
   const std::string m = refusal([&] { c.check_unused(); });
   EXPECT_NE(m.find("unknown key 'modle' (from --set)"), std::string::npos) << m;
   EXPECT_EQ(m.find("line 0"), std::string::npos) << m;
+  // A key inside a --set value is from --set too (its mark is a line of the value, not the file).
+  Config d = Config::parse("seed: 1\nmodel: {width: 16}\n", "c.yaml");
+  d.apply_override("model={width: 8, foo: 2}");
+  d.touch("seed");
+  d.section("model").touch("width");
+  const std::string n = refusal([&] { d.check_unused(); });
+  EXPECT_NE(n.find("unknown key 'model.foo' (from --set)"), std::string::npos) << n;
 }
 
 TEST(ConfigLoader, DirectoryIsNotAConfig) {
