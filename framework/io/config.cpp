@@ -116,6 +116,7 @@ class Precheck : public YAML::EventHandler {
     if (m_open.count(anchor))
       fail(mark, cat("the alias *", m_anchor_names[anchor],
                      " refers to a node that contains it (a cycle)"));
+    ++m_aliases;
     const auto size = m_size.find(anchor);
     const auto scalar = m_scalar_anchor.find(anchor);
     complete(mark, YAML::NullAnchor, size == m_size.end() ? 1 : size->second,
@@ -189,6 +190,9 @@ class Precheck : public YAML::EventHandler {
     Frame& parent = m_stack.back();
     parent.size = std::min(parent.size + size, kMaxNodes + 1);
     if (parent.size > kMaxNodes) {
+      if (m_aliases == 0)
+        fail(mark, cat("the document holds more than ", kMaxNodes,
+                       " nodes; a config holds a few hundred"));
       const std::string what =
           alias != YAML::NullAnchor ? cat("the alias *", m_anchor_names[alias], " (", size, " nodes)")
                                     : std::string("this node");
@@ -216,6 +220,7 @@ class Precheck : public YAML::EventHandler {
   std::map<YAML::anchor_t, uint64_t> m_size;
   std::map<YAML::anchor_t, std::string> m_scalar_anchor;
   std::set<YAML::anchor_t> m_open;
+  size_t m_aliases = 0;
 };
 
 // Runs the pre-pass over `text` (the first document), then refuses a second document.

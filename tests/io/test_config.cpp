@@ -71,6 +71,11 @@ TEST(ConfigLoader, AliasBombIsRefusedFast) {
   Config c = Config::parse("base: &lr {lr: 0.5}\nx: *lr\n");
   EXPECT_EQ(c.section("x").get<double>("lr", 0.0), 0.5);
   EXPECT_EQ(refusal([] { Config::parse(alias_bomb(4, 9)); }), "");  // 6561 nodes
+  // Without aliases the bound holds too (a very long list), with a message that does not blame them.
+  std::string list = "grid: [0";
+  for (int i = 0; i < 100001; ++i) list += ",1";
+  const std::string m = refusal([&] { Config::parse(list + "]\n"); });
+  EXPECT_NE(m.find("the document holds more than 100000 nodes"), std::string::npos) << m;
 }
 
 TEST(ConfigLoader, AliasCycleAndDocumentsAndDepth) {
