@@ -8,6 +8,7 @@
 
 #include "apps/cli.h"
 #include "core/log.h"
+#include "io/run_name.h"
 #include "train/coord_check.h"
 
 namespace mt::cli {
@@ -67,7 +68,7 @@ int coord_check(const std::vector<std::string>& args, Communicator& comm) {
     usage_error("usage: mutrain coord-check CONFIG --widths 64,128,256 [--steps 10] [--seeds 1]");
   Config config = Config::load_file(config_path);
   for (const std::string& o : overrides) config.apply_override(o);
-  const std::string name = config.get<std::string>("name", "run");
+  const std::string name = read_run_name(config, "name", "run");  // before hours of training
   const CoordCheckResult r = run_coord_check(config, parse_widths(widths_text), steps, comm, seeds);
 
   log::info("[coord-check] slope of log(mean |x|) against log(width), per layer (rows) and step",
@@ -87,7 +88,7 @@ int coord_check(const std::vector<std::string>& args, Communicator& comm) {
   }
   log::info("[coord-check] max |slope| ", r.max_abs_slope(), " (", r.worst(), "); under µP expect < 0.1");
   if (comm.rank() == 0) {
-    const std::filesystem::path dir = std::filesystem::path(out_dir) / (name + "-coord-check");
+    const std::filesystem::path dir = path_under(out_dir, name + "-coord-check");
     std::filesystem::create_directories(dir);
     const std::string path = (dir / "coord_check.h5").string();
     write_coord_check(r, path, config.dump());

@@ -4,9 +4,12 @@
 // use `mutrain submit --sweep` (docs/slurm.md).
 #include <filesystem>
 #include <functional>
+#include <set>
 
 #include "apps/cli.h"
+#include "core/error.h"
 #include "core/log.h"
+#include "io/run_name.h"
 #include "train/trainer.h"
 
 namespace mt::cli {
@@ -54,8 +57,8 @@ int sweep(const std::vector<std::string>& args, Communicator& comm) {
     usage_error("usage: mutrain sweep CONFIG --grid key=v1,v2 [--widths 128,256] [--set k=v] [--out DIR]");
   Config base = Config::load_file(config_path);
   for (const std::string& o : overrides) base.apply_override(o);
-  const std::string name = base.get<std::string>("name", "run");
-  const std::string dir = (std::filesystem::path(out_dir) / "sweeps" / name).string();
+  const std::string name = read_run_name(base, "name", "run");
+  const std::string dir = path_under(out_dir, "sweeps", name).string();
 
   // Every point of the grid, first axis slowest.
   std::vector<std::vector<std::string>> points = {{}};
@@ -68,18 +71,39 @@ int sweep(const std::vector<std::string>& args, Communicator& comm) {
       }
     points = next;
   }
-  log::info("[sweep] ", points.size(), " runs into ", dir);
-  int failures = 0;
-  for (size_t i = 0; i < points.size(); ++i) {
-    Config cfg = Config::parse(base.dump(), base.source());
-    std::string point;
+  // Each point's config, validated in full (every key, the data, the model's size) before the
+  // first run writes anything: a mistake in any point refuses the whole sweep with exit 2.
+  const std::string base_yaml = base.dump();
+  auto point_config = [&](size_t i, std::string& point) {
+    Config cfg = Config::parse(base_yaml, base.source());
+    point.clear();
     for (size_t k = 0; k < axes.size(); ++k) {
       cfg.apply_override(axes[k].key + "=" + points[i][k]);
       if (k > 0) point += '_';
       point += short_key(axes[k].key);
       point += points[i][k];
     }
+    const std::string problem = run_name_problem(point);
+    if (!problem.empty())
+      input_error("sweep", "grid point ", i + 1, " would be named '", point, "', which ", problem,
+                  "; a point's name is made of its keys and values and names a folder under ",
+                  dir);
     cfg.apply_override("name=" + point);
+    return cfg;
+  };
+  std::set<std::string> names;
+  for (size_t i = 0; i < points.size(); ++i) {
+    std::string point;
+    Config cfg = point_config(i, point);
+    if (!names.insert(point).second)
+      input_error("sweep", "two grid points are both named '", point, "'; give each value once");
+    Trainer check(cfg, comm, dir);  // refuses a bad point as the run would, writing nothing
+  }
+  log::info("[sweep] ", points.size(), " runs into ", dir);
+  int failures = 0;
+  for (size_t i = 0; i < points.size(); ++i) {
+    std::string point;
+    Config cfg = point_config(i, point);
     log::info("[sweep] run ", i + 1, "/", points.size(), ": ", point);
     try {
       Trainer t(cfg, comm, dir);

@@ -1,11 +1,18 @@
 // Config implementation over yaml-cpp nodes (which are reference handles into one shared tree).
 #include "io/config.h"
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <map>
+#include <optional>
 #include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 #include "core/error.h"
 
@@ -16,6 +23,14 @@ struct Config::Root {
   std::string source;
   std::set<std::string> used;         // full key paths read or touched
   std::set<std::string> overridden;   // full key paths set by --set
+  // True when `full` or a section above it was set (or created) by --set.
+  bool from_set(const std::string& full) const {
+    for (size_t dot = full.size(); dot != std::string::npos; dot = full.rfind('.', dot - 1)) {
+      if (overridden.count(full.substr(0, dot))) return true;
+      if (dot == 0) break;
+    }
+    return false;
+  }
 };
 
 namespace {
@@ -64,6 +79,186 @@ void validate_tree(const YAML::Node& n, const std::string& where, int depth = 0)
   }
 }
 
+// " line N" of a mark (1-based), or "" for a node without one (built by --set or by mutrain).
+std::string line_of(const YAML::Mark& m) { return m.line >= 0 ? cat(" line ", m.line + 1) : ""; }
+
+// A pass over the YAML event stream before yaml-cpp builds the tree (which shares aliased nodes,
+// so that every later walk over it visits them once per alias). It sees anchors, aliases and keys
+// with their lines and refuses, with a [config] error:
+//   - a key that appears twice in one map, at any depth (naming both lines);
+//   - aliases that expand the document to more than kMaxNodes nodes (an "alias bomb": ten levels
+//     of nine aliases each is 3.5e9 nodes in 4 KB of text), counted without expanding anything;
+//   - an alias inside the node it refers to (a cycle);
+//   - nesting deeper than kMaxDepth;
+//   - a second YAML document after the first (yaml-cpp would silently ignore it).
+// Work and memory are linear in the text.
+class Precheck : public YAML::EventHandler {
+ public:
+  static constexpr uint64_t kMaxNodes = 100000;
+  static constexpr int kMaxDepth = 32;
+
+  explicit Precheck(std::string where) : m_where(std::move(where)) {}
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnAnchor(const YAML::Mark&, const std::string& name) override { m_anchor_name = name; }
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    name_anchor(anchor);
+    complete(mark, anchor, 1, std::string("~"));
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                const std::string& value) override {
+    name_anchor(anchor);
+    if (anchor != YAML::NullAnchor) m_scalar_anchor[anchor] = value;
+    complete(mark, anchor, 1, value);
+  }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    if (m_open.count(anchor))
+      fail(mark, cat("the alias *", m_anchor_names[anchor],
+                     " refers to a node that contains it (a cycle)"));
+    ++m_aliases;
+    const auto size = m_size.find(anchor);
+    const auto scalar = m_scalar_anchor.find(anchor);
+    complete(mark, YAML::NullAnchor, size == m_size.end() ? 1 : size->second,
+             scalar == m_scalar_anchor.end() ? std::optional<std::string>() : scalar->second,
+             anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open(mark, anchor, false);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    open(mark, anchor, true);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  struct Frame {
+    bool is_map = false;
+    YAML::anchor_t anchor = YAML::NullAnchor;
+    YAML::Mark mark;
+    std::string path;         // key path of this node ("optimizer.muon", "grid.lr[2]")
+    uint64_t size = 1;        // nodes of the expanded subtree so far (itself included)
+    size_t items = 0;         // children so far (keys and values count one each in a map)
+    std::map<std::string, YAML::Mark> keys;  // plain keys seen in this map, with their marks
+    std::string key;          // the key whose value comes next ("" after a complex key)
+  };
+
+  [[noreturn]] void fail(const YAML::Mark& mark, const std::string& message) const {
+    input_error("config", m_where, line_of(mark), ": ", message);
+  }
+
+  void name_anchor(YAML::anchor_t anchor) {
+    if (anchor != YAML::NullAnchor) m_anchor_names[anchor] = m_anchor_name;
+    m_anchor_name.clear();
+  }
+
+  std::string child_path() const {
+    if (m_stack.empty()) return "";
+    const Frame& f = m_stack.back();
+    if (f.is_map) return f.path.empty() ? f.key : f.path + "." + f.key;
+    return cat(f.path, "[", f.items, "]");
+  }
+
+  void open(const YAML::Mark& mark, YAML::anchor_t anchor, bool is_map) {
+    name_anchor(anchor);
+    if (static_cast<int>(m_stack.size()) >= kMaxDepth)
+      fail(mark, cat("nested more than ", kMaxDepth, " levels deep"));
+    Frame f;
+    f.is_map = is_map;
+    f.anchor = anchor;
+    f.mark = mark;
+    f.path = child_path();
+    if (anchor != YAML::NullAnchor) m_open.insert(anchor);
+    m_stack.push_back(std::move(f));
+  }
+
+  void close() {
+    Frame f = std::move(m_stack.back());
+    m_stack.pop_back();
+    if (f.anchor != YAML::NullAnchor) m_open.erase(f.anchor);
+    complete(f.mark, f.anchor, f.size, std::nullopt);
+  }
+
+  // A node of `size` expanded nodes is complete; `key` is its text when it can be a plain key.
+  void complete(const YAML::Mark& mark, YAML::anchor_t anchor, uint64_t size,
+                const std::optional<std::string>& key, YAML::anchor_t alias = YAML::NullAnchor) {
+    if (anchor != YAML::NullAnchor) m_size[anchor] = size;
+    if (m_stack.empty()) return;  // the document's root
+    Frame& parent = m_stack.back();
+    parent.size = std::min(parent.size + size, kMaxNodes + 1);
+    if (parent.size > kMaxNodes) {
+      if (m_aliases == 0)
+        fail(mark, cat("the document holds more than ", kMaxNodes,
+                       " nodes; a config holds a few hundred"));
+      const std::string what =
+          alias != YAML::NullAnchor ? cat("the alias *", m_anchor_names[alias], " (", size, " nodes)")
+                                    : std::string("this node");
+      fail(mark, cat("aliases expand the document to more than ", kMaxNodes, " nodes at ", what,
+                     "; a config holds a few hundred (is it an alias bomb?)"));
+    }
+    if (parent.is_map && parent.items % 2 == 0) {  // a key
+      parent.key = key.value_or("");
+      if (key) {
+        const auto [it, fresh] = parent.keys.emplace(*key, mark);
+        if (!fresh) {
+          const std::string full = parent.path.empty() ? *key : parent.path + "." + *key;
+          fail(mark, cat("duplicate key '", full, "' (first at", line_of(it->second),
+                         "); a key may appear once in a map"));
+        }
+      }
+    }
+    ++parent.items;
+  }
+
+  std::string m_where;
+  std::vector<Frame> m_stack;
+  std::string m_anchor_name;
+  std::map<YAML::anchor_t, std::string> m_anchor_names;
+  std::map<YAML::anchor_t, uint64_t> m_size;
+  std::map<YAML::anchor_t, std::string> m_scalar_anchor;
+  std::set<YAML::anchor_t> m_open;
+  size_t m_aliases = 0;
+};
+
+// Runs the pre-pass over `text` (the first document), then refuses a second document.
+void precheck(const std::string& text, const std::string& where) {
+  std::istringstream in(text);
+  try {
+    YAML::Parser parser(in);
+    Precheck check(where);
+    parser.HandleNextDocument(check);
+    struct Second : YAML::EventHandler {
+      YAML::Mark start = YAML::Mark::null_mark();
+      bool seen = false;
+      void OnDocumentStart(const YAML::Mark& m) override {
+        start = m;
+        seen = true;
+        throw std::logic_error("second document");  // nothing more to learn: stop parsing
+      }
+      void OnDocumentEnd() override {}
+      void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+      void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+      void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+      void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+      void OnSequenceEnd() override {}
+      void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+      void OnMapEnd() override {}
+    } second;
+    try {
+      parser.HandleNextDocument(second);
+    } catch (const std::logic_error&) {
+    }
+    if (second.seen)
+      input_error("config", where, line_of(second.start),
+                  ": a second YAML document ('---') follows the first; a config is one document");
+  } catch (const YAML::Exception& e) {
+    input_error("config", where, line_of(e.mark), ": malformed YAML: ", e.msg);
+  }
+}
+
 }  // namespace
 
 Config::Config() : Config(std::make_shared<Root>(), YAML::Node(YAML::NodeType::Map), "") {
@@ -76,10 +271,11 @@ Config::Config(std::shared_ptr<Root> root, YAML::Node node, std::string prefix)
 Config Config::parse(const std::string& text, const std::string& source) {
   auto root = std::make_shared<Root>();
   root->source = source;
+  precheck(text, source);
   try {
     root->tree = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    input_error("config", source, " line ", e.mark.line + 1, ": malformed YAML: ", e.msg);
+    input_error("config", source, line_of(e.mark), ": malformed YAML: ", e.msg);
   }
   if (root->tree.IsNull()) root->tree = YAML::Node(YAML::NodeType::Map);
   if (!root->tree.IsMap())
@@ -90,10 +286,14 @@ Config Config::parse(const std::string& text, const std::string& source) {
 }
 
 Config Config::load_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    input_error("config", "'", path, "' is a directory; give a config file (YAML)");
   std::ifstream in(path);
   if (!in) input_error("config", "cannot open config file '", path, "'");
   std::stringstream ss;
   ss << in.rdbuf();
+  if (in.bad()) input_error("config", "cannot read config file '", path, "'");
   return parse(ss.str(), path);
 }
 
@@ -105,7 +305,7 @@ const std::string& Config::source() const { return m_root->source; }
 
 std::string Config::where(const std::string& key) const {
   std::string full = path(key);
-  if (m_root->overridden.count(full)) return "(from --set)";
+  if (m_root->from_set(full)) return "(from --set)";
   YAML::Node n = m_node.IsMap() ? m_node[key] : YAML::Node();
   if (n.IsDefined() && n.Mark().line >= 0 && !m_root->source.empty())
     return cat("(", m_root->source, " line ", n.Mark().line + 1, ")");
@@ -245,6 +445,7 @@ void Config::apply_override(const std::string& assignment) {
     input_error("config", "--set expects key.path=value, got '", assignment, "'");
   std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   YAML::Node value;
+  precheck(text, "--set " + key);
   try {
     value = YAML::Load(text);
   } catch (const YAML::Exception& e) {
@@ -259,6 +460,7 @@ void Config::apply_override(const std::string& assignment) {
     YAML::Node next = cur[parts[i]];
     if (!next.IsDefined() || next.IsNull()) {
       cur[parts[i]] = YAML::Node(YAML::NodeType::Map);
+      m_root->overridden.insert(prefix);  // a section --set created
     } else if (!next.IsMap()) {
       input_error("config", "--set ", key, ": '", prefix, "' is not a section");
     }
@@ -277,9 +479,13 @@ void Config::check_unused() const {
       std::string key = it->first.as<std::string>();
       std::string full = prefix.empty() ? key : prefix + "." + key;
       if (!m_root->used.count(full)) {
-        std::string at = m_root->overridden.count(full)
-                             ? std::string("(from --set)")
-                             : cat("(", m_root->source, " line ", it->first.Mark().line + 1, ")");
+        // A key without a line was written by mutrain: a default written into a section that
+        // an alias shares with another (yaml-cpp shares aliased nodes).
+        std::string at = m_root->from_set(full) ? std::string("(from --set)")
+                         : it->first.Mark().line >= 0
+                             ? cat("(", m_root->source, line_of(it->first.Mark()), ")")
+                             : cat("(", m_root->source, ": a default of a section that an alias "
+                                   "shares with another; write the section out instead)");
         input_error("config", "unknown key '", full, "' ", at);
       }
       walk(it->second, full);

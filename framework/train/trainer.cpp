@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "mup/init.h"
 #include "io/metrics_h5.h"
+#include "io/run_name.h"
 #include "nn/ops.h"
 #include "train/progress.h"
 #include "train/signals.h"
@@ -41,21 +42,11 @@ const auto& lookup(const R& registry, const Config& cfg, const std::string& key)
   return registry.get(name);
 }
 
-bool valid_run_name(const std::string& s) {
-  if (s.empty() || s.size() > 128 || s[0] == '.') return false;
-  for (char c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
-      return false;
-  return true;
-}
-
 }  // namespace
 
 Trainer::Trainer(Config root, Communicator& comm, std::string out_root)
     : m_root(std::move(root)), m_comm(comm), m_out_root(std::move(out_root)) {
-  m_name = m_root.get<std::string>("name", "run");
-  if (!valid_run_name(m_name))
-    m_root.fail("name", "run names use letters, digits, '-', '_' and '.' (got '" + m_name + "')");
+  m_name = read_run_name(m_root, "name", "run");
   m_seed = static_cast<uint64_t>(m_root.get_in("seed", int64_t{0}, int64_t{0}, int64_t{1} << 62));
   m_opts = TrainOptions::from_config(m_root.section("train"));
   if (const char* inject = std::getenv("MT_INJECT_NONFINITE_STEP")) m_inject_nonfinite_step = std::atoll(inject);
@@ -80,6 +71,11 @@ Trainer::Trainer(Config root, Communicator& comm, std::string out_root)
     m_root.section("train").fail("batch_size", cat("global batch ", m_opts.batch_size,
                                                    " is not divisible by the ", m_comm.size(),
                                                    " ranks"));
+  // Both splits must hold at least one window of the context (a text corpus can be shorter):
+  // refuse now, before run() chooses and creates a run directory. Batches are pure functions of
+  // their arguments, so drawing one row here changes nothing.
+  m_data->val_batches(m_opts.batch_size, m_seq);
+  m_data->train_batch(m_seed, 0, m_opts.batch_size, m_seq, 0, 1);
   const std::vector<Parameter*> all = m_model->parameters();
   std::vector<double> cost;
   for (const Parameter* p : all) cost.push_back(update_cost(*p, m_optimizers->optimizer_for(p->role())));
@@ -226,7 +222,7 @@ void Trainer::choose_run_dir(const std::string& resume, std::string& checkpoint)
   // otherwise a directory that holds no earlier run (never overwriting one).
   std::string dir;
   if (m_comm.rank() == 0) {
-    const fs::path base = fs::path(m_out_root) / m_name;
+    const fs::path base = path_under(m_out_root, m_name);
     if (resume == "auto") {
       const fs::path latest = base / "checkpoints" / "latest";
       std::string name;
@@ -247,9 +243,6 @@ void Trainer::choose_run_dir(const std::string& resume, std::string& checkpoint)
       for (int k = 2; fs::exists(fs::path(dir) / "config.yaml"); ++k)
         dir = (fs::path(m_out_root) / (m_name + "-" + std::to_string(k))).string();
     }
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) input_error("output", "cannot create run directory '", dir, "': ", ec.message());
   }
   for (std::string* text : {&dir, &checkpoint}) {
     int64_t len = static_cast<int64_t>(text->size());
@@ -297,6 +290,20 @@ void Trainer::write_shard_plan(const std::string& path) const {
 }
 
 RunSummary Trainer::run(const std::string& resume) {
+  try {
+    return run_steps(resume);
+  } catch (const Error& e) {
+    if (e.code() == ExitCode::bad_input && !m_new_dir.empty()) {
+      m_metrics.reset();  // closes metrics.h5 before its folder goes
+      std::error_code ec;
+      fs::remove_all(m_new_dir, ec);
+      m_new_dir.clear();
+    }
+    throw;
+  }
+}
+
+RunSummary Trainer::run_steps(const std::string& resume) {
   const auto t_start = Clock::now();
   std::string checkpoint;
   choose_run_dir(resume, checkpoint);
@@ -305,6 +312,15 @@ RunSummary Trainer::run(const std::string& resume) {
   if (!checkpoint.empty()) {
     start_step = load_checkpoint(checkpoint);
     log::info("[train] resumed from ", checkpoint, " at step ", start_step);
+  }
+  // Created only now: a refused checkpoint leaves no new directory behind.
+  if (root) {
+    std::error_code ec;
+    if (checkpoint.empty())  // the outermost folder that does not exist yet, if any
+      for (fs::path p = m_run_dir; !p.empty() && !fs::exists(p, ec) && !ec; p = p.parent_path())
+        m_new_dir = p.string();
+    fs::create_directories(m_run_dir, ec);
+    if (ec) input_error("output", "cannot create run directory '", m_run_dir, "': ", ec.message());
   }
   const std::string resolved = m_root.dump();
   std::unique_ptr<MetricsWriter>& metrics = m_metrics;
@@ -344,6 +360,7 @@ RunSummary Trainer::run(const std::string& resume) {
     }
     const auto t0 = Clock::now();
     const double loss = step(s);
+    m_new_dir.clear();  // a step finished: from here on the run's outputs are kept
     m_interval.time += seconds_since(t0);
     if (std::isfinite(loss)) {
       m_interval.loss += loss;

@@ -70,6 +70,7 @@ class Trainer {
 
  private:
   void choose_run_dir(const std::string& resume, std::string& checkpoint);
+  RunSummary run_steps(const std::string& resume);  // run() without the clean-up of a failed start
   int64_t load_checkpoint_file(const std::string& path);
   std::vector<std::pair<Parameter*, std::string>> state_layout() const;
   std::vector<float> gather_owned(const std::vector<int>& owners, const std::vector<int64_t>& sizes,
@@ -80,6 +81,9 @@ class Trainer {
   Config m_root;
   Communicator& m_comm;
   std::string m_out_root, m_name, m_run_dir;
+  // The outermost folder run() created for a fresh run (rank 0), while no step has finished: a
+  // start refused as bad input (e.g. [memory] in the first step) removes it again.
+  std::string m_new_dir;
   uint64_t m_seed = 0;
   TrainOptions m_opts;
   CheckpointOptions m_ckpt;

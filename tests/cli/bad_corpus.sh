@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The bad-input corpus (tests/data/bad/cases.txt + its files): every case exits with its documented
-# code (2: bad input) and a "[component] message" naming the problem, never crashes, and leaves a
-# pre-existing run directory byte-identical. Then a simulated full disk (ulimit -f): exit 1 with an
+# code (2: bad input) and a "[component] message" naming the problem within 120 s, never crashes,
+# writes nothing (no --out folder, no ./runs) and leaves a pre-existing run directory and a canary
+# folder around --out byte-identical. Then a simulated full disk (ulimit -f): exit 1 with an
 # [hdf5] message, and the newest checkpoint before it still loads.
 source "$(dirname "$0")/common.inc"
 BAD="$SRC/tests/data/bad"
@@ -10,7 +11,18 @@ make_text "$TMP/text"
 C="$TMP/good.yaml"
 make_config "$C"
 export MT_MEMORY_LIMIT_GB=1  # the absurd-size cases fail at 1 GiB instead of filling the machine
-mkdir -p "$F" "$TMP/work" && cd "$TMP/work"
+# The canary: --out is $O = $W/d1/d2/out (and the working directory $W/d1/d2); an X/ folder with
+# a run's and a sweep's files sits at every level a name like ../../../X could reach from there.
+W="$TMP/canary"
+O="$W/d1/d2/out"
+for d in "$W" "$W/d1" "$W/d1/d2"; do
+  mkdir -p "$d/X/checkpoints"
+  printf '/keep/me.yaml\n' > "$d/X/list.txt"
+  printf 'index\tname\n0\tkeep\n' > "$d/X/grid.tsv"
+  printf 'name: keep\n' > "$d/X/config.yaml"
+  printf 'step_00000001.h5\n' > "$d/X/checkpoints/latest"
+done
+mkdir -p "$F" && cd "$W/d1/d2"
 
 # -- fixtures: a finished run (its checkpoint is what the checkpoint cases corrupt)
 "$MUTRAIN" train "$C" --out "$F/pre" > pre.log 2>&1 || fail "fixture run failed: $(tail -3 pre.log)"
@@ -60,25 +72,42 @@ mnist "$F/idx_label" "idx_images 4 28 28 3136" "u32 2049; u32 4; printf '\\x01\\
 mnist "$F/idx_nlabels" "idx_images 4 28 28 3136" "idx_labels 3 3"
 
 snapshot() { (cd "$F/pre" && find . -type f -print0 | sort -z | xargs -0 md5sum; find . | sort) | md5sum; }
+canary() { (cd "$W" && find . -type f -print0 | sort -z | xargs -0 md5sum; find . | sort) | md5sum; }
 before="$(snapshot)"
+canary_before="$(canary)"
 
 # -- the cases
-tried=0
+# Under AddressSanitizer (scripts/test_sanitize.sh runs this too) everything is several times slower.
+time_factor="${MT_CORPUS_TIME_FACTOR:-1}"
+nm "$MUTRAIN" 2>/dev/null | grep -q __asan_init && time_factor="${MT_CORPUS_TIME_FACTOR:-10}"
+tried=0 slowest_ms=0 slowest="" limit_ms=0
 while IFS='|' read -r id code pattern args; do
   id="$(sed 's/^ *//; s/ *$//' <<<"$id")"
+  [[ "$id" == "# -- round two"* ]] && limit_ms=2000  # issue 14: refused in under 2 s
   [[ -z "$id" || "$id" == \#* ]] && continue
   code="${code// /}"; pattern="$(sed 's/^ *//; s/ *$//' <<<"$pattern")"
   eval "words=($args)"
+  t0=$(date +%s%N)
   out="$(timeout 120 "$MUTRAIN" "${words[@]}" 2>&1 >/dev/null)"
   rc=$?
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  (( ms > slowest_ms )) && { slowest_ms=$ms; slowest="$id"; }
+  (( limit_ms > 0 && ms > limit_ms * time_factor )) && fail "$id: took $ms ms (limit ${limit_ms} ms)"
+  [[ -n "${MT_CORPUS_TIMES:-}" ]] && echo "$id $rc ${ms}ms"
   tried=$((tried + 1))
   [[ $rc -lt 128 && $rc != 124 ]] || { fail "$id: crashed or hung (exit $rc): $(tail -3 <<<"$out")"; continue; }
   [[ $rc == "$code" ]] || fail "$id: exit $rc, expected $code: $(tail -2 <<<"$out")"
   grep -qE -- "$pattern" <<<"$out" || fail "$id: stderr does not match '$pattern': $(tail -2 <<<"$out")"
   grep -q "internal error\|Sanitizer\|runtime error:" <<<"$out" && fail "$id: $(grep -m1 "internal error\|Sanitizer\|runtime error:" <<<"$out")"
-  [[ ! -e runs ]] || { fail "$id: a failed start created run outputs: $(find runs | head -5)"; rm -rf runs; }
+  for made in runs "$O" "$TMP/o"; do
+    [[ ! -e "$made" ]] || { fail "$id: a refused start created $made: $(find "$made" | head -5)"; rm -rf "$made"; }
+  done
   [[ "$(snapshot)" == "$before" ]] || { fail "$id: the pre-existing run directory changed"; before="$(snapshot)"; }
+  [[ "$(canary)" == "$canary_before" ]] || {
+    fail "$id: the canary folder around --out changed: $(cd "$W" && find . -newer "$C" | head -5)"
+    canary_before="$(canary)"; }
 done < "$BAD/cases.txt"
+echo "bad-input corpus: slowest case $slowest (${slowest_ms} ms)"
 
 # -- a full disk (ulimit -f; SIGXFSZ ignored so write() fails with EFBIG) while resuming a copy
 cp -r "$F/pre" "$F/full"

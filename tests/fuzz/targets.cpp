@@ -5,6 +5,7 @@
 #include <hdf5.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -241,17 +242,67 @@ Workspace& ws() {
 
 // ---- config ---------------------------------------------------------------------------------
 
+// Nodes of the tree as every walk over it sees them (an alias counted once per use), up to `cap`.
+size_t expanded_nodes(const YAML::Node& n, size_t cap, size_t count = 0) {
+  if (++count > cap) return count;
+  if (n.IsMap()) {
+    for (auto it = n.begin(); it != n.end() && count <= cap; ++it)
+      count = expanded_nodes(it->second, cap, count + 1);  // + the key
+  } else if (n.IsSequence()) {
+    for (auto it = n.begin(); it != n.end() && count <= cap; ++it) count = expanded_nodes(*it, cap, count);
+  }
+  return count;
+}
+
+// Budgets of one config input: loading (YAML + --set) must take well under a second whatever the
+// text, and what was accepted must stay small once aliases are expanded (an alias bomb of a few KB
+// expands to billions of nodes: 0.23 s at 9^6, over 300 s at 9^10). The time budget can be raised
+// for slow machines with MT_FUZZ_LOAD_BUDGET_MS.
+constexpr size_t kMaxExpandedNodes = 100000;
+double load_budget_seconds() {
+  static const double s = [] {
+    const char* e = std::getenv("MT_FUZZ_LOAD_BUDGET_MS");
+    return e ? std::atof(e) / 1000.0 : 1.0;
+  }();
+  return s;
+}
+
 std::string run_config(const uint8_t* data, size_t size) {
   Workspace& w = ws();
   const std::string text(reinterpret_cast<const char*>(data), size);
   return contract("config", [&] {
-    Config c = Config::parse(text, "<fuzz>");
-    size_t pos = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto check_budget = [&](const char* phase) {
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (s > load_budget_seconds())
+        finding(phase, " took ", s, " s for ", size, " bytes (budget ", load_budget_seconds(), " s)");
+    };
+    Config c = [&] {
+      try {
+        return Config::parse(text, "<fuzz>");
+      } catch (...) {
+        check_budget("refusing the YAML");  // a refusal must be fast too
+        throw;
+      }
+    }();
+    size_t pos = 0, overrides = 0;
     while ((pos = text.find("#set ", pos)) != std::string::npos) {
+      ++overrides;
       const size_t end = text.find('\n', pos);
-      c.apply_override(text.substr(pos + 5, end == std::string::npos ? std::string::npos : end - pos - 5));
+      try {
+        c.apply_override(text.substr(pos + 5, end == std::string::npos ? std::string::npos : end - pos - 5));
+      } catch (...) {
+        check_budget("refusing a --set override");
+        throw;
+      }
       pos += 5;
     }
+    check_budget("loading the YAML and --set overrides");
+    // The file and each override value are bounded separately.
+    const size_t cap = kMaxExpandedNodes * (1 + overrides);
+    if (expanded_nodes(c.node(), cap) > cap)
+      finding("accepted a config that expands to more than ", cap,
+              " nodes (aliases): every walk over it is that slow");
     // Datasets read the fixtures, never a path from the input (/dev/zero would read forever).
     const YAML::Node root = c.node();
     const YAML::Node d = root.IsMap() ? root["data"] : YAML::Node();
