@@ -22,6 +22,11 @@ for i in $(seq 1 20); do
   before=$(cat runs/victim/checkpoints/latest 2>/dev/null || echo none)
   "$MUTRAIN" train "$C" "${SET[@]}" "${args[@]}" > run$i.log 2>&1 &
   pid=$!
+  # The first kill waits for the first checkpoint: on a loaded machine the process start alone can
+  # outlast every random delay, and with no checkpoint the next start is a new run (victim-2).
+  if [[ $before == none ]]; then
+    for _ in $(seq 1 600); do [[ -e runs/victim/checkpoints/latest ]] && break; sleep 0.1; done
+  fi
   sleep "0.$(printf '%03d' $((RANDOM % 1000)))"
   kill -9 $pid 2>/dev/null && faults=$((faults + 1))
   wait $pid 2>/dev/null
