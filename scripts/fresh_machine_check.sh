@@ -168,6 +168,8 @@ if [[ -d /etc/apt/sources.list.d && -n "$(ls /etc/apt/sources.list.d/*.sources 2
   cp /etc/apt/sources.list.d/*.sources "$BARE/etc/apt/sources.list.d/" && rm -f "$BARE/etc/apt/sources.list"
 fi
 cp -L /etc/resolv.conf "$BARE/etc/resolv.conf" 2>/dev/null || true
+# debootstrap writes no /etc/hosts (the installer, cloud images and container runtimes do).
+[[ -e $BARE/etc/hosts ]] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$BARE/etc/hosts"
 # As Debian's container images do: dpkg without an fsync per file (minutes faster, same result).
 echo force-unsafe-io > "$BARE/etc/dpkg/dpkg.cfg.d/mt-fresh-speedup"
 if [[ -n "$(ls /usr/local/share/ca-certificates/ 2>/dev/null)" ]]; then
