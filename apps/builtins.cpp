@@ -5,7 +5,7 @@
 
 #include "models/register.h"
 #include "optimizers/register.h"
-#include "train/register.h"
+#include "data/register.h"
 
 namespace mt {
 

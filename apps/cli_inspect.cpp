@@ -19,166 +19,67 @@
 
 #include "apps/cli.h"
 #include "core/error.h"
+#include "io/h5.h"
 
 namespace mt::cli {
 namespace {
 
-// Owns one HDF5 identifier; closes it with the matching H5*close.
-class H5Id {
- public:
-  H5Id() = default;
-  H5Id(hid_t id, herr_t (*close)(hid_t)) : m_id(id), m_close(close) {}
-  H5Id(H5Id&& o) noexcept : m_id(std::exchange(o.m_id, -1)), m_close(o.m_close) {}
-  H5Id& operator=(H5Id&& o) noexcept {
-    std::swap(m_id, o.m_id);
-    std::swap(m_close, o.m_close);
-    return *this;
-  }
-  H5Id(const H5Id&) = delete;
-  H5Id& operator=(const H5Id&) = delete;
-  ~H5Id() {
-    if (m_id >= 0 && m_close != nullptr) m_close(m_id);
-  }
-  hid_t get() const { return m_id; }
-  bool valid() const { return m_id >= 0; }
+using h5::Handle;
 
- private:
-  hid_t m_id = -1;
-  herr_t (*m_close)(hid_t) = nullptr;
-};
-
-// The innermost message on HDF5's error stack (e.g. "truncated file: eof = ..."), or "".
-std::string h5_error_text() {
-  std::string text;
-  auto walk = [](unsigned n, const H5E_error2_t* err, void* data) -> herr_t {
-    auto* out = static_cast<std::string*>(data);
-    if (n == 0 && err->desc != nullptr) *out = err->desc;
-    return 0;
-  };
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk, &text);
-  return text;
-}
-
-// Every failure while reading means the file is not what the layout promises: bad input.
+// Every failure while reading means the file is not what the layout promises: bad input. The
+// HDF5 access itself is io/h5's (its errors, component "hdf5", are turned into this message at
+// the top, in inspect()).
 class Inspector {
  public:
   explicit Inspector(std::string path) : m_path(std::move(path)) {}
 
   void fail [[noreturn]] (const std::string& what) const {
-    const std::string detail = h5_error_text();
+    const std::string detail = h5::error_detail();
     input_error("inspect", "'", m_path, "': ", what,
                 detail.empty() ? std::string() : " (" + detail + ")",
                 "; the file is truncated, corrupt or not written by mutrain");
   }
-  hid_t check(hid_t id, const std::string& what) const {
-    if (id < 0) fail(what);
-    return id;
+
+  Handle open_object(hid_t loc, const std::string& name) const { return h5::open(loc, name); }
+  Handle open_group(hid_t loc, const std::string& name) const {
+    Handle g = h5::open(loc, name);
+    if (H5Iget_type(g.id()) != H5I_GROUP) fail("cannot open group " + name);
+    return g;
+  }
+  Handle open_dataset(hid_t loc, const std::string& name) const {
+    Handle d = h5::open(loc, name);
+    if (H5Iget_type(d.id()) != H5I_DATASET) fail("cannot open dataset " + name);
+    return d;
   }
 
-  H5Id open_object(hid_t loc, const std::string& name) const {
-    return {check(H5Oopen(loc, name.c_str(), H5P_DEFAULT), "cannot open object " + name), H5Oclose};
-  }
-  H5Id open_group(hid_t loc, const std::string& name) const {
-    return {check(H5Gopen2(loc, name.c_str(), H5P_DEFAULT), "cannot open group " + name), H5Gclose};
-  }
-  H5Id open_dataset(hid_t loc, const std::string& name) const {
-    return {check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "cannot open dataset " + name),
-            H5Dclose};
-  }
-
-  bool exists(hid_t loc, const std::string& name) const {
-    return H5Lexists(loc, name.c_str(), H5P_DEFAULT) > 0;
-  }
+  bool exists(hid_t loc, const std::string& name) const { return h5::exists(loc, name); }
   H5I_type_t object_type(hid_t loc, const std::string& name) const {
-    H5Id obj = open_object(loc, name);
-    return H5Iget_type(obj.get());
+    return H5Iget_type(open_object(loc, name).id());
   }
-
   // Child link names of a group, in creation order when tracked, else by name.
-  std::vector<std::string> children(hid_t group) const {
-    std::vector<std::string> names;
-    auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
-      static_cast<std::vector<std::string>*>(data)->emplace_back(name);
-      return 0;
-    };
-    hsize_t idx = 0;
-    if (H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect, &names) >= 0)
-      return names;
-    names.clear();
-    idx = 0;
-    check(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, collect, &names),
-          "cannot list a group");
-    return names;
-  }
+  std::vector<std::string> children(hid_t group) const { return h5::links(group); }
 
   std::vector<hsize_t> shape(hid_t dset) const {
-    H5Id space(check(H5Dget_space(dset), "cannot read a dataspace"), H5Sclose);
-    const int rank = H5Sget_simple_extent_ndims(space.get());
-    if (rank < 0) fail("bad dataspace");
-    std::vector<hsize_t> dims(static_cast<size_t>(rank));
-    if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-    return dims;
+    const std::vector<int64_t> d = h5::dims(dset);
+    return std::vector<hsize_t>(d.begin(), d.end());
   }
-
-  static std::string type_name(hid_t type) {
-    const size_t bits = H5Tget_size(type) * 8;
-    switch (H5Tget_class(type)) {
-      case H5T_INTEGER:
-        return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(bits);
-      case H5T_FLOAT:
-        return "float" + std::to_string(bits);
-      case H5T_STRING:
-        return "string";
-      case H5T_COMPOUND:
-        return "compound";
-      case H5T_ENUM:
-        return "enum";
-      default:
-        return "other";
-    }
-  }
-  std::string dtype(hid_t dset) const {
-    H5Id type(check(H5Dget_type(dset), "cannot read a datatype"), H5Tclose);
-    return type_name(type.get());
-  }
+  std::string dtype(hid_t dset) const { return h5::dataset_type(dset); }
 
   // An attribute as text: strings verbatim, numbers formatted; nullopt when absent.
   std::optional<std::string> attribute(hid_t obj, const std::string& name) const {
-    if (H5Aexists(obj, name.c_str()) <= 0) return std::nullopt;
-    H5Id attr(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "cannot open attribute " + name),
-              H5Aclose);
-    H5Id type(check(H5Aget_type(attr.get()), "cannot read attribute type " + name), H5Tclose);
-    H5Id space(check(H5Aget_space(attr.get()), "cannot read attribute space " + name), H5Sclose);
-    const hssize_t n = H5Sget_simple_extent_npoints(space.get());
-    if (n < 0) fail("bad attribute " + name);
-    if (n != 1) return cat("[", n, " values]");
-    const H5T_class_t cls = H5Tget_class(type.get());
-    if (cls == H5T_STRING) {
-      if (H5Tis_variable_str(type.get()) > 0) {
-        H5Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
-        H5Tset_size(mem.get(), H5T_VARIABLE);
-        H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
-        char* text = nullptr;
-        if (H5Aread(attr.get(), mem.get(), &text) < 0) fail("cannot read attribute " + name);
-        std::string value = text != nullptr ? text : "";
-        H5free_memory(text);
-        return value;
-      }
-      std::string value(H5Tget_size(type.get()), '\0');
-      if (H5Aread(attr.get(), type.get(), value.data()) < 0) fail("cannot read attribute " + name);
-      return value.substr(0, value.find('\0'));
+    const std::optional<h5::AttrValue> v = h5::read_attr(obj, name);
+    if (!v) return std::nullopt;
+    if (v->count != 1) return cat("[", v->count, " values]");
+    switch (v->kind) {
+      case h5::AttrValue::Kind::string:
+        return v->text;
+      case h5::AttrValue::Kind::integer:
+        return std::to_string(v->integer);
+      case h5::AttrValue::Kind::real:
+        return format(v->real);
+      default:
+        return "<" + v->type + ">";
     }
-    if (cls == H5T_INTEGER) {
-      long long v = 0;
-      if (H5Aread(attr.get(), H5T_NATIVE_LLONG, &v) < 0) fail("cannot read attribute " + name);
-      return std::to_string(v);
-    }
-    if (cls == H5T_FLOAT) {
-      double v = 0;
-      if (H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &v) < 0) fail("cannot read attribute " + name);
-      return format(v);
-    }
-    return "<" + type_name(type.get()) + ">";
   }
   std::string attribute_or(hid_t obj, const std::string& name, const std::string& fallback) const {
     return attribute(obj, name).value_or(fallback);
@@ -187,15 +88,7 @@ class Inspector {
   // Last element of a 1-D numeric dataset; nullopt when empty.
   std::optional<double> last_value(hid_t dset, hsize_t rows) const {
     if (rows == 0) return std::nullopt;
-    H5Id space(check(H5Dget_space(dset), "cannot read a dataspace"), H5Sclose);
-    const hsize_t start = rows - 1, count = 1;
-    check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr),
-          "cannot select the last row");
-    H5Id mem(H5Screate_simple(1, &count, nullptr), H5Sclose);
-    double v = 0;
-    check(H5Dread(dset, H5T_NATIVE_DOUBLE, mem.get(), space.get(), H5P_DEFAULT, &v),
-          "cannot read the last row of a series");
-    return v;
+    return h5::read_element(dset, static_cast<int64_t>(rows - 1));
   }
 
   static std::string format(double v) {
@@ -244,24 +137,9 @@ bool natural_less(const std::string& a, const std::string& b) {
 
 // Parameter names in model order (/shard_plan/names) when the checkpoint has them.
 std::vector<std::string> model_order(const Inspector& in, hid_t file) {
-  std::vector<std::string> names;
-  if (!in.exists(file, "shard_plan") || !in.exists(file, "shard_plan/names")) return names;
-  H5Id d = in.open_dataset(file, "shard_plan/names");
-  H5Id type(in.check(H5Dget_type(d.get()), "cannot read /shard_plan/names"), H5Tclose);
-  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) <= 0) return names;
-  const std::vector<hsize_t> dims = in.shape(d.get());
-  if (dims.size() != 1) return names;
-  std::vector<char*> raw(dims[0], nullptr);
-  H5Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(mem.get(), H5T_VARIABLE);
-  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
-  if (dims[0] > 0 && H5Dread(d.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0)
-    in.fail("cannot read /shard_plan/names");
-  for (char* p : raw) {
-    names.emplace_back(p != nullptr ? p : "");
-    H5free_memory(p);
-  }
-  return names;
+  if (!in.exists(file, "shard_plan") || !in.exists(file, "shard_plan/names")) return {};
+  Handle d = in.open_dataset(file, "shard_plan/names");
+  return h5::read_strings(d.id()).value_or(std::vector<std::string>{});
 }
 
 const char* kRootAttrs[] = {
@@ -289,15 +167,15 @@ void print_root(const Inspector& in, hid_t file, bool show_config) {
 void walk(const Inspector& in, hid_t loc, const std::string& prefix, int depth) {
   for (const std::string& name : in.children(loc)) {
     const std::string full = prefix + "/" + name;
-    H5Id obj = in.open_object(loc, name);
-    const H5I_type_t t = H5Iget_type(obj.get());
+    Handle obj = in.open_object(loc, name);
+    const H5I_type_t t = H5Iget_type(obj.id());
     std::string pad(static_cast<size_t>(depth) * 2, ' ');
     if (t == H5I_GROUP) {
       std::printf("%s%s/\n", pad.c_str(), full.c_str());
-      walk(in, obj.get(), full, depth + 1);
+      walk(in, obj.id(), full, depth + 1);
     } else if (t == H5I_DATASET) {
       std::printf("%s%-40s %-12s %s\n", pad.c_str(), full.c_str(),
-                  in.shape_text(in.shape(obj.get())).c_str(), in.dtype(obj.get()).c_str());
+                  in.shape_text(in.shape(obj.id())).c_str(), in.dtype(obj.id()).c_str());
     } else {
       std::printf("%s%s (other object)\n", pad.c_str(), full.c_str());
     }
@@ -306,9 +184,9 @@ void walk(const Inspector& in, hid_t loc, const std::string& prefix, int depth) 
 
 void print_checkpoint(const Inspector& in, hid_t file) {
   if (in.exists(file, "params")) {
-    H5Id params = in.open_group(file, "params");
-    H5Id optim = in.exists(file, "optim") ? in.open_group(file, "optim") : H5Id();
-    std::vector<std::string> names = in.children(params.get());
+    Handle params = in.open_group(file, "params");
+    Handle optim = in.exists(file, "optim") ? in.open_group(file, "optim") : Handle();
+    std::vector<std::string> names = in.children(params.id());
     const std::vector<std::string> order = model_order(in, file);
     auto position = [&](const std::string& n) {
       return std::find(order.begin(), order.end(), n) - order.begin();
@@ -320,19 +198,18 @@ void print_checkpoint(const Inspector& in, hid_t file) {
     unsigned long long total = 0;
     std::vector<std::vector<std::string>> rows;
     for (const std::string& name : names) {
-      H5Id d = in.open_dataset(params.get(), name);
-      const std::vector<hsize_t> dims = in.shape(d.get());
+      Handle d = in.open_dataset(params.id(), name);
+      const std::vector<hsize_t> dims = in.shape(d.id());
       unsigned long long n = 1;
       for (hsize_t x : dims) n *= x;
       total += n;
       std::string states;
-      if (optim.valid() && in.exists(optim.get(), name)) {
-        H5Id g = in.open_group(optim.get(), name);
-        for (const std::string& s : in.children(g.get()))
-          states += (states.empty() ? "" : ", ") + s;
+      if (optim.id() >= 0 && in.exists(optim.id(), name)) {
+        Handle g = in.open_group(optim.id(), name);
+        for (const std::string& s : in.children(g.id())) states += (states.empty() ? "" : ", ") + s;
       }
-      rows.push_back({name, in.shape_text(dims), in.attribute_or(d.get(), "role", "-"),
-                      in.attribute_or(d.get(), "optimizer", "-"), states.empty() ? "-" : states});
+      rows.push_back({name, in.shape_text(dims), in.attribute_or(d.id(), "role", "-"),
+                      in.attribute_or(d.id(), "optimizer", "-"), states.empty() ? "-" : states});
     }
     size_t w = 10;
     for (const auto& r : rows) w = std::max(w, r[0].size());
@@ -345,35 +222,29 @@ void print_checkpoint(const Inspector& in, hid_t file) {
   }
   auto print_attrs = [&](const char* group, const std::vector<std::string>& prefer) {
     if (!in.exists(file, group)) return;
-    H5Id g = in.open_group(file, group);
-    std::vector<std::string> names;
-    auto collect = [](hid_t, const char* name, const H5A_info_t*, void* data) -> herr_t {
-      static_cast<std::vector<std::string>*>(data)->emplace_back(name);
-      return 0;
-    };
-    hsize_t idx = 0;
-    H5Aiterate2(g.get(), H5_INDEX_NAME, H5_ITER_INC, &idx, collect, &names);
+    Handle g = in.open_group(file, group);
+    std::vector<std::string> names = h5::attr_names(g.id());
     std::stable_partition(names.begin(), names.end(), [&](const std::string& n) {
       return std::find(prefer.begin(), prefer.end(), n) != prefer.end();
     });
     std::printf("\n/%s attributes:\n", group);
     for (const std::string& n : names)
-      std::printf("  %-16s %s\n", n.c_str(), in.attribute_or(g.get(), n, "?").c_str());
+      std::printf("  %-16s %s\n", n.c_str(), in.attribute_or(g.id(), n, "?").c_str());
   };
   print_attrs("optim", {});
   print_attrs("state", {"step", "schedule_step", "seed"});
   if (in.exists(file, "shard_plan")) {
     std::printf("\n");
-    H5Id g = in.open_group(file, "shard_plan");
-    walk(in, g.get(), "/shard_plan", 0);
+    Handle g = in.open_group(file, "shard_plan");
+    walk(in, g.id(), "/shard_plan", 0);
   }
   for (const std::string& name : in.children(file)) {
     if (name == "params" || name == "optim" || name == "state" || name == "shard_plan") continue;
     std::printf("\n");
-    H5Id obj = in.open_object(file, name);
-    if (H5Iget_type(obj.get()) == H5I_GROUP) {
+    Handle obj = in.open_object(file, name);
+    if (H5Iget_type(obj.id()) == H5I_GROUP) {
       std::printf("/%s/\n", name.c_str());
-      walk(in, obj.get(), "/" + name, 1);
+      walk(in, obj.id(), "/" + name, 1);
     } else {
       walk(in, file, "", 0);
       break;
@@ -388,21 +259,21 @@ void print_series(const Inspector& in, hid_t group, const std::string& path) {
   std::stable_partition(names.begin(), names.end(),
                         [](const std::string& n) { return n == "step"; });
   for (const std::string& name : names) {
-    H5Id obj = in.open_object(group, name);
+    Handle obj = in.open_object(group, name);
     const std::string full = path + "/" + name;
-    if (H5Iget_type(obj.get()) != H5I_DATASET) {
+    if (H5Iget_type(obj.id()) != H5I_DATASET) {
       std::printf("  %s/ (group)\n", full.c_str());
       continue;
     }
-    const std::vector<hsize_t> dims = in.shape(obj.get());
-    const std::string type = in.dtype(obj.get());
+    const std::vector<hsize_t> dims = in.shape(obj.id());
+    const std::string type = in.dtype(obj.id());
     if (dims.size() != 1 || type == "string" || type == "compound" || type == "other") {
       std::printf("  %-28s %-12s %s\n", full.c_str(), in.shape_text(dims).c_str(), type.c_str());
       continue;
     }
-    std::string units = in.attribute_or(obj.get(), "units", "");
+    std::string units = in.attribute_or(obj.id(), "units", "");
     if (units == "1") units.clear();
-    const auto last = in.last_value(obj.get(), dims[0]);
+    const auto last = in.last_value(obj.id(), dims[0]);
     std::printf("  %-28s %6llu rows  %s%s%s\n", full.c_str(),
                 static_cast<unsigned long long>(dims[0]), last ? "last " : "",
                 last ? Inspector::format(*last).c_str() : "",
@@ -417,17 +288,17 @@ void collect_rows(
     std::vector<std::string>& columns) {
   std::vector<std::pair<std::string, std::string>> values;
   for (const std::string& name : in.children(group)) {
-    H5Id obj = in.open_object(group, name);
+    Handle obj = in.open_object(group, name);
     const std::string rel = prefix.empty() ? name : prefix + "/" + name;
-    if (H5Iget_type(obj.get()) == H5I_GROUP) {
-      collect_rows(in, obj.get(), rel, rows, columns);
+    if (H5Iget_type(obj.id()) == H5I_GROUP) {
+      collect_rows(in, obj.id(), rel, rows, columns);
       continue;
     }
     if (prefix.empty()) continue;  // e.g. /stats/step: not a row
-    const std::vector<hsize_t> dims = in.shape(obj.get());
+    const std::vector<hsize_t> dims = in.shape(obj.id());
     std::string text = "?";
     if (dims.size() == 1) {
-      const auto last = in.last_value(obj.get(), dims[0]);
+      const auto last = in.last_value(obj.id(), dims[0]);
       text = last ? Inspector::format(*last) : "-";
     }
     if (std::find(columns.begin(), columns.end(), name) == columns.end()) columns.push_back(name);
@@ -437,21 +308,21 @@ void collect_rows(
 }
 
 void print_table(const Inspector& in, hid_t file, const std::string& group, const char* what) {
-  H5Id g = in.open_group(file, group);
+  Handle g = in.open_group(file, group);
   std::string steps = "no /" + group + "/step";
-  if (group == "act" && in.exists(file, "stats") && !in.exists(g.get(), "step")) {
+  if (group == "act" && in.exists(file, "stats") && !in.exists(g.id(), "step")) {
     steps = "rows follow /stats/step";
   }
-  if (in.exists(g.get(), "step") && in.object_type(g.get(), "step") == H5I_DATASET) {
-    H5Id s = in.open_dataset(g.get(), "step");
-    const std::vector<hsize_t> dims = in.shape(s.get());
+  if (in.exists(g.id(), "step") && in.object_type(g.id(), "step") == H5I_DATASET) {
+    Handle s = in.open_dataset(g.id(), "step");
+    const std::vector<hsize_t> dims = in.shape(s.id());
     const hsize_t n = dims.size() == 1 ? dims[0] : 0;
-    const auto last = in.last_value(s.get(), n);
+    const auto last = in.last_value(s.id(), n);
     steps = cat(n, " rows", last ? ", last step " + Inspector::format(*last) : "");
   }
   std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> rows;
   std::vector<std::string> columns;
-  collect_rows(in, g.get(), "", rows, columns);
+  collect_rows(in, g.id(), "", rows, columns);
   std::stable_sort(rows.begin(), rows.end(),
                    [](const auto& a, const auto& b) { return natural_less(a.first, b.first); });
   // Columns in the order of docs/hdf5-layout.md, unknown ones after.
@@ -490,8 +361,8 @@ void print_table(const Inspector& in, hid_t file, const std::string& group, cons
 
 void print_metrics(const Inspector& in, hid_t file) {
   for (const std::string& name : in.children(file)) {
-    H5Id obj = in.open_object(file, name);
-    if (H5Iget_type(obj.get()) != H5I_GROUP) {
+    Handle obj = in.open_object(file, name);
+    if (H5Iget_type(obj.id()) != H5I_GROUP) {
       std::printf("\n");
       walk(in, file, "", 0);
       return;
@@ -503,13 +374,13 @@ void print_metrics(const Inspector& in, hid_t file) {
     return std::find(order.begin(), order.end(), a) < std::find(order.begin(), order.end(), b);
   });
   for (const std::string& name : groups) {
-    H5Id g = in.open_group(file, name);
+    Handle g = in.open_group(file, name);
     if (name == "stats") {
       print_table(in, file, name, "param");
     } else if (name == "act") {
       print_table(in, file, name, "module");
     } else {
-      print_series(in, g.get(), "/" + name);
+      print_series(in, g.id(), "/" + name);
     }
   }
 }
@@ -559,6 +430,20 @@ void cap_memory() {
   setrlimit(RLIMIT_AS, &limit);
 }
 
+void print_file(const Inspector& in, hid_t file, bool show_config) {
+  print_root(in, file, show_config);
+  const std::string kind = in.attribute_or(file, "kind", "");
+  if (kind == "checkpoint") {
+    print_checkpoint(in, file);
+  } else if (kind == "metrics") {
+    print_metrics(in, file);
+  } else {
+    std::printf("\n(%s: generic walk)\n",
+                kind.empty() ? "no mutrain kind attribute" : ("kind '" + kind + "'").c_str());
+    walk(in, file, "", 0);
+  }
+}
+
 }  // namespace
 
 int inspect(const std::vector<std::string>& args) {
@@ -590,21 +475,15 @@ int inspect(const std::vector<std::string>& args) {
   install_crash_report(path);
   cap_memory();
   Inspector in(path);
-  // Read-only without taking the file lock: a live run keeps metrics.h5 open for writing.
-  H5Id fapl(in.check(H5Pcreate(H5P_FILE_ACCESS), "cannot create file access properties"), H5Pclose);
-  H5Pset_file_locking(fapl.get(), false, true);
-  H5Id file(in.check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), "cannot open as HDF5"),
-            H5Fclose);
-  print_root(in, file.get(), show_config);
-  const std::string kind = in.attribute_or(file.get(), "kind", "");
-  if (kind == "checkpoint") {
-    print_checkpoint(in, file.get());
-  } else if (kind == "metrics") {
-    print_metrics(in, file.get());
-  } else {
-    std::printf("\n(%s: generic walk)\n", kind.empty() ? "no mutrain kind attribute"
-                                                   : ("kind '" + kind + "'").c_str());
-    walk(in, file.get(), "", 0);
+  try {
+    // Read-only without taking the file lock: a live run keeps metrics.h5 open for writing.
+    const h5::File file = h5::File::open_unlocked(path);
+    print_file(in, file.id(), show_config);
+  } catch (const Error& e) {
+    if (e.component() != "hdf5") throw;
+    std::fflush(stdout);
+    input_error("inspect", "'", path, "': ", std::string(e.what()).substr(7),
+                "; the file is truncated, corrupt or not written by mutrain");
   }
   std::fflush(stdout);
   return 0;

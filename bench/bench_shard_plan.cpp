@@ -12,21 +12,27 @@
 #include <vector>
 
 #include "dist/shard_plan.h"
+#include "optimizers/adamw.h"
+#include "optimizers/muon.h"
 
 namespace {
 
 using mt::Parameter;
 using mt::Role;
 
-// The trainer's cost model: Muon on hidden matrices, element-wise optimizers elsewhere.
+// The trainer's cost model with the default optimizers: Muon (5 Newton-Schulz steps) on hidden
+// matrices, AdamW (element-wise) elsewhere; each optimizer states its own cost.
 double cost_of(const Parameter& p) {
-  return update_cost(p, p.role() == Role::hidden ? "muon" : "adamw");
+  static const mt::Muon muon(mt::MuonOptions{});
+  static const mt::AdamW adamw(mt::AdamWOptions{});
+  return p.role() == Role::hidden ? muon.update_cost(p) : adamw.update_cost(p);
 }
 
 struct Model {
   std::string title;
   std::vector<std::unique_ptr<Parameter>> storage;
   std::vector<Parameter*> params;
+  std::vector<int64_t> numel;
   std::vector<double> cost;
 
   void add(const std::string& name, mt::Shape shape, Role role) {
@@ -34,6 +40,7 @@ struct Model {
     storage.push_back(
         std::make_unique<Parameter>(name, shape, role, mt::InitSpec::normal(), fan_in, fan_out));
     params.push_back(storage.back().get());
+    numel.push_back(params.back()->numel());
     cost.push_back(cost_of(*params.back()));
   }
 };
@@ -124,7 +131,7 @@ void print_report() {
       const std::pair<const char*, std::vector<int>> plans[] = {
           {"round_robin", mt::assign_round_robin(m->cost.size(), P)},
           {"greedy", mt::assign_greedy_lpt(m->cost, P)},
-          {"lpt", mt::ShardPlan::build(m->params, m->cost, P, mt::ShardPolicy::lpt).owners()}};
+          {"lpt", mt::ShardPlan::build(m->params, m->numel, m->cost, P, mt::ShardPolicy::lpt).owners()}};
       for (const auto& [name, owner] : plans) {
         const Row r = evaluate(*m, owner, P);
         std::printf("%3d %-12s %10.1f %10.1f %9.4f %7.4f | %10.1f %10.1f %10.1f | %.3f..%.3f\n", P,
@@ -141,7 +148,7 @@ void BM_build(benchmark::State& state, bool adamw, mt::ShardPolicy policy) {
   const auto m = gpt("", 768, 12, 50257, 1024, adamw);
   const int P = static_cast<int>(state.range(0));
   for (auto _ : state)
-    benchmark::DoNotOptimize(mt::ShardPlan::build(m->params, m->cost, P, policy).imbalance());
+    benchmark::DoNotOptimize(mt::ShardPlan::build(m->params, m->numel, m->cost, P, policy).imbalance());
 }
 
 // 400 parameters with costs over four orders of magnitude (a deep model's spread).

@@ -13,7 +13,7 @@
 #include "dist/communicator.h"
 #include "io/config.h"
 #include "nn/ops.h"
-#include "train/stats.h"
+#include "stats/stats.h"
 #include "train/trainer.h"
 
 namespace {

@@ -38,16 +38,15 @@ class Block : public Module {
 
 class Gpt : public Model {
  public:
-  Gpt(const GptShape& s, const Parametrization& pz)
+  Gpt(const GptShape& s, const ModelInputs& in)
       : m_shape(s),
         m_wte(add_module<Embedding>("wte", s.vocab, s.width)),
         m_wpe(add_module<Embedding>("wpe", s.context, s.width)) {
-    const float logit_scale = pz.attn_logit_scale(s.width / s.heads);
+    const float logit_scale = in.attn_logit_scale(s.width / s.heads);
     for (int64_t l = 0; l < s.depth; ++l)
       m_blocks.push_back(&add_module<Block>("blocks." + std::to_string(l), s, logit_scale));
     m_ln_f = &add_module<RMSNorm>("ln_f", s.width);
     m_head = &add_module<Linear>("head", s.width, s.vocab, Role::output);
-    m_head->set_output_multiplier(pz.readout_multiplier(s.width));
   }
 
   Tensor forward(Graph& g, const Batch& batch) override {
@@ -58,7 +57,7 @@ class Gpt : public Model {
     for (int64_t i = 0; i < B * T; ++i) positions[i] = static_cast<int32_t>(i % T);
     Tensor x = add(g, m_wte(g, batch.tokens), m_wpe(g, positions));  // (B*T, d)
     for (Block* block : m_blocks) x = (*block)(g, x, B, T);
-    return (*m_head)(g, (*m_ln_f)(g, x));  // (B*T, vocab), readout multiplier applied
+    return (*m_head)(g, (*m_ln_f)(g, x));  // (B*T, vocab); the head applies the µP multiplier
   }
 
   int64_t context() const override { return m_shape.context; }
@@ -90,7 +89,7 @@ std::unique_ptr<Model> build_gpt(const Config& c, const ModelInputs& in) {
   s.bias = c.get<bool>("bias", false);
   if (s.width % s.heads != 0)
     c.fail("heads", cat("width ", s.width, " is not divisible by heads ", s.heads));
-  return std::make_unique<Gpt>(s, in.parametrization);
+  return std::make_unique<Gpt>(s, in);
 }
 
 }  // namespace mt

@@ -11,7 +11,7 @@ namespace {
 class MlpClassifier : public Model {
  public:
   MlpClassifier(int64_t d_in, int64_t width, int64_t depth, int64_t classes, Activation act,
-                bool bias, const Parametrization& pz)
+                bool bias)
       : m_width(width),
         m_act(act),
         m_input(add_module<Linear>("input", d_in, width, Role::input, bias)) {
@@ -19,7 +19,6 @@ class MlpClassifier : public Model {
       m_hidden.push_back(&add_module<Linear>("hidden." + std::to_string(l), width, width,
                                              Role::hidden, bias));
     m_output = &add_module<Linear>("output", width, classes, Role::output, bias);
-    m_output->set_output_multiplier(pz.readout_multiplier(width));
   }
 
   Tensor forward(Graph& g, const Batch& batch) override {
@@ -50,7 +49,7 @@ std::unique_ptr<Model> build_mlp(const Config& c, const ModelInputs& in) {
   const Activation act = parse_activation(c.get_choice("activation", "relu", {"relu", "gelu"}));
   const bool bias = c.get<bool>("bias", true);
   return std::make_unique<MlpClassifier>(in.data.input_dim, width, depth, in.data.num_classes, act,
-                                         bias, in.parametrization);
+                                         bias);
 }
 
 }  // namespace mt

@@ -18,8 +18,8 @@ AdamWOptions AdamWOptions::from_config(const Config& c) {
   return o;
 }
 
-void AdamW::step(float lr_factor) {
-  const int64_t t = m_steps + 1;
+void AdamW::do_step(float lr_factor) {
+  const int64_t t = steps_taken() + 1;
   const double bc1 = 1.0 - std::pow(static_cast<double>(m_opts.beta1), static_cast<double>(t));
   const double bc2 = 1.0 - std::pow(static_cast<double>(m_opts.beta2), static_cast<double>(t));
   const float b1 = m_opts.beta1, b2 = m_opts.beta2, eps = m_opts.eps;
@@ -40,7 +40,20 @@ void AdamW::step(float lr_factor) {
       w[i] = w[i] * decay - step * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
     }
   }
-  ++m_steps;
+}
+
+std::vector<StateInfo> AdamW::do_states() const {
+  return {{"exp_avg", "first moment, EMA of the gradients (beta1)", true},
+          {"exp_avg_sq", "second moment, EMA of the squared gradients (beta2)", false}};
+}
+
+MupRule adamw_mup_rule(const Parameter& p, float width_mult) {
+  MupRule r;
+  if (p.role() == Role::hidden) {
+    r.lr_mult = 1.0f / width_mult;
+    r.wd_mult = width_mult;  // decoupled weight decay: keep lr * wd width-independent
+  }
+  return r;
 }
 
 std::unique_ptr<Optimizer> make_adamw(const Config& section) {

@@ -2,7 +2,7 @@
 #pragma once
 #include <memory>
 
-#include "train/optimizer.h"
+#include "optim/optimizer.h"
 
 namespace mt {
 
@@ -13,16 +13,19 @@ struct AdamWOptions {
 
 class AdamW : public Optimizer {
  public:
-  explicit AdamW(const AdamWOptions& opts) : m_opts(opts) { m_lr = opts.lr; }
-  std::string name() const override { return "adamw"; }
-  std::vector<std::string> state_names() const override { return {"exp_avg", "exp_avg_sq"}; }
-  void step(float lr_factor) override;
+  explicit AdamW(const AdamWOptions& opts) : Optimizer("adamw", opts.lr), m_opts(opts) {}
   const AdamWOptions& options() const { return m_opts; }
+
+ protected:
+  void do_step(float lr_factor) override;
+  std::vector<StateInfo> do_states() const override;
 
  private:
   AdamWOptions m_opts;
 };
 
 std::unique_ptr<Optimizer> make_adamw(const Config& section);
+// µP (docs/science.md 4): hidden matrices lr / m and weight decay * m (lr * wd width-independent).
+MupRule adamw_mup_rule(const Parameter& p, float width_mult);
 
 }  // namespace mt

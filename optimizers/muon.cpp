@@ -22,17 +22,49 @@ MuonOptions MuonOptions::from_config(const Config& c) {
   return o;
 }
 
-Muon::Muon(const MuonOptions& opts) : m_opts(opts) {
-  m_lr = opts.lr;
+Muon::Muon(const MuonOptions& opts) : Optimizer("muon", opts.lr), m_opts(opts) {}
+
+std::vector<StateInfo> Muon::do_states() const {
+  return {{"momentum", "EMA of the gradients, buf <- mu buf + (1 - mu) g", true}};
 }
 
-void Muon::on_add(Parameter& p) {
+double Muon::do_update_cost(const Parameter& p) const {
+  if (!p.is_matrix()) return Optimizer::do_update_cost(p);
+  return ns_flops(p.shape()[0], p.shape()[1], m_opts.ns_steps);
+}
+
+std::vector<std::string> Muon::do_mup_problems() const {
+  if (m_opts.adjust_lr == AdjustLr::spectral) return {};
+  return {cat("muon under µP needs a spectral update, ||dW||_2 ~ sqrt(d_out/d_in): set "
+              "optimizer.muon.adjust_lr: spectral (now '",
+              m_opts.adjust_lr == AdjustLr::original ? "original" : "match_rms_adamw",
+              "'; docs/mup.md)")};
+}
+
+std::vector<DiagnosticInfo> Muon::do_diagnostics(const Parameter& p) const {
+  if (!p.is_matrix()) return {};
+  return {{"ns_orth_err", "1",
+           "||O O^T - I||_F / sqrt(min dim) of this step's Newton-Schulz output O "
+           "(NaN: not recorded)"}};
+}
+
+double Muon::do_diagnostic(const Parameter& p, const std::string& /*name*/) const {
+  return orthogonality_error(p);
+}
+
+MupRule muon_mup_rule(const Parameter& p, float /*width_mult*/) {
+  MupRule r;
+  if (p.role() == Role::hidden) r.init = MupRule::Init::spectral;
+  return r;
+}
+
+void Muon::do_add(Parameter& p) {
   if (!p.is_matrix())
     input_error("optimizer", "muon takes 2-D matrices; '", p.name(), "' has shape ",
                 shape_str(p.shape()), " (route its role to adamw in optimizer.groups)");
 }
 
-void Muon::step(float lr_factor) {
+void Muon::do_step(float lr_factor) {
   // Matrices are independent: with several threads each thread orthogonalises whole matrices
   // (largest first, dynamic), its BLAS calls single-threaded; the order does not change results.
   std::vector<Parameter*> order(m_params.begin(), m_params.end());
@@ -56,7 +88,6 @@ void Muon::step(float lr_factor) {
   if (m_record_orth)
     for (size_t i = 0; i < order.size(); ++i) m_orth_err[order[i]->name()] = orth[i];
   m_ns_calls += static_cast<int64_t>(order.size());
-  ++m_steps;
 }
 
 void Muon::update_one(Parameter& p, float lr_factor, NsWorkspace& ws, std::vector<float>& update) {

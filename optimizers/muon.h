@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "optimizers/newton_schulz.h"
-#include "train/optimizer.h"
+#include "optim/optimizer.h"
 
 namespace mt {
 
@@ -22,12 +22,10 @@ struct MuonOptions {
 class Muon : public Optimizer {
  public:
   explicit Muon(const MuonOptions& opts);
-  std::string name() const override { return "muon"; }
-  std::vector<std::string> state_names() const override { return {"momentum"}; }
-  void step(float lr_factor) override;
 
   const MuonOptions& options() const { return m_opts; }
-  // Record ||O O^T - I||_F / sqrt(m) of every NS output at the next steps (costs one gemm each).
+  // Record ||O O^T - I||_F / sqrt(m) of every NS output at the next steps (costs one gemm each);
+  // the same switch as record_diagnostics (diagnostic "ns_orth_err").
   void set_record_orthogonality(bool on) { m_record_orth = on; }
   double orthogonality_error(const Parameter& p) const;  // of the last recorded step; -1 if none
   int64_t ns_calls() const { return m_ns_calls; }
@@ -37,7 +35,15 @@ class Muon : public Optimizer {
   }
 
  protected:
-  void on_add(Parameter& p) override;
+  void do_step(float lr_factor) override;
+  std::vector<StateInfo> do_states() const override;
+  void do_add(Parameter& p) override;
+  // ns_flops(rows, cols, ns_steps): follows ns_steps (the coefficient schedule does not change it).
+  double do_update_cost(const Parameter& p) const override;
+  std::vector<std::string> do_mup_problems() const override;
+  std::vector<DiagnosticInfo> do_diagnostics(const Parameter& p) const override;
+  void do_record_diagnostics(bool on) override { m_record_orth = on; }
+  double do_diagnostic(const Parameter& p, const std::string& name) const override;
 
  private:
   void update_one(Parameter& p, float lr_factor, NsWorkspace& ws, std::vector<float>& update);
@@ -51,5 +57,8 @@ class Muon : public Optimizer {
 };
 
 std::unique_ptr<Optimizer> make_muon(const Config& section);
+// µP (docs/science.md 4): hidden matrices get the spectral init, multipliers 1; with
+// adjust_lr: spectral the update is spectral too (do_mup_problems warns otherwise).
+MupRule muon_mup_rule(const Parameter& p, float width_mult);
 
 }  // namespace mt

@@ -90,6 +90,12 @@ void newton_schulz(const float* in, float* out, int64_t rows, int64_t cols, int 
   }
 }
 
+double ns_flops(int64_t rows, int64_t cols, int steps) {
+  const double m = static_cast<double>(std::min(rows, cols));
+  const double n = static_cast<double>(std::max(rows, cols));
+  return steps * (4.0 * m * m * n + 2.0 * m * m * m);
+}
+
 double orthogonality_error(const float* o, int64_t rows, int64_t cols) {
   const bool transposed = rows > cols;
   const int64_t m = std::min(rows, cols), n = std::max(rows, cols);

@@ -6,8 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "dist/shard_plan.h"
-
 namespace mt {
 
 enum class NsCoefficients { quintic, polar_express };
@@ -21,7 +19,9 @@ double muon_lr_scale(AdjustLr mode, int64_t rows, int64_t cols);
 // (a, b, c) of iteration `step` (0-based).
 std::array<double, 3> ns_coefficients(NsCoefficients kind, int step);
 
-// ns_flops(rows, cols, steps), the NS cost model, lives with the ShardPlan that balances it.
+// Flops of `steps` Newton-Schulz iterations on a rows x cols matrix (docs/science.md 1.8, 8):
+// steps * (4 m^2 n + 2 m^3), m = min(rows, cols), n = max. Muon's update cost (the ShardPlan's).
+double ns_flops(int64_t rows, int64_t cols, int steps);
 
 // Reusable buffers: steady-state calls allocate nothing.
 struct NsWorkspace {

@@ -1,23 +1,22 @@
-// Built-in optimizers: one line per optimizer.
+// Built-in optimizers: one line per optimizer (factory + µP rule), and the default routing of
+// parameter roles (optimizer.groups).
 #include "optimizers/register.h"
 
+#include "optim/optimizer_set.h"
 #include "optimizers/adamw.h"
 #include "optimizers/muon.h"
 #include "optimizers/sgd.h"
-#include "train/stats.h"
 
 namespace mt {
 
 void register_optimizers() {
-  optimizer_registry().add("adamw", make_adamw);
-  optimizer_registry().add("muon", make_muon);
-  optimizer_registry().add("sgd", make_sgd);
-  // Muon records the orthogonality error of its Newton-Schulz output for the statistics.
-  orthogonality_registry().add(
-      "muon", {[](Optimizer& o, bool on) { dynamic_cast<Muon&>(o).set_record_orthogonality(on); },
-               [](const Optimizer& o, const Parameter& p) {
-                 return dynamic_cast<const Muon&>(o).orthogonality_error(p);
-               }});
+  register_optimizer("adamw", {make_adamw, adamw_mup_rule});
+  register_optimizer("muon", {make_muon, muon_mup_rule});
+  register_optimizer("sgd", {make_sgd, sgd_mup_rule});
+  set_default_group(Role::input, "adamw");
+  set_default_group(Role::hidden, "muon");
+  set_default_group(Role::output, "adamw");
+  set_default_group(Role::vector, "adamw");
 }
 
 }  // namespace mt

@@ -14,7 +14,7 @@ SgdOptions SgdOptions::from_config(const Config& c) {
   return o;
 }
 
-void Sgd::step(float lr_factor) {
+void Sgd::do_step(float lr_factor) {
   const float mu = m_opts.momentum;
   for (Parameter* p : m_params) {
     const float lr = m_lr * lr_factor * p->lr_mult;
@@ -34,7 +34,17 @@ void Sgd::step(float lr_factor) {
       w[i] = w[i] * decay - lr * d;
     }
   }
-  ++m_steps;
+}
+
+std::vector<StateInfo> Sgd::do_states() const {
+  return {{"momentum_buffer", "buf <- mu buf + g (g at the first step); only with momentum > 0",
+           true}};
+}
+
+MupRule sgd_mup_rule(const Parameter& p, float width_mult) {
+  MupRule r;
+  if (p.role() != Role::hidden) r.lr_mult = width_mult;
+  return r;
 }
 
 std::unique_ptr<Optimizer> make_sgd(const Config& section) {

@@ -2,7 +2,7 @@
 #pragma once
 #include <memory>
 
-#include "train/optimizer.h"
+#include "optim/optimizer.h"
 
 namespace mt {
 
@@ -14,15 +14,18 @@ struct SgdOptions {
 
 class Sgd : public Optimizer {
  public:
-  explicit Sgd(const SgdOptions& opts) : m_opts(opts) { m_lr = opts.lr; }
-  std::string name() const override { return "sgd"; }
-  std::vector<std::string> state_names() const override { return {"momentum_buffer"}; }
-  void step(float lr_factor) override;
+  explicit Sgd(const SgdOptions& opts) : Optimizer("sgd", opts.lr), m_opts(opts) {}
+
+ protected:
+  void do_step(float lr_factor) override;
+  std::vector<StateInfo> do_states() const override;
 
  private:
   SgdOptions m_opts;
 };
 
 std::unique_ptr<Optimizer> make_sgd(const Config& section);
+// µP (docs/science.md 4): input, output and vector parameters lr * m; hidden matrices unchanged.
+MupRule sgd_mup_rule(const Parameter& p, float width_mult);
 
 }  // namespace mt

@@ -5,16 +5,14 @@
 #include <string>
 #include <vector>
 
-#include "nn/parameter.h"
-
 namespace mt {
 
-// Flops of `steps` Newton-Schulz iterations on a rows x cols matrix (docs/science.md 8):
-// steps * (4 m^2 n + 2 m^3), m = min(rows, cols), n = max.
-double ns_flops(int64_t rows, int64_t cols, int steps);
-// Predicted update cost of p under `optimizer`: NS flops (5 steps) for Muon matrices, 10 flops per
-// element for element-wise optimizers. This, not numel, is what the plan balances.
-double update_cost(const Parameter& p, const std::string& optimizer);
+// The plan handles parameters as opaque pointers: dist/ never sees nn/'s definition (the folder
+// rules in docs/design.md); their sizes and costs come in beside them.
+class Parameter;
+
+// The costs come from the optimizers (Optimizer::update_cost: Newton-Schulz flops for Muon
+// matrices, 10 flops per element for element-wise optimizers); the plan balances them, not numel.
 
 enum class ShardPolicy { round_robin, lpt };
 ShardPolicy parse_shard_policy(const std::string& text);  // input error listing the policies
@@ -35,9 +33,10 @@ double makespan_lower_bound(const std::vector<double>& cost, int world);
 class ShardPlan {
  public:
   ShardPlan() = default;
-  // cost[i] is the predicted update cost of params[i] (NS flops for Muon matrices).
-  static ShardPlan build(const std::vector<Parameter*>& params, const std::vector<double>& cost,
-                         int world, ShardPolicy policy);
+  // numel[i] and cost[i] are the element count and predicted update cost of params[i]
+  // (Optimizer::update_cost).
+  static ShardPlan build(const std::vector<Parameter*>& params, const std::vector<int64_t>& numel,
+                         const std::vector<double>& cost, int world, ShardPolicy policy);
 
   int world() const { return m_world; }
   ShardPolicy policy() const { return m_policy; }

@@ -64,8 +64,22 @@ Handle open_object(hid_t loc, const std::string& path) {
 
 }  // namespace
 
+std::string error_detail() {
+  std::string text;
+  auto walk = [](unsigned n, const H5E_error2_t* err, void* data) -> herr_t {
+    if (n == 0 && err->desc != nullptr) *static_cast<std::string*>(data) = err->desc;
+    return 0;
+  };
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk, &text);
+  return text;
+}
+
 int64_t checked(int64_t rc, const char* call, const char* file, int line) {
-  if (rc < 0) runtime_error("hdf5", call, " failed at ", file, ":", line);
+  if (rc < 0) {
+    const std::string detail = error_detail();
+    runtime_error("hdf5", call, " failed at ", file, ":", line,
+                  detail.empty() ? std::string() : " (" + detail + ")");
+  }
   return rc;
 }
 
@@ -107,6 +121,19 @@ File File::open(const std::string& path, bool writable, const std::string& compo
     input_error(component, "'", path, "' is not an HDF5 file (truncated or corrupt?)");
   const hid_t id = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
   if (id < 0) input_error(component, "cannot open '", path, "' (truncated or corrupt HDF5 file?)");
+  return File(Handle(id), path);
+}
+
+File File::open_unlocked(const std::string& path) {
+  silence_once();
+  Handle fapl(static_cast<hid_t>(MT_H5_CHECK(H5Pcreate(H5P_FILE_ACCESS))));
+  MT_H5_CHECK(H5Pset_file_locking(fapl.id(), false, true));
+  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.id());
+  if (id < 0) {
+    const std::string detail = error_detail();
+    runtime_error("hdf5", "cannot open '", path, "' as HDF5",
+                  detail.empty() ? std::string() : " (" + detail + ")");
+  }
   return File(Handle(id), path);
 }
 
@@ -321,6 +348,129 @@ void Series::append(double value) {
 void Series::truncate(int64_t rows) {
   const hsize_t n[1] = {static_cast<hsize_t>(std::max<int64_t>(0, std::min(rows, size())))};
   MT_H5_CHECK(H5Dset_extent(m_ds.id(), n));
+}
+
+Handle open(hid_t loc, const std::string& name) {
+  return Handle(static_cast<hid_t>(MT_H5_CHECK(H5Oopen(loc, name.c_str(), H5P_DEFAULT))));
+}
+
+std::vector<std::string> links(hid_t group) {
+  std::vector<std::string> names;
+  auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+    static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+    return 0;
+  };
+  hsize_t idx = 0;
+  if (H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect, &names) >= 0)
+    return names;
+  names.clear();
+  idx = 0;
+  MT_H5_CHECK(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, collect, &names));
+  return names;
+}
+
+std::vector<std::string> attr_names(hid_t obj) {
+  std::vector<std::string> names;
+  auto collect = [](hid_t, const char* name, const H5A_info_t*, void* data) -> herr_t {
+    static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+    return 0;
+  };
+  hsize_t idx = 0;
+  MT_H5_CHECK(H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, collect, &names));
+  return names;
+}
+
+std::vector<int64_t> dims(hid_t dataset) {
+  Handle space(static_cast<hid_t>(MT_H5_CHECK(H5Dget_space(dataset))));
+  const int rank = static_cast<int>(MT_H5_CHECK(H5Sget_simple_extent_ndims(space.id())));
+  std::vector<hsize_t> d(static_cast<size_t>(rank));
+  if (rank > 0) MT_H5_CHECK(H5Sget_simple_extent_dims(space.id(), d.data(), nullptr));
+  return std::vector<int64_t>(d.begin(), d.end());
+}
+
+std::string type_name(hid_t type) {
+  const size_t bits = H5Tget_size(type) * 8;
+  switch (H5Tget_class(type)) {
+    case H5T_INTEGER:
+      return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(bits);
+    case H5T_FLOAT: return "float" + std::to_string(bits);
+    case H5T_STRING: return "string";
+    case H5T_COMPOUND: return "compound";
+    case H5T_ENUM: return "enum";
+    default: return "other";
+  }
+}
+
+std::string dataset_type(hid_t dataset) {
+  Handle type(static_cast<hid_t>(MT_H5_CHECK(H5Dget_type(dataset))));
+  return type_name(type.id());
+}
+
+double read_element(hid_t dataset, int64_t row) {
+  Handle space(static_cast<hid_t>(MT_H5_CHECK(H5Dget_space(dataset))));
+  const hsize_t start = static_cast<hsize_t>(row), count = 1;
+  MT_H5_CHECK(H5Sselect_hyperslab(space.id(), H5S_SELECT_SET, &start, nullptr, &count, nullptr));
+  Handle mem(static_cast<hid_t>(MT_H5_CHECK(H5Screate_simple(1, &count, nullptr))));
+  double v = 0;
+  MT_H5_CHECK(H5Dread(dataset, H5T_NATIVE_DOUBLE, mem.id(), space.id(), H5P_DEFAULT, &v));
+  return v;
+}
+
+std::optional<std::vector<std::string>> read_strings(hid_t dataset) {
+  Handle type(static_cast<hid_t>(MT_H5_CHECK(H5Dget_type(dataset))));
+  if (H5Tget_class(type.id()) != H5T_STRING || H5Tis_variable_str(type.id()) <= 0)
+    return std::nullopt;
+  const std::vector<int64_t> d = dims(dataset);
+  if (d.size() != 1) return std::nullopt;
+  std::vector<char*> raw(static_cast<size_t>(d[0]), nullptr);
+  Handle mem(static_cast<hid_t>(MT_H5_CHECK(H5Tcopy(H5T_C_S1))));
+  MT_H5_CHECK(H5Tset_size(mem.id(), H5T_VARIABLE));
+  MT_H5_CHECK(H5Tset_cset(mem.id(), H5Tget_cset(type.id())));
+  if (!raw.empty())
+    MT_H5_CHECK(H5Dread(dataset, mem.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()));
+  std::vector<std::string> out;
+  for (char* p : raw) {
+    out.emplace_back(p != nullptr ? p : "");
+    H5free_memory(p);
+  }
+  return out;
+}
+
+std::optional<AttrValue> read_attr(hid_t obj, const std::string& name) {
+  if (H5Aexists(obj, name.c_str()) <= 0) return std::nullopt;
+  Handle attr(static_cast<hid_t>(MT_H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT))));
+  Handle type(static_cast<hid_t>(MT_H5_CHECK(H5Aget_type(attr.id()))));
+  Handle space(static_cast<hid_t>(MT_H5_CHECK(H5Aget_space(attr.id()))));
+  AttrValue v;
+  v.count = MT_H5_CHECK(H5Sget_simple_extent_npoints(space.id()));
+  v.type = type_name(type.id());
+  if (v.count != 1) return v;
+  const H5T_class_t cls = H5Tget_class(type.id());
+  if (cls == H5T_STRING) {
+    v.kind = AttrValue::Kind::string;
+    if (H5Tis_variable_str(type.id()) > 0) {
+      Handle mem(static_cast<hid_t>(MT_H5_CHECK(H5Tcopy(H5T_C_S1))));
+      MT_H5_CHECK(H5Tset_size(mem.id(), H5T_VARIABLE));
+      MT_H5_CHECK(H5Tset_cset(mem.id(), H5Tget_cset(type.id())));
+      char* text = nullptr;
+      MT_H5_CHECK(H5Aread(attr.id(), mem.id(), &text));
+      v.text = text != nullptr ? text : "";
+      H5free_memory(text);
+    } else {
+      std::string fixed(H5Tget_size(type.id()), '\0');
+      MT_H5_CHECK(H5Aread(attr.id(), type.id(), fixed.data()));
+      v.text = fixed.substr(0, fixed.find('\0'));
+    }
+  } else if (cls == H5T_INTEGER) {
+    v.kind = AttrValue::Kind::integer;
+    long long i = 0;
+    MT_H5_CHECK(H5Aread(attr.id(), H5T_NATIVE_LLONG, &i));
+    v.integer = i;
+  } else if (cls == H5T_FLOAT) {
+    v.kind = AttrValue::Kind::real;
+    MT_H5_CHECK(H5Aread(attr.id(), H5T_NATIVE_DOUBLE, &v.real));
+  }
+  return v;
 }
 
 std::vector<double> Series::read() const {

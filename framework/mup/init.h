@@ -1,5 +1,7 @@
-// Per-parameter rules of the parametrization (docs/science.md 4, microsoft/mup semantics):
-// init std, lr and weight-decay multipliers by role, width multiplier and the optimizer in charge.
+// Per-parameter rules of the parametrization (docs/science.md 4, microsoft/mup semantics): the one
+// place where µP is applied to a model's parameters. The width rules come from the optimizer in
+// charge of each parameter (Optimizer::mup_rule); the parametrization adds its own options
+// (zero-initialised readout or queries, the readout multiplier).
 #pragma once
 #include <functional>
 #include <string>
@@ -7,6 +9,7 @@
 
 #include "mup/parametrization.h"
 #include "nn/parameter.h"
+#include "optim/optimizer.h"
 
 namespace mt {
 
@@ -16,24 +19,23 @@ struct ParamRule {
   float lr_mult = 1.0f, wd_mult = 1.0f;
 };
 
-// The rule for parameter p of a model of width `width`, updated by `optimizer` (muon, adamw, sgd).
-// sp: std 1/sqrt(fan_in), multipliers 1. mup, with width_mult m = width / base_width:
-//   hidden + adamw: lr / m, wd * m;  hidden + muon: spectral init
-//   sqrt(d_out/d_in) / (sqrt(d_in) + sqrt(d_out)), multipliers 1 (use adjust_lr: spectral);
-//   input, output and vector + sgd: lr * m;  readout (and query) zero init when asked.
-// The readout's forward multiplier output_mult / m is applied by the model (readout_multiplier).
+// The rule for parameter p of a model of width `width`, updated by `optimizer`.
+// sp: std 1/sqrt(fan_in), multipliers 1. mup, with width_mult m = width / base_width: the
+// optimizer's MupRule (init fan_in or spectral sqrt(d_out/d_in) / (sqrt(d_in) + sqrt(d_out)),
+// lr and weight-decay multipliers); readout (and attention query) zero init when asked.
 ParamRule parameter_rule(const Parameter& p, const Parametrization& pz, int64_t width,
-                         const std::string& optimizer);
+                         const Optimizer& optimizer);
 
-// Apply the rules: sets lr_mult, wd_mult and the init std every parameter will be drawn with.
+// Apply µP to every parameter: lr_mult, wd_mult, the init std every parameter will be drawn with,
+// and the readout multiplier (output_mult of output-role matrices; set_readout_multipliers).
+// Under mup, each optimizer's mup_problems() is logged once as a "[mup]" warning.
 void apply_parametrization(const std::vector<Parameter*>& params, const Parametrization& pz,
                            int64_t width,
-                           const std::function<std::string(const Parameter&)>& optimizer_of);
+                           const std::function<const Optimizer&(const Parameter&)>& optimizer_of);
 
-// Std of the normal init of p when no rule was applied: 1/sqrt(fan_in) (embeddings have fan_in 1:
-// one-hot input, std 1, as torch.nn.Embedding).
-float default_init_std(const Parameter& p, const Parametrization& pz);
-// Fill p.value() deterministically from (seed, p.name()) and set p.init_std.
-void initialize_parameter(Parameter& p, const Parametrization& pz, uint64_t seed);
+// The readout multiplier alone: output_mult = pz.readout_multiplier(width) on every output-role
+// matrix (output_mult / width_mult under mup; output_mult under sp).
+void set_readout_multipliers(const std::vector<Parameter*>& params, const Parametrization& pz,
+                             int64_t width);
 
 }  // namespace mt

@@ -19,8 +19,7 @@ Parametrization Parametrization::from_config(const Config& c) {
 }
 
 float Parametrization::attn_logit_scale(int64_t d_head) const {
-  return attn_scale == AttnScale::inv_d ? 1.0f / static_cast<float>(d_head)
-                                        : 1.0f / std::sqrt(static_cast<float>(d_head));
+  return mt::attn_logit_scale(attn_scale, d_head);
 }
 
 float Parametrization::width_mult(int64_t width) const {

@@ -7,13 +7,15 @@
 #include <vector>
 
 #include "io/config.h"
+#include "nn/model.h"
 #include "nn/parameter.h"
 
 namespace mt {
 
 struct Parametrization {
   enum class Type { sp, mup } type = Type::sp;
-  enum class AttnScale { inv_sqrt_d, inv_d } attn_scale = AttnScale::inv_sqrt_d;
+  using AttnScale = mt::AttnScale;  // nn/model.h: models apply it
+  AttnScale attn_scale = AttnScale::inv_sqrt_d;
   int64_t base_width = 0;   // 0: the model's own width (width_mult = 1)
   float output_mult = 1.0f;
   bool readout_zero_init = false;  // µP allows a zero-initialised readout

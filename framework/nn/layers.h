@@ -26,11 +26,11 @@ class Linear : public Module {
   int64_t d_in() const { return m_d_in; }
   int64_t d_out() const { return m_d_out; }
   // A readout under µP: y = mult * x W^T + b (the bias is not scaled), reported to observers.
-  void set_output_multiplier(float mult) { m_output_mult = mult; }
+  // The multiplier is the weight's output_mult, set by the parametrization (mup/init.cpp).
+  void set_output_multiplier(float mult) { m_weight->output_mult = mult; }
 
  private:
   int64_t m_d_in, m_d_out;
-  float m_output_mult = 1.0f;
   Parameter* m_weight;
   Parameter* m_bias = nullptr;
 };

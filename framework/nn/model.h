@@ -6,10 +6,9 @@
 
 #include "core/registry.h"
 #include "io/config.h"
-#include "mup/parametrization.h"
+#include "data/dataset.h"
 #include "nn/graph.h"
 #include "nn/module.h"
-#include "train/dataset.h"
 
 namespace mt {
 
@@ -24,10 +23,18 @@ class Model : public Module {
   virtual int64_t width() const = 0;
 };
 
-// What a model factory gets besides its own config section.
+// How attention logits scale with the head dimension d: 1/sqrt(d) or 1/d (µP). The
+// parametrization chooses; the model only applies it.
+enum class AttnScale { inv_sqrt_d, inv_d };
+float attn_logit_scale(AttnScale scale, int64_t d_head);
+
+// What a model factory gets besides its own config section. Everything else µP decides (init,
+// lr and weight-decay multipliers, the readout multiplier) is applied to the parameters by
+// mup/init.cpp after the model is built: models do not see the parametrization.
 struct ModelInputs {
   DataInfo data;
-  Parametrization parametrization;
+  AttnScale attn_scale = AttnScale::inv_sqrt_d;
+  float attn_logit_scale(int64_t d_head) const { return mt::attn_logit_scale(attn_scale, d_head); }
 };
 
 using ModelFactory =

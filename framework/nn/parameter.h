@@ -23,6 +23,14 @@ struct InitSpec {
   static InitSpec ones() { return {Kind::ones, 0.0f}; }
 };
 
+class Parameter;
+// Std of the normal init when no rule was applied: 1/sqrt(fan_in) (embeddings have fan_in 1:
+// one-hot input, std 1, as torch.nn.Embedding).
+float default_init_std(const Parameter& p);
+// Fill p.value() deterministically from (seed, p.name()) and set p.init_std: an explicit std in
+// the layer's InitSpec wins, else the std the parametrization chose, else default_init_std.
+void initialize_parameter(Parameter& p, uint64_t seed);
+
 class Parameter {
  public:
   Parameter(std::string name, Shape shape, Role role, InitSpec init, int64_t fan_in,
@@ -44,9 +52,15 @@ class Parameter {
   void bind(Tensor value, Tensor grad);  // called by ParameterSet
   bool bound() const { return m_value.defined(); }
 
-  // Set by the parametrization (µP); optimizers multiply their lr / weight decay by these.
+  // Set by the parametrization (µP, mup/init.cpp); optimizers multiply their lr / weight decay
+  // by these.
   float lr_mult = 1.0f;
   float wd_mult = 1.0f;
+  // Forward multiplier of the layer output this weight produces (the µP readout multiplier,
+  // set for output-role matrices by mup/init.cpp; Linear applies it to x W^T).
+  float output_mult = 1.0f;
+  // Marks the query projection of attention (µP may zero-initialise it: query_zero_init).
+  bool attention_query = false;
   float init_std = 0.0f;  // std the parametrization chose / actually used (outputs and tests)
   bool rule_applied = false;  // init_std was set by apply_parametrization
   int64_t offset = -1;    // element offset in the flat buffer

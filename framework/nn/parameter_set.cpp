@@ -1,10 +1,11 @@
 // Flat buffers and parameter binding.
 #include "nn/parameter_set.h"
 
+#include <cmath>
 #include <set>
 
 #include "core/error.h"
-#include "mup/init.h"
+#include "core/rng.h"
 
 namespace mt {
 
@@ -22,8 +23,37 @@ ParameterSet::ParameterSet(std::vector<Parameter*> params) : m_params(std::move(
     p->bind(m_values.flat_view(p->offset, p->shape()), m_grads.flat_view(p->offset, p->shape()));
 }
 
-void ParameterSet::initialize(const Parametrization& pz, uint64_t seed) {
-  for (Parameter* p : m_params) initialize_parameter(*p, pz, seed);
+float default_init_std(const Parameter& p) {
+  return 1.0f / std::sqrt(static_cast<float>(p.fan_in()));
+}
+
+void initialize_parameter(Parameter& p, uint64_t seed) {
+  Tensor& v = p.value();
+  switch (p.init().kind) {
+    case InitSpec::Kind::zeros:
+      v.fill(0.0f);
+      p.init_std = 0.0f;
+      return;
+    case InitSpec::Kind::ones:
+      v.fill(1.0f);
+      p.init_std = 0.0f;
+      return;
+    case InitSpec::Kind::normal: {
+      const float std = p.init().std >= 0 ? p.init().std
+                        : p.rule_applied ? p.init_std
+                                         : default_init_std(p);
+      p.init_std = std;
+      if (std == 0.0f)
+        v.fill(0.0f);
+      else
+        Rng(seed, "init/" + p.name()).fill_normal(v, 0.0f, std);
+      return;
+    }
+  }
+}
+
+void ParameterSet::initialize(uint64_t seed) {
+  for (Parameter* p : m_params) initialize_parameter(*p, seed);
 }
 
 Parameter* ParameterSet::find(const std::string& name) const {

@@ -4,7 +4,6 @@
 #include <string>
 #include <vector>
 
-#include "mup/parametrization.h"
 #include "nn/parameter.h"
 
 namespace mt {
@@ -18,7 +17,8 @@ class ParameterSet {
   ParameterSet& operator=(const ParameterSet&) = delete;
 
   // Deterministic per (seed, parameter name): independent of order and of the number of ranks.
-  void initialize(const Parametrization& pz, uint64_t seed);
+  // Uses the init std each parameter carries (mup/init.cpp apply_parametrization sets it).
+  void initialize(uint64_t seed);
   void zero_grad() { m_grads.zero(); }
 
   const std::vector<Parameter*>& params() const { return m_params; }

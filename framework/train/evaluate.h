@@ -6,7 +6,7 @@
 
 #include "dist/communicator.h"
 #include "nn/model.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 
 namespace mt {
 

@@ -23,7 +23,6 @@ void install_stop_handlers() {
 
 bool stop_requested() { return g_stop_signal != 0; }
 int stop_signal() { return g_stop_signal; }
-void request_stop_for_test(int sig) { g_stop_signal = sig; }
 void clear_stop() { g_stop_signal = 0; }
 
 }  // namespace mt

@@ -7,7 +7,6 @@ namespace mt {
 void install_stop_handlers();
 bool stop_requested();
 int stop_signal();  // the signal that asked, 0 if none
-void request_stop_for_test(int sig);
 void clear_stop();
 
 }  // namespace mt

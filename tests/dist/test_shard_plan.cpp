@@ -12,18 +12,24 @@
 #include <vector>
 
 #include "dist/shard_plan.h"
+#include "optimizers/adamw.h"
+#include "optimizers/muon.h"
 
 namespace mt {
 namespace {
 
-// The trainer's cost model: Muon on hidden matrices, element-wise optimizers elsewhere.
+// The trainer's cost model with the default optimizers: Muon (5 Newton-Schulz steps) on hidden
+// matrices, AdamW (element-wise) elsewhere; each optimizer states its own cost.
 double cost_of(const Parameter& p) {
-  return update_cost(p, p.role() == Role::hidden ? "muon" : "adamw");
+  static const mt::Muon muon(mt::MuonOptions{});
+  static const mt::AdamW adamw(mt::AdamWOptions{});
+  return p.role() == Role::hidden ? muon.update_cost(p) : adamw.update_cost(p);
 }
 
 struct Model {
   std::vector<std::unique_ptr<Parameter>> storage;
   std::vector<Parameter*> params;
+  std::vector<int64_t> numel;
   std::vector<double> cost;
 
   void add(const std::string& name, Shape shape, Role role) {
@@ -31,6 +37,7 @@ struct Model {
     storage.push_back(
         std::make_unique<Parameter>(name, shape, role, InitSpec::normal(), fan_in, fan_out));
     params.push_back(storage.back().get());
+    numel.push_back(params.back()->numel());
     cost.push_back(cost_of(*params.back()));
   }
 };
@@ -108,15 +115,15 @@ TEST(ShardPlan, LayoutIsConsistentForBothPolicies) {
       for (int P : {1, 2, 3, 4, 8, 16}) {
         const Model m = gpt2_small(adamw);
         SCOPED_TRACE(std::string(shard_policy_name(policy)) + " P=" + std::to_string(P));
-        expect_consistent(ShardPlan::build(m.params, m.cost, P, policy), m);
+        expect_consistent(ShardPlan::build(m.params, m.numel, m.cost, P, policy), m);
       }
 }
 
 TEST(ShardPlan, Deterministic) {
   const Model m = gpt2_small(true);
   for (int P : {2, 4, 8, 16}) {
-    const ShardPlan a = ShardPlan::build(m.params, m.cost, P, ShardPolicy::lpt);
-    const ShardPlan b = ShardPlan::build(m.params, m.cost, P, ShardPolicy::lpt);
+    const ShardPlan a = ShardPlan::build(m.params, m.numel, m.cost, P, ShardPolicy::lpt);
+    const ShardPlan b = ShardPlan::build(m.params, m.numel, m.cost, P, ShardPolicy::lpt);
     EXPECT_EQ(a.owners(), b.owners());
     EXPECT_EQ(a.ordered(), b.ordered());
     EXPECT_EQ(a.rank_cost(), b.rank_cost());
@@ -126,7 +133,7 @@ TEST(ShardPlan, Deterministic) {
 TEST(ShardPlan, RoundRobinAssignsIModP) {
   const Model m = gpt2_small(true);
   for (int P : {1, 2, 5, 16}) {
-    const ShardPlan plan = ShardPlan::build(m.params, m.cost, P, ShardPolicy::round_robin);
+    const ShardPlan plan = ShardPlan::build(m.params, m.numel, m.cost, P, ShardPolicy::round_robin);
     EXPECT_EQ(plan.policy(), ShardPolicy::round_robin);
     for (size_t i = 0; i < m.params.size(); ++i)
       EXPECT_EQ(plan.owners()[i], static_cast<int>(i % P));
@@ -141,7 +148,7 @@ TEST(ShardPlan, LptBalancesGpt2Small) {
     const Model m = gpt2_small(adamw);
     for (int P : {2, 4, 8, 16}) {
       SCOPED_TRACE((adamw ? "with AdamW P=" : "Muon only P=") + std::to_string(P));
-      const ShardPlan lpt = ShardPlan::build(m.params, m.cost, P, ShardPolicy::lpt);
+      const ShardPlan lpt = ShardPlan::build(m.params, m.numel, m.cost, P, ShardPolicy::lpt);
       const double greedy = makespan(m.cost, assign_greedy_lpt(m.cost, P), P);
       const double best = *std::max_element(lpt.rank_cost().begin(), lpt.rank_cost().end());
       EXPECT_LE(best, greedy * (1.0 + 1e-12));
@@ -156,12 +163,12 @@ TEST(ShardPlan, LptBalancesGpt2Small) {
       } else {
         EXPECT_LE(lpt.imbalance(), 16.0 / 15.0 + 1e-9);
       }
-      const ShardPlan rr = ShardPlan::build(m.params, m.cost, P, ShardPolicy::round_robin);
+      const ShardPlan rr = ShardPlan::build(m.params, m.numel, m.cost, P, ShardPolicy::round_robin);
       EXPECT_LE(lpt.imbalance(), rr.imbalance() + 1e-12);
     }
   }
   const Model m = gpt2_small(false);
-  EXPECT_GT(ShardPlan::build(m.params, m.cost, 16, ShardPolicy::round_robin).imbalance(), 1.15);
+  EXPECT_GT(ShardPlan::build(m.params, m.numel, m.cost, 16, ShardPolicy::round_robin).imbalance(), 1.15);
 }
 
 TEST(ShardPlan, LptBalancesQuickstart) {
@@ -169,10 +176,10 @@ TEST(ShardPlan, LptBalancesQuickstart) {
   // largest matrix alone (3u against a mean of 2.5u) sets the imbalance to 1.2.
   for (int P : {2, 4, 8}) {
     const Model m = quickstart(true);
-    EXPECT_LE(ShardPlan::build(m.params, m.cost, P, ShardPolicy::lpt).imbalance(), 1.01) << P;
+    EXPECT_LE(ShardPlan::build(m.params, m.numel, m.cost, P, ShardPolicy::lpt).imbalance(), 1.01) << P;
   }
   const Model m = quickstart(false);
-  EXPECT_NEAR(ShardPlan::build(m.params, m.cost, 16, ShardPolicy::lpt).imbalance(), 1.2, 1e-9);
+  EXPECT_NEAR(ShardPlan::build(m.params, m.numel, m.cost, 16, ShardPolicy::lpt).imbalance(), 1.2, 1e-9);
 }
 
 // Deterministic pseudo-random costs (splitmix64), a spread like a model's: many cheap vectors,
@@ -215,7 +222,7 @@ TEST(ShardPlan, SmallInstancesAreSolvedExactly) {
 
 TEST(ShardPlan, WorldOfOnePutsEverythingOnRankZero) {
   const Model m = gpt2_small(true);
-  const ShardPlan plan = ShardPlan::build(m.params, m.cost, 1, ShardPolicy::lpt);
+  const ShardPlan plan = ShardPlan::build(m.params, m.numel, m.cost, 1, ShardPolicy::lpt);
   for (int r : plan.owners()) EXPECT_EQ(r, 0);
   EXPECT_EQ(plan.ordered(), m.params);
   EXPECT_DOUBLE_EQ(plan.imbalance(), 1.0);
@@ -227,7 +234,7 @@ TEST(ShardPlan, WorldLargerThanTheParameterCount) {
   m.add("b", {32, 32}, Role::hidden);
   m.add("g", {32}, Role::vector);
   for (ShardPolicy policy : {ShardPolicy::round_robin, ShardPolicy::lpt}) {
-    const ShardPlan plan = ShardPlan::build(m.params, m.cost, 8, policy);
+    const ShardPlan plan = ShardPlan::build(m.params, m.numel, m.cost, 8, policy);
     expect_consistent(plan, m);
     int empty = 0;
     for (int r = 0; r < 8; ++r) empty += plan.owned_by(r).empty();
@@ -235,7 +242,7 @@ TEST(ShardPlan, WorldLargerThanTheParameterCount) {
     EXPECT_TRUE(std::isfinite(plan.imbalance()));
     EXPECT_GT(plan.imbalance(), 1.0);
   }
-  const ShardPlan none = ShardPlan::build({}, {}, 4, ShardPolicy::lpt);
+  const ShardPlan none = ShardPlan::build({}, {}, {}, 4, ShardPolicy::lpt);
   EXPECT_TRUE(none.ordered().empty());
   EXPECT_DOUBLE_EQ(none.imbalance(), 1.0);
   EXPECT_EQ(none.rank_offsets(), std::vector<int64_t>(4, 0));

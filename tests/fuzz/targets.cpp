@@ -23,8 +23,8 @@
 #include "core/log.h"
 #include "dist/communicator.h"
 #include "io/config.h"
-#include "train/data_mnist.h"
-#include "train/data_text.h"
+#include "data/data_mnist.h"
+#include "data/data_text.h"
 #include "train/trainer.h"
 
 namespace mt::fuzz {

@@ -16,9 +16,8 @@ namespace {
 
 class TestBigram : public Model {
  public:
-  TestBigram(int64_t vocab, int64_t width, const Parametrization& pz)
+  TestBigram(int64_t vocab, int64_t width)
       : m_width(width),
-        m_readout(pz.readout_multiplier(width)),
         m_embed(add_module<Embedding>("embed", vocab, width)),
         m_norm(add_module<RMSNorm>("norm", width)),
         m_mlp(add_module<Mlp>("mlp", width, 4 * width)),
@@ -27,14 +26,13 @@ class TestBigram : public Model {
   Tensor forward(Graph& g, const Batch& batch) override {
     Tensor x = m_embed(g, batch.tokens);        // (B*T, width)
     x = add(g, x, m_mlp(g, m_norm(g, x)));      // residual
-    return scale(g, m_head(g, x), m_readout);   // (B*T, vocab)
+    return m_head(g, x);  // (B*T, vocab); µP's readout multiplier is applied by the head
   }
   int64_t context() const override { return 8; }
   int64_t width() const override { return m_width; }
 
  private:
   int64_t m_width;
-  float m_readout;
   Embedding& m_embed;
   RMSNorm& m_norm;
   Mlp& m_mlp;
@@ -43,7 +41,7 @@ class TestBigram : public Model {
 
 std::unique_ptr<Model> build_test_bigram(const Config& c, const ModelInputs& in) {
   const int64_t width = c.get_in("width", int64_t{16}, int64_t{1}, int64_t{4096});
-  return std::make_unique<TestBigram>(in.data.vocab_size, width, in.parametrization);
+  return std::make_unique<TestBigram>(in.data.vocab_size, width);
 }
 
 // A corpus with a strong bigram structure: "abcabc..." style cycles per file.

@@ -7,6 +7,7 @@
 #include "apps/builtins.h"
 #include "core/rng.h"
 #include "nn/ops.h"
+#include "mup/init.h"
 #include "nn/parameter_set.h"
 #include "models/register.h"
 
@@ -22,9 +23,11 @@ Built build(const std::string& name, const std::string& yaml, const DataInfo& in
             const Parametrization& pz = {}) {
   register_builtins();
   Built b;
-  b.model = model_registry().get(name)(Config::parse(yaml), ModelInputs{info, pz});
+  b.model = model_registry().get(name)(Config::parse(yaml), ModelInputs{info, pz.attn_scale});
   b.params = std::make_unique<ParameterSet>(b.model->parameters());
-  b.params->initialize(pz, 7);
+  // The one place µP reaches a model's forward: the readout multiplier on its output matrix.
+  set_readout_multipliers(b.model->parameters(), pz, b.model->width());
+  b.params->initialize(7);
   return b;
 }
 
@@ -153,7 +156,7 @@ TEST(Models, GptIsCausal) {
 
 TEST(Models, BadShapesAreInputErrors) {
   register_builtins();
-  const ModelInputs in{token_info(11), {}};
+  const ModelInputs in{token_info(11)};
   try {
     model_registry().get("gpt")(Config::parse("{width: 10, heads: 3}"), in);
     FAIL() << "no error";
@@ -164,8 +167,8 @@ TEST(Models, BadShapesAreInputErrors) {
   DataInfo features;
   features.input_dim = 4;
   features.num_classes = 3;
-  EXPECT_THROW(model_registry().get("gpt")(Config::parse("{}"), ModelInputs{features, {}}), Error);
-  EXPECT_THROW(model_registry().get("mlp")(Config::parse("{}"), ModelInputs{token_info(5), {}}), Error);
+  EXPECT_THROW(model_registry().get("gpt")(Config::parse("{}"), ModelInputs{features}), Error);
+  EXPECT_THROW(model_registry().get("mlp")(Config::parse("{}"), ModelInputs{token_info(5)}), Error);
 }
 
 }  // namespace

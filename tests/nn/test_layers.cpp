@@ -18,7 +18,7 @@ namespace {
 // 1 / 0 init so that their gradients are exercised in general position.
 struct Bound {
   explicit Bound(Module& m, bool perturb_vectors = true) : set(m.parameters()) {
-    set.initialize(Parametrization{}, 3);
+    set.initialize(3);
     if (!perturb_vectors) return;
     for (Parameter* p : set.params())
       if (p->role() == Role::vector) {

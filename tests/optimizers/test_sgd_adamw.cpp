@@ -131,12 +131,12 @@ TEST(OptimizerConfig, BadValuesNameTheKey) {
 TEST(OptimizerRegistry, BuiltinsByNameAndUnknownListsKnown) {
   register_builtins();
   for (const char* name : {"sgd", "adamw", "muon"}) {
-    auto opt = optimizer_registry().get(name)(Config::parse("{lr: 0.5}"));
+    auto opt = make_optimizer(name, Config::parse("{lr: 0.5}"));
     EXPECT_EQ(opt->name(), name);
     EXPECT_FLOAT_EQ(opt->lr(), 0.5f);
   }
   try {
-    optimizer_registry().get("muonn");
+    make_optimizer("muonn", Config::parse("{}"));
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::bad_input);

@@ -3,8 +3,14 @@
 every /params and /optim dataset of checkpoints/step_<STEPS>.h5 and, with --metrics, the named
 metrics.h5 series must be identical to the reference run's; --stats adds every series under
 /stats and /act (stability statistics; NaN equals NaN there). Exit 0 when all are equal.
-Usage: compare_runs.py RUNS_DIR STEPS REFERENCE RUN [RUN ...] [--metrics train/loss,val/loss] [--stats]"""
+Usage: compare_runs.py RUNS_DIR STEPS REFERENCE RUN [RUN ...] [--metrics train/loss,val/loss] [--stats]
+
+compare_runs.py --every-array REFERENCE_RUN RUN [RUN ...] (run directories) compares every dataset
+of every checkpoints/*.h5 and of metrics.h5, except the wall-clock series /train/tokens_per_s and
+/train/elapsed_s; the same set of checkpoint files must exist (scripts/compare_refactor.sh)."""
 import argparse
+import glob
+import os
 import sys
 
 import h5py
@@ -28,7 +34,41 @@ def load(run_dir, steps, metrics, stats=False):
     return out
 
 
+WALL_CLOCK = {"metrics.h5:train/tokens_per_s", "metrics.h5:train/elapsed_s"}
+
+
+def load_every_array(run_dir):
+    out = {}
+    files = sorted(glob.glob(f"{run_dir}/checkpoints/*.h5")) + [f"{run_dir}/metrics.h5"]
+    for path in files:
+        rel = os.path.relpath(path, run_dir)
+        with h5py.File(path, "r") as f:
+            f.visititems(lambda n, o: out.__setitem__(f"{rel}:{n}", o[()])
+                         if isinstance(o, h5py.Dataset) and f"{rel}:{n}" not in WALL_CLOCK else None)
+    return out
+
+
+def every_array(reference, runs):
+    ref = load_every_array(reference)
+    ok = bool(ref)
+    for run in runs:
+        other = load_every_array(run)
+        bad = [k for k in ref if k not in other or ref[k].shape != other[k].shape
+               or not np.array_equal(ref[k], other[k], equal_nan=ref[k].dtype.kind == "f")]
+        bad += [k for k in other if k not in ref]
+        for k in bad[:10]:
+            print(f"{run}: {k} differs")
+        ok = ok and not bad
+    print(f"compared {len(ref)} arrays of {', '.join(runs)} with {reference}: bitwise",
+          "equal" if ok else "DIFFERENT")
+    return 0 if ok else 1
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--every-array":
+        if len(sys.argv) < 4:
+            sys.exit("usage: compare_runs.py --every-array REFERENCE_RUN RUN [RUN ...]")
+        return every_array(sys.argv[2], sys.argv[3:])
     ap = argparse.ArgumentParser()
     ap.add_argument("runs_dir")
     ap.add_argument("steps", type=int)

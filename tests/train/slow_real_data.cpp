@@ -5,8 +5,8 @@
 #include <chrono>
 #include <filesystem>
 
-#include "train/data_mnist.h"
-#include "train/data_text.h"
+#include "data/data_mnist.h"
+#include "data/data_text.h"
 
 namespace mt {
 namespace {

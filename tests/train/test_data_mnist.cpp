@@ -8,7 +8,7 @@
 #include "core/rng.h"
 #include "io/config.h"
 #include "support/tiny_data.h"
-#include "train/data_mnist.h"
+#include "data/data_mnist.h"
 
 namespace mt {
 namespace {

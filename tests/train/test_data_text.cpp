@@ -8,7 +8,7 @@
 #include "core/rng.h"
 #include "io/config.h"
 #include "support/tiny_data.h"
-#include "train/data_text.h"
+#include "data/data_text.h"
 
 namespace mt {
 namespace {

@@ -14,8 +14,8 @@
 #include "nn/parameter_set.h"
 #include "optimizers/muon.h"
 #include "optimizers/newton_schulz.h"
-#include "train/data_random.h"
-#include "train/stats.h"
+#include "data/data_random.h"
+#include "stats/stats.h"
 
 namespace mt {
 namespace {
@@ -247,10 +247,10 @@ TEST(Stats, NamesCompleteAndIdenticalAcrossRanks) {
   EXPECT_EQ(r0.names(), want);
   EXPECT_EQ(r1.names(), want);
   for (const std::string& name : want) {
-    EXPECT_EQ(StabilityStats::units(name), "1");
-    EXPECT_FALSE(StabilityStats::description(name).empty());
+    EXPECT_EQ(whole.units(name), "1");
+    EXPECT_FALSE(whole.description(name).empty());
   }
-  EXPECT_THROW(StabilityStats::units("bogus"), Error);
+  EXPECT_THROW(whole.units("bogus"), Error);
 
   // A real step: owners' values + act_rank's values sum to the single-rank vector.
   for (Parameter* p : all)
@@ -276,12 +276,6 @@ TEST(Stats, NamesCompleteAndIdenticalAcrossRanks) {
 
 TEST(Stats, MuonOrthogonalityErrorMatchesIndependentNs) {
   register_builtins();
-  if (!orthogonality_registry().contains("muon"))
-    orthogonality_registry().add(
-        "muon", {[](Optimizer& o, bool on) { dynamic_cast<Muon&>(o).set_record_orthogonality(on); },
-                 [](const Optimizer& o, const Parameter& p) {
-                   return dynamic_cast<const Muon&>(o).orthogonality_error(p);
-                 }});
   Fixture f;
   OptimizerSet opt = OptimizerSet::from_config(
       Config::parse("{muon: {lr: 0.02, weight_decay: 0.0, ns_steps: 5}, sgd: {lr: 0.1}, "
@@ -293,6 +287,9 @@ TEST(Stats, MuonOrthogonalityErrorMatchesIndependentNs) {
             st.names().end());
   EXPECT_EQ(std::find(st.names().begin(), st.names().end(), "stats/fc2.bias/ns_orth_err"),
             st.names().end());
+  // Muon's own diagnostic, described by Muon (not by the statistics).
+  EXPECT_EQ(st.units("stats/fc1.weight/ns_orth_err"), "1");
+  EXPECT_NE(st.description("ns_orth_err").find("Newton-Schulz"), std::string::npos);
   auto& muon = dynamic_cast<Muon&>(*opt.find("muon"));
   for (Parameter* p : all)
     write(p->grad(), gaussian(p->numel(), 60 + static_cast<uint32_t>(p->numel())));
@@ -348,11 +345,10 @@ TEST(Stats, SpectralNormWarmStartConverges) {
 TEST(Stats, GptModulesIncludeBlocksAndValuesAreFinite) {
   register_builtins();
   auto data = make_random_tokens(Config::parse("{vocab_size: 32}"));
-  const Parametrization pz = Parametrization::from_config(Config::parse("{}"));
   auto model = model_registry().get("gpt")(
-      Config::parse("{width: 16, depth: 2, heads: 2, context: 8}"), {data->info(), pz});
+      Config::parse("{width: 16, depth: 2, heads: 2, context: 8}"), {data->info()});
   ParameterSet ps(model->parameters());
-  ps.initialize(pz, 0);
+  ps.initialize(0);
   OptimizerSet opt =
       OptimizerSet::from_config(Config::parse("{muon: {lr: 0.02}, adamw: {lr: 0.001}}"));
   opt.assign(ps.params());

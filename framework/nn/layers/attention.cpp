@@ -23,7 +23,9 @@ CausalSelfAttention::CausalSelfAttention(std::string name, int64_t d_model, int6
       m_q(&add_module<Linear>("q", d_model, d_model, Role::hidden, bias)),
       m_k(&add_module<Linear>("k", d_model, d_model, Role::hidden, bias)),
       m_v(&add_module<Linear>("v", d_model, d_model, Role::hidden, bias)),
-      m_o(&add_module<Linear>("o", d_model, d_model, Role::hidden, bias)) {}
+      m_o(&add_module<Linear>("o", d_model, d_model, Role::hidden, bias)) {
+  m_q->weight().attention_query = true;
+}
 
 Tensor CausalSelfAttention::operator()(Graph& g, const Tensor& x, int64_t B, int64_t T) {
   if (x.dim() != 2 || x.size(0) != B * T || x.size(1) != m_d)

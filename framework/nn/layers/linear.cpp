@@ -17,7 +17,8 @@ Tensor Linear::operator()(Graph& g, const Tensor& x) {
     input_error("model", name(), ": input ", shape_str(x.shape()), " is not (N, ", m_d_in, ")");
   // The readout multiplier scales x W^T only, not the bias (microsoft/mup MuReadout scales the
   // input): a scaled bias would get an effective lr of lr * mult, shrinking with width.
-  const Tensor xin = m_output_mult != 1.0f ? scale(g, x, m_output_mult) : x;  // (N, d_in)
+  const float mult = m_weight->output_mult;
+  const Tensor xin = mult != 1.0f ? scale(g, x, mult) : x;  // (N, d_in)
   Tensor y = linear(g, xin, m_weight->value(), m_bias ? m_bias->value() : Tensor());
   g.observe(name(), y);
   return y;

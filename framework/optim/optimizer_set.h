@@ -1,5 +1,6 @@
 // OptimizerSet: the optimizers of a run and the routing of parameters to them by role
-// ("optimizer.groups": hidden -> muon, input/output/vector -> adamw by default).
+// ("optimizer.groups"; the defaults per role are registered with the optimizers, e.g.
+// optimizers/register.cpp: hidden -> muon, input/output/vector -> adamw).
 #pragma once
 #include <map>
 #include <memory>
@@ -8,9 +9,12 @@
 
 #include "io/config.h"
 #include "nn/parameter.h"
-#include "train/optimizer.h"
+#include "optim/optimizer.h"
 
 namespace mt {
+
+// The optimizer a role goes to when optimizer.groups does not say (registered, not hard-coded).
+void set_default_group(Role role, const std::string& optimizer);
 
 class OptimizerSet {
  public:
@@ -23,6 +27,7 @@ class OptimizerSet {
 
   Optimizer* find(const std::string& name) const;  // nullptr when not configured
   const std::string& optimizer_for(Role role) const;
+  Optimizer& for_role(Role role) const;  // the optimizer that updates parameters of `role`
   std::vector<Optimizer*> all() const;
 
  private:

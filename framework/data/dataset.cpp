@@ -1,5 +1,5 @@
 // The dataset registry.
-#include "train/dataset.h"
+#include "data/dataset.h"
 
 namespace mt {
 

@@ -4,17 +4,17 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "core/registry.h"
 #include "io/config.h"
 #include "nn/model.h"
 #include "nn/parameter.h"
-#include "train/dataset.h"
-#include "train/optimizer_set.h"
-#include "train/spectral.h"
+#include "data/dataset.h"
+#include "optim/optimizer_set.h"
+#include "stats/spectral.h"
 
 namespace mt {
 
@@ -31,15 +31,6 @@ struct StatsOptions {
   bool due(int64_t steps_done) const { return every > 0 && steps_done % every == 0; }
 };
 
-// framework/ cannot name optimizers/ (docs/design.md); an optimizer that records the orthogonality
-// error of its Newton-Schulz output registers these accessors under its name (Muon:
-// optimizers/register.cpp). Parameters routed to a registered optimizer get `ns_orth_err`.
-struct OrthogonalityAccess {
-  std::function<void(Optimizer&, bool on)> set_record;
-  std::function<double(const Optimizer&, const Parameter&)> error;  // < 0: not recorded
-};
-Registry<OrthogonalityAccess>& orthogonality_registry();
-
 // Statistics of one 2-D module output y (N rows, F features): see StabilityStats.
 struct ActivationStats {
   double act_rms = 0.0, act_rms_max = 0.0, dep_rms = 0.0;
@@ -52,11 +43,11 @@ double rms(const float* a, int64_t n);
 // One instance per run and rank. Names and their order are fixed at construction and identical
 // on every rank. Per parameter `p` ("stats/<p>/<stat>"), computed by its owner only:
 //   w_rms, dw_rms (dW = W_after - W_before of this step), grad_rms (the averaged gradient of this
-//   step), momentum_rms (after the update; the first of momentum, momentum_buffer, exp_avg among
-//   the owning optimizer's state names; only for such optimizers; 0 while the state is absent),
+//   step), momentum_rms (after the update; the owning optimizer's first-moment state,
+//   Optimizer::first_moment_state; only for such optimizers; 0 while the state is absent),
 //   for 2-D: w_spec, dw_spec (SpectralNorm: a lower bound), w_spec_ratio = w_spec / sqrt(fan_out /
-//   fan_in), dw_spec_ratio likewise; for optimizers in orthogonality_registry(): ns_orth_err (NaN
-//   when the optimizer recorded none at this step).
+//   fan_in), dw_spec_ratio likewise; then the optimizer's diagnostics of p
+//   (Optimizer::diagnostics, e.g. Muon's ns_orth_err; NaN when it recorded none at this step).
 // Per module `m` ("act/<m>/<stat>"): every name the model's forward reports to the graph's
 // observer (first-seen order; a module reported twice in one forward keeps its first output).
 // With y = f(x; w_after) on the probe batch viewed as N rows (dim 0) of F features:
@@ -80,18 +71,18 @@ class StabilityStats {
   const std::vector<std::string>& names() const { return m_names; }
   const std::vector<std::string>& modules() const { return m_modules; }
   const StatsOptions& options() const { return m_opts; }
-  // Units and description of a stat, by its name or a full path ("stats/x/w_spec" -> w_spec);
-  // an unknown stat is an internal error.
-  static std::string units(const std::string& stat);
-  static std::string description(const std::string& stat);
+  // Units and description of a stat, by its name or a full path ("stats/x/w_spec" -> w_spec),
+  // the optimizers' diagnostics included; an unknown stat is an internal error.
+  std::string units(const std::string& stat) const;
+  std::string description(const std::string& stat) const;
 
   // At a stats step, after the gradient reduce-scatter and before the optimizer update: snapshots
-  // W and the grad RMS of owned parameters, turns on orthogonality recording, and on rank
+  // W and the grad RMS of owned parameters, turns on the optimizers' diagnostics, and on rank
   // `act_rank` runs the probe forward recording f(x; w_before).
   void before_update(int rank = 0, int act_rank = 0);
   // After the all-gather (every parameter updated everywhere): one value per names() entry,
   // 0 where this rank does not compute it (per-parameter: owners; per-module: `act_rank`), so the
-  // trainer can all_reduce_sum the vector. Turns orthogonality recording off. Pass the same ranks
+  // trainer can all_reduce_sum the vector. Turns the diagnostics off. Pass the same ranks
   // as to before_update.
   std::vector<double> after_update(int rank, int act_rank = 0);
 
@@ -119,6 +110,7 @@ class StabilityStats {
   std::vector<std::unique_ptr<ModuleEntry>> m_acts;   // in first-seen order
   std::vector<std::string> m_modules;
   std::vector<std::string> m_names;
+  std::map<std::string, DiagnosticInfo> m_diagnostics;  // the optimizers', by stat name
   std::vector<float> m_before;  // W_before of owned parameters, then dW (packed)
   bool m_armed = false;         // before_update ran since the last after_update
   bool m_probe_before = false;  // ... and recorded f(x; w_before)

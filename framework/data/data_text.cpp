@@ -1,6 +1,6 @@
 // Loading and batching of byte-level text: training windows drawn at random positions as a pure
 // function of (seed, step, row); validation in consecutive non-overlapping windows.
-#include "train/data_text.h"
+#include "data/data_text.h"
 
 #include <algorithm>
 #include <cctype>

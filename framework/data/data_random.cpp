@@ -1,5 +1,5 @@
 // Uniform random token sequences: every token is a pure function of (stream, position).
-#include "train/data_random.h"
+#include "data/data_random.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,7 +1,7 @@
 // StabilityStats: names fixed at construction, W snapshots and gradient RMS before the update,
 // per-parameter norms and spectral norms after it (parallel over parameters), and per-module
 // statistics from two probe forwards (before and after the update) seen through the observer.
-#include "train/stats.h"
+#include "stats/stats.h"
 
 #include <algorithm>
 #include <cmath>
@@ -27,14 +27,12 @@ enum Slot {
   dw_spec,
   w_spec_ratio,
   dw_spec_ratio,
-  ns_orth_err,
   n_slots
 };
-const char* const kParamStats[n_slots] = {"w_rms",        "dw_rms",        "grad_rms",
-                                          "momentum_rms", "w_spec",        "dw_spec",
-                                          "w_spec_ratio", "dw_spec_ratio", "ns_orth_err"};
+const char* const kParamStats[n_slots] = {"w_rms",        "dw_rms", "grad_rms",
+                                          "momentum_rms", "w_spec", "dw_spec",
+                                          "w_spec_ratio", "dw_spec_ratio"};
 const char* const kActStats[4] = {"act_rms", "act_rms_max", "dep_rms", "upd_rms"};
-const char* const kMomentumStates[3] = {"momentum", "momentum_buffer", "exp_avg"};
 
 struct StatInfo {
   const char* name;
@@ -45,15 +43,12 @@ const StatInfo kInfo[] = {
     {"dw_rms", "RMS of this step's update dW = W_after - W_before"},
     {"grad_rms", "RMS of this step's gradient (averaged over ranks)"},
     {"momentum_rms",
-     "RMS of the optimizer's first-moment state after the update (Muon/SGD "
-     "momentum, AdamW exp_avg; 0 while absent)"},
+     "RMS of the optimizer's first-moment state after the update (the state it describes as "
+     "a running mean of gradients; 0 while absent)"},
     {"w_spec", "spectral norm ||W||_2 after the update (warm-started Lanczos, lower bound)"},
     {"dw_spec", "spectral norm ||dW||_2 of this step's update (warm-started Lanczos, lower bound)"},
     {"w_spec_ratio", "w_spec / sqrt(fan_out / fan_in); Theta(1) under the spectral condition"},
     {"dw_spec_ratio", "dw_spec / sqrt(fan_out / fan_in); Theta(1) under the spectral condition"},
-    {"ns_orth_err",
-     "||O O^T - I||_F / sqrt(min dim) of this step's Newton-Schulz output O "
-     "(NaN: not recorded)"},
     {"act_rms", "probe batch, module output after the update: mean over rows of the row RMS"},
     {"act_rms_max", "probe batch, module output after the update: max over rows of the row RMS"},
     {"dep_rms",
@@ -62,11 +57,15 @@ const StatInfo kInfo[] = {
     {"upd_rms", "probe batch: RMS of f(x; W_after) - f(x; W_before) over all elements"},
 };
 
-const StatInfo& info_of(const std::string& stat) {
-  const std::string s = stat.substr(stat.rfind('/') + 1);  // npos + 1 = 0: whole string
+std::string stat_of(const std::string& stat) {
+  return stat.substr(stat.rfind('/') + 1);  // npos + 1 = 0: whole string
+}
+
+const StatInfo* builtin_info(const std::string& stat) {
+  const std::string s = stat_of(stat);
   for (const StatInfo& i : kInfo)
-    if (s == i.name) return i;
-  check_failed("known statistic", __FILE__, __LINE__, cat("unknown statistic '", stat, "'"));
+    if (s == i.name) return &i;
+  return nullptr;
 }
 
 }  // namespace
@@ -78,11 +77,6 @@ StatsOptions StatsOptions::from_config(const Config& c) {
   o.power_iters =
       static_cast<int>(c.get_in("power_iters", int64_t{o.power_iters}, int64_t{1}, int64_t{100}));
   return o;
-}
-
-Registry<OrthogonalityAccess>& orthogonality_registry() {
-  static Registry<OrthogonalityAccess> r("orthogonality");
-  return r;
 }
 
 namespace {
@@ -160,22 +154,29 @@ ActivationStats activation_stats(const float* y, int64_t rows, int64_t features)
   return st;
 }
 
-std::string StabilityStats::units(const std::string& stat) {
-  info_of(stat);  // unknown -> error
-  return "1";     // ratios of dimensionless quantities: weights, updates, activations
+std::string StabilityStats::units(const std::string& stat) const {
+  if (builtin_info(stat)) return "1";  // ratios of dimensionless quantities
+  auto it = m_diagnostics.find(stat_of(stat));
+  if (it == m_diagnostics.end())
+    check_failed("known statistic", __FILE__, __LINE__, cat("unknown statistic '", stat, "'"));
+  return it->second.units;
 }
 
-std::string StabilityStats::description(const std::string& stat) {
-  return info_of(stat).description;
+std::string StabilityStats::description(const std::string& stat) const {
+  if (const StatInfo* i = builtin_info(stat)) return i->description;
+  auto it = m_diagnostics.find(stat_of(stat));
+  if (it == m_diagnostics.end())
+    check_failed("known statistic", __FILE__, __LINE__, cat("unknown statistic '", stat, "'"));
+  return it->second.description;
 }
 
 struct StabilityStats::ParamEntry {
   Parameter* p = nullptr;
   bool owned = false;
-  Optimizer* optimizer = nullptr;             // by role
-  std::string momentum;                       // state name; empty: no momentum_rms
-  const OrthogonalityAccess* orth = nullptr;  // ns_orth_err when set
-  int64_t slot[n_slots];                      // index into names(), -1 when absent
+  Optimizer* optimizer = nullptr;  // by role
+  std::string momentum;            // first-moment state name; empty: no momentum_rms
+  std::vector<std::pair<std::string, int64_t>> diagnostics;  // the optimizer's: name, index
+  int64_t slot[n_slots];           // index into names(), -1 when absent
   int64_t offset = -1;                        // into m_before (owned)
   double grad_rms = 0.0;
   SpectralNorm w_norm, dw_norm;
@@ -250,22 +251,21 @@ StabilityStats::StabilityStats(Model& model, const std::vector<Parameter*>& all,
       e->offset = packed;
       packed += p->numel();
     }
-    const std::string& opt_name = optimizers.optimizer_for(p->role());
-    e->optimizer = optimizers.find(opt_name);
-    if (e->optimizer) {
-      const std::vector<std::string> states = e->optimizer->state_names();
-      for (const char* s : kMomentumStates)
-        if (e->momentum.empty() && std::find(states.begin(), states.end(), s) != states.end())
-          e->momentum = s;
-    }
-    if (p->is_matrix() && orthogonality_registry().contains(opt_name))
-      e->orth = &orthogonality_registry().get(opt_name);
+    e->optimizer = &optimizers.for_role(p->role());
+    e->momentum = e->optimizer->first_moment_state();
     for (int k = 0; k < n_slots; ++k) {
       const bool has = k <= grad_rms || (k == momentum_rms && !e->momentum.empty()) ||
-                       (k >= w_spec && k <= dw_spec_ratio && p->is_matrix()) ||
-                       (k == ns_orth_err && e->orth);
+                       (k >= w_spec && k <= dw_spec_ratio && p->is_matrix());
       e->slot[k] = has ? static_cast<int64_t>(m_names.size()) : -1;
       if (has) m_names.push_back("stats/" + p->name() + "/" + kParamStats[k]);
+    }
+    // Then what the optimizer records about p (Muon: ns_orth_err).
+    for (const DiagnosticInfo& d : e->optimizer->diagnostics(*p)) {
+      MT_CHECK(!builtin_info(d.name), "diagnostic '", d.name, "' of ", e->optimizer->name(),
+               " shadows a statistic");
+      m_diagnostics.emplace(d.name, d);
+      e->diagnostics.emplace_back(d.name, static_cast<int64_t>(m_names.size()));
+      m_names.push_back("stats/" + p->name() + "/" + d.name);
     }
     m_params.push_back(std::move(e));
   }
@@ -309,9 +309,7 @@ void StabilityStats::before_update(int rank, int act_rank) {
                 static_cast<size_t>(p.numel()) * sizeof(float));
     e->grad_rms = rms(p.grad().data(), p.numel());
   }
-  for (Optimizer* opt : m_optimizers.all())
-    if (orthogonality_registry().contains(opt->name()))
-      orthogonality_registry().get(opt->name()).set_record(*opt, true);
+  for (Optimizer* opt : m_optimizers.all()) opt->record_diagnostics(true);
   m_probe_before = rank == act_rank;
   std::vector<double> unused;
   if (m_probe_before) probe_forward(false, unused);
@@ -346,7 +344,7 @@ std::vector<double> StabilityStats::after_update(int rank, int act_rank) {
   MT_CHECK(m_armed, "StabilityStats::after_update without before_update");
   m_armed = false;
   std::vector<double> out(m_names.size(), 0.0);
-  // Optimizer state and the orthogonality record are read sequentially (map lookups) ...
+  // Optimizer state and diagnostics are read sequentially (map lookups) ...
   std::vector<ParamEntry*> work;
   for (auto& e : m_params) {
     if (!e->owned) continue;
@@ -356,14 +354,10 @@ std::vector<double> StabilityStats::after_update(int rank, int act_rank) {
           e->optimizer->has_state(*e->p, e->momentum)
               ? rms(e->optimizer->state(*e->p, e->momentum).data(), e->p->numel())
               : 0.0;
-    if (e->slot[ns_orth_err] >= 0) {
-      const double err = e->orth->error(*e->optimizer, *e->p);
-      out[e->slot[ns_orth_err]] = err < 0.0 ? kNaN : err;
-    }
+    for (const auto& [name, slot] : e->diagnostics)
+      out[static_cast<size_t>(slot)] = e->optimizer->diagnostic(*e->p, name);  // NaN: none
   }
-  for (Optimizer* opt : m_optimizers.all())
-    if (orthogonality_registry().contains(opt->name()))
-      orthogonality_registry().get(opt->name()).set_record(*opt, false);
+  for (Optimizer* opt : m_optimizers.all()) opt->record_diagnostics(false);
   // ... the norms and spectral norms in parallel over parameters, largest first.
   std::stable_sort(work.begin(), work.end(), [](const ParamEntry* a, const ParamEntry* b) {
     return a->p->numel() > b->p->numel();

@@ -1,6 +1,6 @@
 // IDX reading through zlib (gzread reads plain and gzipped files alike) and MNIST batching.
 // Images stay uint8 in memory (55 MB for MNIST); batches are normalised through a 256-entry table.
-#include "train/data_mnist.h"
+#include "data/data_mnist.h"
 
 #include <zlib.h>
 

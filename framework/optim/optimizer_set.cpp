@@ -1,14 +1,27 @@
 // Build the configured optimizers and route parameters by role.
-#include "train/optimizer_set.h"
+#include "optim/optimizer_set.h"
 
 namespace mt {
+namespace {
+std::map<Role, std::string>& default_groups() {
+  static std::map<Role, std::string> groups;
+  return groups;
+}
+}  // namespace
+
+void set_default_group(Role role, const std::string& optimizer) {
+  default_groups()[role] = optimizer;
+}
 
 OptimizerSet OptimizerSet::from_config(const Config& section) {
   OptimizerSet set;
   Config groups = section.section("groups");
-  const std::map<Role, std::string> defaults = {
-      {Role::hidden, "muon"}, {Role::input, "adamw"}, {Role::output, "adamw"}, {Role::vector, "adamw"}};
-  for (const auto& [role, def] : defaults) set.m_groups[role] = groups.get<std::string>(role_name(role), def);
+  for (Role role : {Role::input, Role::hidden, Role::output, Role::vector}) {
+    auto it = default_groups().find(role);
+    set.m_groups[role] = it != default_groups().end()
+                             ? groups.get<std::string>(role_name(role), it->second)
+                             : groups.require<std::string>(role_name(role));
+  }
   for (const std::string& key : groups.keys()) parse_role(key);  // unknown role -> error
   // Every optimizer named by a section or a group is built (a section validates its keys).
   std::vector<std::string> names;
@@ -17,14 +30,13 @@ OptimizerSet OptimizerSet::from_config(const Config& section) {
   for (const auto& [role, name] : set.m_groups) names.push_back(name);
   for (const std::string& name : names) {
     if (set.m_optimizers.count(name)) continue;
-    const OptimizerFactory& factory = optimizer_registry().get(name);
-    set.m_optimizers[name] = factory(section.section(name));
+    set.m_optimizers[name] = make_optimizer(name, section.section(name));
   }
   return set;
 }
 
 void OptimizerSet::assign(const std::vector<Parameter*>& params) {
-  for (Parameter* p : params) m_optimizers.at(m_groups.at(p->role()))->add_parameter(p);
+  for (Parameter* p : params) for_role(p->role()).add_parameter(p);
 }
 
 void OptimizerSet::step(float lr_factor) {
@@ -37,7 +49,13 @@ Optimizer* OptimizerSet::find(const std::string& name) const {
   return it == m_optimizers.end() ? nullptr : it->second.get();
 }
 
-const std::string& OptimizerSet::optimizer_for(Role role) const { return m_groups.at(role); }
+const std::string& OptimizerSet::optimizer_for(Role role) const {
+  return m_groups.at(role);
+}
+
+Optimizer& OptimizerSet::for_role(Role role) const {
+  return *m_optimizers.at(m_groups.at(role));
+}
 
 std::vector<Optimizer*> OptimizerSet::all() const {
   std::vector<Optimizer*> out;

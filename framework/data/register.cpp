@@ -1,9 +1,9 @@
 // Built-in datasets: one line per dataset.
-#include "train/register.h"
+#include "data/register.h"
 
-#include "train/data_mnist.h"
-#include "train/data_random.h"
-#include "train/data_text.h"
+#include "data/data_mnist.h"
+#include "data/data_random.h"
+#include "data/data_text.h"
 
 namespace mt {
 

@@ -1,0 +1,122 @@
+// Building a run from its config: sections, components, ShardPlan, µP, initialisation, statistics.
+#include "train/run.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+
+#include "backend/cpu/blas.h"
+#include "core/log.h"
+#include "data/dataset.h"
+#include "io/run_name.h"
+#include "mup/init.h"
+#include "train/progress.h"
+
+namespace mt {
+namespace {
+
+// Look a name up in a registry, naming the config key and line when it is unknown.
+template <class R>
+const auto& lookup(const R& registry, const Config& cfg, const std::string& key) {
+  const std::string name = cfg.require<std::string>(key);
+  if (!registry.contains(name))
+    input_error(registry.kind(), "unknown '", name, "' (", cfg.path(key), " ", cfg.where(key),
+                "); known: ", registry.known_list());
+  return registry.get(name);
+}
+
+}  // namespace
+
+Run::Run(Config root_, Communicator& comm_, std::string out_root_)
+    : root(std::move(root_)), comm(comm_), out_root(std::move(out_root_)) {
+  const ShardPolicy policy = read_sections();
+  lay_out_parameters(policy);
+  build_stats();
+}
+
+// Steps 1-4 of docs/design.md "Building a run": sections, components, unused keys, batch split.
+ShardPolicy Run::read_sections() {
+  name = read_run_name(root, "name", "run");
+  seed = static_cast<uint64_t>(root.get_in("seed", int64_t{0}, int64_t{0}, int64_t{1} << 62));
+  opts = TrainOptions::from_config(root.section("train"));
+  ckpt = CheckpointOptions::from_config(root.section("checkpoint"));
+  stats_opts = StatsOptions::from_config(root.section("stats"));
+  cpu::set_num_threads(static_cast<int>(opts.threads));
+
+  const Config data_cfg = root.section("data");
+  data = lookup(dataset_registry(), data_cfg, "name")(data_cfg);
+  pz = Parametrization::from_config(root.section("parametrization"));
+  const Config model_cfg = root.section("model");
+  model = lookup(model_registry(), model_cfg, "name")(model_cfg, {data->info(), pz.attn_scale});
+  seq = std::max<int64_t>(1, model->context());
+  optimizers = std::make_unique<OptimizerSet>(OptimizerSet::from_config(root.section("optimizer")));
+  schedule =
+      std::make_unique<Schedule>(Schedule::from_config(root.section("schedule"), opts.steps));
+  const Config dist_cfg = root.section("dist");
+  const ShardPolicy policy =
+      parse_shard_policy(dist_cfg.get_choice("policy", "lpt", {"lpt", "round_robin"}));
+  root.check_unused();
+
+  if (opts.batch_size % comm.size() != 0)
+    root.section("train").fail(
+        "batch_size",
+        cat("global batch ", opts.batch_size, " is not divisible by the ", comm.size(), " ranks"));
+  // Both splits must hold at least one window of the context (a text corpus can be shorter):
+  // refuse now, before run() chooses and creates a run directory. Batches are pure functions of
+  // their arguments, so drawing one row here changes nothing.
+  data->val_batches(opts.batch_size, seq);
+  data->train_batch(seed, 0, opts.batch_size, seq, 0, 1);
+  return policy;
+}
+
+// Steps 5-8: costs from the optimizers -> ShardPlan -> flat buffers -> µP -> init -> ownership.
+void Run::lay_out_parameters(ShardPolicy policy) {
+  const std::vector<Parameter*> all = model->parameters();
+  std::vector<int64_t> numel;
+  std::vector<double> cost;  // each optimizer's own cost model (e.g. Muon: its ns_steps)
+  for (const Parameter* p : all) {
+    numel.push_back(p->numel());
+    cost.push_back(optimizers->for_role(p->role()).update_cost(*p));
+  }
+  plan = ShardPlan::build(all, numel, cost, comm.size(), policy);
+  params = std::make_unique<ParameterSet>(plan.ordered());
+  apply_parametrization(all, pz, model->width(), [&](const Parameter& p) -> const Optimizer& {
+    return optimizers->for_role(p.role());
+  });
+  params->initialize(seed);
+  optimizers->assign(plan.owned_by(comm.rank()));
+}
+
+// Step 9: statistics on a probe batch = the first validation examples, fixed for the whole run
+// (and across resumes).
+void Run::build_stats() {
+  if (stats_opts.every <= 0) return;
+  const int64_t probe = stats_opts.probe_batch;
+  Batch batch = data->val_batch(0, probe, seq, 0, probe);
+  if (batch.rows < 2)
+    root.section("stats").fail("probe_batch",
+                               "the validation split is too small for a probe batch");
+  stats = std::make_unique<StabilityStats>(*model, model->parameters(), plan.owned_by(comm.rank()),
+                                           *optimizers, std::move(batch), stats_opts);
+}
+
+EvalResult Run::validate(int64_t max_batches, bool progress) {
+  if (!progress || comm.rank() != 0)
+    return evaluate(*model, *data, comm, opts.batch_size, seq, max_batches);
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  double last = 0.0;
+  auto report = [&](int64_t done, int64_t total) {
+    const double t = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (done == 1 || (t - last >= 10.0 && done < total)) {
+      last = t;
+      log::info("[train]   validation batch ", done, "/", total, ", ", format_duration(t),
+                done > 1 ? cat(", ETA ", format_duration(t / static_cast<double>(done) *
+                                                         static_cast<double>(total - done)))
+                         : std::string());
+    }
+  };
+  return evaluate(*model, *data, comm, opts.batch_size, seq, max_batches, report);
+}
+
+}  // namespace mt

@@ -1,0 +1,59 @@
+// Run: what a training run is built from (docs/design.md "Building a run"): the config sections,
+// the dataset, model, optimizers, schedule, the ShardPlan and the laid-out, initialised
+// parameters, and the statistics. Built once, identically on every rank; the Trainer's parts
+// (StepRunner, Checkpointer, RunLoop) work on it.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "data/dataset.h"
+#include "dist/communicator.h"
+#include "dist/shard_plan.h"
+#include "io/config.h"
+#include "mup/parametrization.h"
+#include "nn/model.h"
+#include "nn/parameter_set.h"
+#include "optim/optimizer_set.h"
+#include "stats/stats.h"
+#include "train/evaluate.h"
+#include "train/schedule.h"
+#include "train/train_options.h"
+
+namespace mt {
+
+struct Run {
+  // Reads every section of `root` (unknown keys are errors) and builds the run; writes nothing.
+  Run(Config root, Communicator& comm, std::string out_root);
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
+
+  // Validation over up to max_batches batches (0: the whole split). progress: rank 0 prints
+  // where it is (a line every ~10 s), for the long final one.
+  EvalResult validate(int64_t max_batches, bool progress = false);
+  int rank() const { return comm.rank(); }
+
+  Config root;
+  Communicator& comm;
+  std::string out_root, name;
+  uint64_t seed = 0;
+  TrainOptions opts;
+  CheckpointOptions ckpt;
+  StatsOptions stats_opts;
+  std::unique_ptr<Dataset> data;
+  Parametrization pz;
+  std::unique_ptr<Model> model;
+  std::unique_ptr<OptimizerSet> optimizers;
+  std::unique_ptr<Schedule> schedule;
+  ShardPlan plan;
+  std::unique_ptr<ParameterSet> params;
+  std::unique_ptr<StabilityStats> stats;  // null with stats.every = 0
+  int64_t seq = 1;                        // context length (1 for feature models)
+
+ private:
+  ShardPolicy read_sections();
+  void lay_out_parameters(ShardPolicy policy);
+  void build_stats();
+};
+
+}  // namespace mt

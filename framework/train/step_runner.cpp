@@ -1,0 +1,147 @@
+// One data-parallel step with sharded updates (docs/design.md "One training step", 1-9).
+#include "train/step_runner.h"
+
+#include <chrono>
+#include <cmath>
+#include <string>
+
+#include "core/log.h"
+#include "nn/ops.h"
+#include "train/signals.h"
+
+namespace mt {
+
+StepResult StepRunner::run(int64_t step) {
+  int64_t count = 0;
+  const double local_loss = forward_backward(step, count);
+  weight_by_share(count);
+  if (m_hooks.after_backward) m_hooks.after_backward(step, *m_run.params);
+
+  const int64_t bytes_before = m_run.comm.bytes_sent();
+  const Sums sums = reduce_to_owners(local_loss, count);
+  StepResult r;
+  r.loss = sums.count > 0 ? sums.loss_sum / sums.count : 0.0;
+  // Every rank stops after the same step: the decision comes from the all-reduce, never from the
+  // live flag (a signal landing between two ranks' checks would split them across a collective).
+  r.stop = sums.stop > 0;
+  if (nonfinite_policy(step, sums, r.loss)) {
+    r.skipped = true;
+    return r;  // loss is NaN when the loss itself was non-finite: the loop leaves it out of means
+  }
+  r.grad_norm = std::sqrt(sums.grad_sumsq);
+  const bool record = m_run.stats && m_run.stats_opts.due(step + 1);
+  if (record) m_run.stats->before_update(m_run.rank(), 0);
+  update_and_gather(step);
+  r.bytes = m_run.comm.bytes_sent() - bytes_before;  // the training step's own traffic
+  if (record) {
+    // Owners computed their parameters' statistics, rank 0 the per-layer ones: sum to everyone.
+    // They travel separately (counted outside the step payload).
+    r.stats = m_run.stats->after_update(m_run.rank(), 0);
+    m_run.comm.all_reduce_sum(r.stats.data(), static_cast<int64_t>(r.stats.size()));
+  }
+  return r;
+}
+
+// Steps 1-3: this rank's rows, forward on the tape, backward. Returns the local mean loss.
+double StepRunner::forward_backward(int64_t step, int64_t& count) {
+  const int64_t B = m_run.opts.batch_size;
+  int64_t r0 = 0, r1 = 0;
+  rank_rows(B, m_run.rank(), m_run.comm.size(), r0, r1);
+  const Batch batch = m_run.data->train_batch(m_run.seed, step, B, m_run.seq, r0, r1);
+  count = 0;
+  for (int32_t label : batch.labels) count += label >= 0;
+  m_run.params->zero_grad();
+  if (count == 0) return 0.0;
+  Graph g;
+  Tensor logits = m_run.model->forward(g, batch);
+  Tensor loss = cross_entropy(g, logits, batch.labels);
+  const double local_loss = loss.item();
+  g.backward(loss);
+  return local_loss;
+}
+
+// Step 4: the global loss is the mean over every rank's predictions: weight this rank's
+// mean-loss gradient by its share before the reduce-scatter sums.
+void StepRunner::weight_by_share(int64_t count) {
+  if (m_run.comm.size() == 1) return;
+  double counts[1] = {static_cast<double>(count)};
+  m_run.comm.all_reduce_sum(counts, 1);
+  const float share = counts[0] > 0 ? static_cast<float>(count / counts[0]) : 0.0f;
+  float* g = m_run.params->grads().data();
+  const int64_t n = m_run.params->numel();
+#pragma omp parallel for
+  for (int64_t i = 0; i < n; ++i) g[i] *= share;
+}
+
+// Steps 5-6: reduce-scatter the gradients to their owners, then one all-reduce of the sums.
+StepRunner::Sums StepRunner::reduce_to_owners(double loss, int64_t count) {
+  const std::vector<int64_t>& counts = m_run.plan.rank_numel();
+  const int64_t own_offset = m_run.plan.rank_offsets()[m_run.rank()];
+  float* grads = m_run.params->grads().data();
+  m_run.comm.reduce_scatter(grads, grads + own_offset, counts);
+  const float* own = grads + own_offset;
+  const int64_t own_n = counts[m_run.rank()];
+  double sumsq = 0.0, nonfinite = 0.0;
+#pragma omp parallel for reduction(+ : sumsq, nonfinite)
+  for (int64_t i = 0; i < own_n; ++i) {
+    if (!std::isfinite(own[i]))
+      nonfinite += 1.0;
+    else
+      sumsq += static_cast<double>(own[i]) * own[i];
+  }
+  double wire[5] = {sumsq, nonfinite, loss * static_cast<double>(count), static_cast<double>(count),
+                    stop_requested() ? 1.0 : 0.0};
+  m_run.comm.all_reduce_sum(wire, 5);
+  return {wire[0], wire[1], wire[2], wire[3], wire[4]};
+}
+
+// train.on_nonfinite on all-reduced values, so every rank takes the same branch: skip -> true
+// (drop this update), stop -> a runtime error; false when everything is finite.
+bool StepRunner::nonfinite_policy(int64_t step, const Sums& sums, double loss) {
+  const bool bad_loss = !std::isfinite(loss);
+  if (!bad_loss && sums.nonfinite == 0) return false;
+  if (m_run.opts.on_nonfinite == "skip") {
+    ++m_nonfinite_skipped;
+    log::warn("[train] non-finite ", bad_loss ? "loss" : "gradient", " at step ", step,
+              ": update skipped (", m_nonfinite_skipped, " so far; train.on_nonfinite: skip)");
+    return true;
+  }
+  if (bad_loss)
+    runtime_error("train", "non-finite loss at step ", step,
+                  " (train.on_nonfinite: stop; the last checkpoint is kept)");
+  fail_nonfinite_gradient(step, sums);
+}
+
+void StepRunner::fail_nonfinite_gradient(int64_t step, const Sums& sums) {
+  std::string names;
+  for (Parameter* p : m_run.plan.owned_by(m_run.rank())) {
+    const float* v = p->grad().data();
+    for (int64_t i = 0; i < p->numel(); ++i)
+      if (!std::isfinite(v[i])) {
+        names += (names.empty() ? "" : ", ") + p->name();
+        break;
+      }
+  }
+  runtime_error("train", "non-finite gradient at step ", step, " (", sums.nonfinite, " values",
+                names.empty() ? "" : " in " + names,
+                "; train.on_nonfinite: stop; the last checkpoint is kept)");
+}
+
+// Steps 7-8: the owners' update, then the all-gather of the updated values.
+void StepRunner::update_and_gather(int64_t step) {
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  m_run.optimizers->step(static_cast<float>(m_run.schedule->factor(step)));
+  m_update_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+  ++m_update_steps;
+  const std::vector<int64_t>& counts = m_run.plan.rank_numel();
+  const int64_t own_offset = m_run.plan.rank_offsets()[m_run.rank()];
+  float* values = m_run.params->values().data();
+  m_run.comm.all_gather(values + own_offset, values, counts);
+}
+
+double StepRunner::update_ms() const {
+  return m_update_steps ? 1e3 * m_update_seconds / static_cast<double>(m_update_steps) : 0.0;
+}
+
+}  // namespace mt

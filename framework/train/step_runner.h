@@ -1,0 +1,64 @@
+// StepRunner: one data-parallel training step (docs/design.md "One training step"): forward and
+// backward on this rank's rows, gradient weighting, reduce-scatter to the owners, one all-reduce
+// of the step's sums (gradient norm, non-finite count, loss, labels, stop requests), the
+// non-finite policy, the owners' update, the all-gather and, on stats steps, the statistics.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "train/run.h"
+
+namespace mt {
+
+// What one step produced; identical on every rank except `bytes`.
+struct StepResult {
+  double loss = 0.0;          // global mean loss; NaN when it was non-finite (skipped step)
+  double grad_norm = 0.0;     // of the rank-averaged gradient; 0 for a skipped step
+  bool skipped = false;       // non-finite loss or gradient: no update (train.on_nonfinite: skip)
+  bool stop = false;          // some rank was asked to stop: every rank leaves after this step
+  std::vector<double> stats;  // all-reduced statistics (StabilityStats::names order) or empty
+  int64_t bytes = 0;          // bytes this rank passed to the step's own collectives
+};
+
+// Test seam: callbacks a test installs to reach inside a step (never set in production).
+struct StepHooks {
+  // After this rank's backward and gradient weighting, before the reduce-scatter: may edit the
+  // local gradients (e.g. make one non-finite to exercise train.on_nonfinite).
+  std::function<void(int64_t step, ParameterSet& params)> after_backward;
+};
+
+class StepRunner {
+ public:
+  explicit StepRunner(Run& run) : m_run(run) {}
+
+  // Step `step` (0-based: it draws batch `step` and uses the schedule at `step`). A non-finite
+  // loss or gradient with train.on_nonfinite: stop is a runtime error naming the step.
+  StepResult run(int64_t step);
+
+  void set_hooks(StepHooks hooks) { m_hooks = std::move(hooks); }
+  int64_t nonfinite_skipped() const { return m_nonfinite_skipped; }
+  void set_nonfinite_skipped(int64_t n) { m_nonfinite_skipped = n; }
+  // Mean time of the optimizer update on this rank, in milliseconds (0 before any update).
+  double update_ms() const;
+
+ private:
+  // The five all-reduced sums of a step, in their wire order.
+  struct Sums {
+    double grad_sumsq = 0.0, nonfinite = 0.0, loss_sum = 0.0, count = 0.0, stop = 0.0;
+  };
+  double forward_backward(int64_t step, int64_t& count);
+  void weight_by_share(int64_t count);
+  Sums reduce_to_owners(double loss, int64_t count);
+  bool nonfinite_policy(int64_t step, const Sums& sums, double loss);
+  [[noreturn]] void fail_nonfinite_gradient(int64_t step, const Sums& sums);
+  void update_and_gather(int64_t step);
+
+  Run& m_run;
+  StepHooks m_hooks;
+  int64_t m_nonfinite_skipped = 0;
+  double m_update_seconds = 0.0;
+  int64_t m_update_steps = 0;
+};
+
+}  // namespace mt
