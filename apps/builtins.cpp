@@ -3,9 +3,9 @@
 
 #include <mutex>
 
+#include "data/register.h"
 #include "models/register.h"
 #include "optimizers/register.h"
-#include "data/register.h"
 
 namespace mt {
 

@@ -27,7 +27,8 @@ std::vector<int64_t> parse_widths(const std::string& text) {
   size_t pos = 0;
   while (pos <= text.size()) {
     const size_t comma = text.find(',', pos);
-    const auto v = positive(text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+    const auto v =
+        positive(text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
     if (!v) usage_error("--widths takes positive integers separated by commas, got '" + text + "'");
     out.push_back(*v);
     if (comma == std::string::npos) break;
@@ -51,13 +52,19 @@ int coord_check(const std::vector<std::string>& args, Communicator& comm) {
   std::vector<std::string> overrides;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--set" || a.rfind("--set=", 0) == 0) overrides.push_back(option_value(args, i, "--set"));
-    else if (a == "--out" || a.rfind("--out=", 0) == 0) out_dir = option_value(args, i, "--out");
-    else if (a == "--widths" || a.rfind("--widths=", 0) == 0) widths_text = option_value(args, i, "--widths");
-    else if (a == "--steps" || a.rfind("--steps=", 0) == 0) steps = positive_option(args, i, "--steps");
-    else if (a == "--seeds" || a.rfind("--seeds=", 0) == 0) seeds = positive_option(args, i, "--seeds");
+    if (a == "--set" || a.rfind("--set=", 0) == 0)
+      overrides.push_back(option_value(args, i, "--set"));
+    else if (a == "--out" || a.rfind("--out=", 0) == 0)
+      out_dir = option_value(args, i, "--out");
+    else if (a == "--widths" || a.rfind("--widths=", 0) == 0)
+      widths_text = option_value(args, i, "--widths");
+    else if (a == "--steps" || a.rfind("--steps=", 0) == 0)
+      steps = positive_option(args, i, "--steps");
+    else if (a == "--seeds" || a.rfind("--seeds=", 0) == 0)
+      seeds = positive_option(args, i, "--seeds");
     else if (!a.empty() && a[0] == '-') {
-      usage_error("unknown option '" + a + "' for coord-check; known: --widths, --steps, --seeds, --set, --out");
+      usage_error("unknown option '" + a +
+                  "' for coord-check; known: --widths, --steps, --seeds, --set, --out");
     } else if (config_path.empty()) {
       config_path = a;
     } else {
@@ -86,7 +93,8 @@ int coord_check(const std::vector<std::string>& args, Communicator& comm) {
     }
     log::info(line);
   }
-  log::info("[coord-check] max |slope| ", r.max_abs_slope(), " (", r.worst(), "); under µP expect < 0.1");
+  log::info("[coord-check] max |slope| ", r.max_abs_slope(), " (", r.worst(),
+            "); under µP expect < 0.1");
   if (comm.rank() == 0) {
     const std::filesystem::path dir = path_under(out_dir, name + "-coord-check");
     std::filesystem::create_directories(dir);

@@ -1,5 +1,7 @@
 // mutrain: the single command-line tool. Dispatches subcommands and turns errors into
 // "[component] message" lines on stderr with exit code 2 (bad input) or 1 (runtime failure).
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -7,7 +9,6 @@
 #include <memory>
 #include <new>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "apps/builtins.h"
@@ -28,7 +29,8 @@ const char* kUsage =
     "  inspect FILE.h5 [--config]                        summarise a mutrain HDF5 file\n"
     "  submit CONFIG [--nodes N] [--tasks-per-node T] [--time HH:MM:SS] [--dry-run] ...\n"
     "                    run it through SLURM: render + sbatch a job script (docs/slurm.md)\n"
-    "  coord-check CONFIG --widths 64,128,256 [--steps 10] [--seeds 1] [--set k=v ...] [--out DIR]\n"
+    "  coord-check CONFIG --widths 64,128,256 [--steps 10] [--seeds 1] [--set k=v ...] [--out "
+    "DIR]\n"
     "                    µP coordinate check: layer activations against width\n"
     "  sweep CONFIG --grid key=v1,v2 [--widths 128,256] [--set k=v ...] [--out DIR]\n"
     "                    one run per grid point, one after another (tools/transfer.py)\n"
@@ -61,11 +63,12 @@ int main(int argc, char** argv) {
     return args.empty() ? 2 : 0;
   }
   if (args[0] == "version" || args[0] == "--version") {
-    std::printf("mutrain %s (git %s)\ntraining devices: %s\ncuda: %s\n", mt::version(),
-                mt::git_revision(), mt::training_devices().c_str(),
-                mt::cuda_built()
-                    ? ("compiled, " + std::to_string(mt::cuda_device_count()) + " devices visible").c_str()
-                    : "not compiled");
+    std::printf(
+        "mutrain %s (git %s)\ntraining devices: %s\ncuda: %s\n", mt::version(), mt::git_revision(),
+        mt::training_devices().c_str(),
+        mt::cuda_built()
+            ? ("compiled, " + std::to_string(mt::cuda_device_count()) + " devices visible").c_str()
+            : "not compiled");
     return 0;
   }
   const std::string command = args[0];
@@ -92,12 +95,15 @@ int main(int argc, char** argv) {
     if (command == "submit") return mt::cli::submit(args);
     if (command == "coord-check") return mt::cli::coord_check(args, *comm);
     if (command == "sweep") return mt::cli::sweep(args, *comm);
-    mt::cli::usage_error("unknown command '" + command + "'; known: coord-check, help, inspect, submit, sweep, train, version");
+    mt::cli::usage_error("unknown command '" + command +
+                         "'; known: coord-check, help, inspect, submit, sweep, train, version");
   } catch (const mt::Error& e) {
     return fail(e.what(), static_cast<int>(e.code()));
   } catch (const std::bad_alloc&) {
-    return fail("[memory] out of memory: reduce model.width, model.depth, model.context or "
-                "train.batch_size", static_cast<int>(mt::ExitCode::bad_input));
+    return fail(
+        "[memory] out of memory: reduce model.width, model.depth, model.context or "
+        "train.batch_size",
+        static_cast<int>(mt::ExitCode::bad_input));
   } catch (const std::exception& e) {
     return fail(std::string("[mutrain] internal error: ") + e.what(), 1);
   }

@@ -34,12 +34,18 @@ void BM_gpt_step(benchmark::State& state) {
   int64_t step = 0;
   trainer.step(step++);  // warm the allocator cache and the optimizer state
   for (auto _ : state) benchmark::DoNotOptimize(trainer.step(step++));
-  state.counters["tokens_per_s"] =
-      benchmark::Counter(16.0 * 128.0 * static_cast<double>(state.iterations()),
-                         benchmark::Counter::kIsRate);
+  state.counters["tokens_per_s"] = benchmark::Counter(
+      16.0 * 128.0 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_gpt_step)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)
-    ->Iterations(8)->Repetitions(5)->ReportAggregatesOnly(true)->UseRealTime();
+BENCHMARK(BM_gpt_step)
+    ->Arg(1)
+    ->Arg(2)
+    ->ArgName("threads")
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(8)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true)
+    ->UseRealTime();
 
 }  // namespace
 

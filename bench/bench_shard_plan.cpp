@@ -131,7 +131,8 @@ void print_report() {
       const std::pair<const char*, std::vector<int>> plans[] = {
           {"round_robin", mt::assign_round_robin(m->cost.size(), P)},
           {"greedy", mt::assign_greedy_lpt(m->cost, P)},
-          {"lpt", mt::ShardPlan::build(m->params, m->numel, m->cost, P, mt::ShardPolicy::lpt).owners()}};
+          {"lpt",
+           mt::ShardPlan::build(m->params, m->numel, m->cost, P, mt::ShardPolicy::lpt).owners()}};
       for (const auto& [name, owner] : plans) {
         const Row r = evaluate(*m, owner, P);
         std::printf("%3d %-12s %10.1f %10.1f %9.4f %7.4f | %10.1f %10.1f %10.1f | %.3f..%.3f\n", P,
@@ -148,7 +149,8 @@ void BM_build(benchmark::State& state, bool adamw, mt::ShardPolicy policy) {
   const auto m = gpt("", 768, 12, 50257, 1024, adamw);
   const int P = static_cast<int>(state.range(0));
   for (auto _ : state)
-    benchmark::DoNotOptimize(mt::ShardPlan::build(m->params, m->numel, m->cost, P, policy).imbalance());
+    benchmark::DoNotOptimize(
+        mt::ShardPlan::build(m->params, m->numel, m->cost, P, policy).imbalance());
 }
 
 // 400 parameters with costs over four orders of magnitude (a deep model's spread).

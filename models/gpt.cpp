@@ -76,8 +76,8 @@ class Gpt : public Model {
 
 std::unique_ptr<Model> build_gpt(const Config& c, const ModelInputs& in) {
   if (in.data.vocab_size <= 0)
-    input_error("model", "gpt needs a token dataset (data with a vocabulary), got: ",
-                in.data.description);
+    input_error("model",
+                "gpt needs a token dataset (data with a vocabulary), got: ", in.data.description);
   GptShape s;
   s.vocab = in.data.vocab_size;
   s.width = c.get_in("width", int64_t{128}, int64_t{1}, int64_t{1} << 20);

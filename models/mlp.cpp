@@ -16,8 +16,8 @@ class MlpClassifier : public Model {
         m_act(act),
         m_input(add_module<Linear>("input", d_in, width, Role::input, bias)) {
     for (int64_t l = 1; l < depth; ++l)
-      m_hidden.push_back(&add_module<Linear>("hidden." + std::to_string(l), width, width,
-                                             Role::hidden, bias));
+      m_hidden.push_back(
+          &add_module<Linear>("hidden." + std::to_string(l), width, width, Role::hidden, bias));
     m_output = &add_module<Linear>("output", width, classes, Role::output, bias);
   }
 

@@ -35,10 +35,10 @@ double Muon::do_update_cost(const Parameter& p) const {
 
 std::vector<std::string> Muon::do_mup_problems() const {
   if (m_opts.adjust_lr == AdjustLr::spectral) return {};
-  return {cat("muon under µP needs a spectral update, ||dW||_2 ~ sqrt(d_out/d_in): set "
-              "optimizer.muon.adjust_lr: spectral (now '",
-              m_opts.adjust_lr == AdjustLr::original ? "original" : "match_rms_adamw",
-              "'; docs/mup.md)")};
+  return {cat(
+      "muon under µP needs a spectral update, ||dW||_2 ~ sqrt(d_out/d_in): set "
+      "optimizer.muon.adjust_lr: spectral (now '",
+      m_opts.adjust_lr == AdjustLr::original ? "original" : "match_rms_adamw", "'; docs/mup.md)")};
 }
 
 std::vector<DiagnosticInfo> Muon::do_diagnostics(const Parameter& p) const {

@@ -4,8 +4,8 @@
 #include <map>
 #include <memory>
 
-#include "optimizers/newton_schulz.h"
 #include "optim/optimizer.h"
+#include "optimizers/newton_schulz.h"
 
 namespace mt {
 

@@ -37,8 +37,8 @@ void Sgd::do_step(float lr_factor) {
 }
 
 std::vector<StateInfo> Sgd::do_states() const {
-  return {{"momentum_buffer", "buf <- mu buf + g (g at the first step); only with momentum > 0",
-           true}};
+  return {
+      {"momentum_buffer", "buf <- mu buf + g (g at the first step); only with momentum > 0", true}};
 }
 
 MupRule sgd_mup_rule(const Parameter& p, float width_mult) {

@@ -2,16 +2,16 @@
 // data loading may use a thread).
 #include "core/allocator.h"
 
-#include "core/error.h"
-
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
-#include <string>
 #include <new>
+#include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "core/error.h"
 
 namespace mt {
 namespace {
@@ -32,7 +32,9 @@ Cache& cache() {
   return c;
 }
 
-size_t round_up(size_t bytes) { return (bytes + 63) / 64 * 64; }
+size_t round_up(size_t bytes) {
+  return (bytes + 63) / 64 * 64;
+}
 
 // The most this process may hold: MT_MEMORY_LIMIT_GB, else 90 % of the memory available when the
 // first tensor is allocated. An absurd size (width 10^5, batch 10^7) then fails as a clear error

@@ -5,9 +5,13 @@
 
 namespace mt {
 
-std::string training_devices() { return "cpu"; }
+std::string training_devices() {
+  return "cpu";
+}
 
-std::string Device::str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
+std::string Device::str() const {
+  return is_cpu() ? "cpu" : "cuda:" + std::to_string(index);
+}
 
 Device Device::parse(const std::string& text) {
   if (text == "cpu") return cpu();

@@ -4,7 +4,8 @@
 namespace mt {
 
 void check_failed(const char* expr, const char* file, int line, const std::string& msg) {
-  throw Error("check", cat(msg.empty() ? "" : msg + " ", "(", expr, " failed at ", file, ":", line, ")"),
+  throw Error("check",
+              cat(msg.empty() ? "" : msg + " ", "(", expr, " failed at ", file, ":", line, ")"),
               ExitCode::runtime);
 }
 

@@ -1,5 +1,6 @@
 // Errors: mt::Error carries a "[component] message" text and the process exit code it maps to.
-// Bad input (config, data, checkpoint, CLI) is exit 2; everything else is a runtime failure, exit 1.
+// Bad input (config, data, checkpoint, CLI) is exit 2; everything else is a runtime failure,
+// exit 1.
 #pragma once
 #include <sstream>
 #include <stdexcept>
@@ -44,12 +45,13 @@ template <class... Args>
   throw Error(component, cat(args...), ExitCode::runtime);
 }
 
-[[noreturn]] void check_failed(const char* expr, const char* file, int line, const std::string& msg);
+[[noreturn]] void check_failed(const char* expr, const char* file, int line,
+                               const std::string& msg);
 
 }  // namespace mt
 
 // Internal invariant: a failure is a bug in mutrain (or a misuse of its API), with file:line.
-#define MT_CHECK(cond, ...)                                                          \
-  do {                                                                               \
+#define MT_CHECK(cond, ...)                                                             \
+  do {                                                                                  \
     if (!(cond)) ::mt::check_failed(#cond, __FILE__, __LINE__, ::mt::cat(__VA_ARGS__)); \
   } while (0)

@@ -11,10 +11,18 @@ int g_rank = 0, g_world = 1;
 bool g_quiet = false;
 }  // namespace
 
-void set_rank(int rank, int world) { g_rank = rank, g_world = world; }
-int rank() { return g_rank; }
-bool is_tty() { return isatty(fileno(stdout)) != 0; }
-void set_quiet(bool quiet) { g_quiet = quiet; }
+void set_rank(int rank, int world) {
+  g_rank = rank, g_world = world;
+}
+int rank() {
+  return g_rank;
+}
+bool is_tty() {
+  return isatty(fileno(stdout)) != 0;
+}
+void set_quiet(bool quiet) {
+  g_quiet = quiet;
+}
 
 void info_str(const std::string& msg) {
   if (g_rank != 0 || g_quiet) return;
@@ -30,7 +38,11 @@ static void to_stderr(const char* level, const std::string& msg) {
   std::fflush(stderr);
 }
 
-void warn_str(const std::string& msg) { to_stderr("warning", msg); }
-void error_str(const std::string& msg) { to_stderr("error", msg); }
+void warn_str(const std::string& msg) {
+  to_stderr("warning", msg);
+}
+void error_str(const std::string& msg) {
+  to_stderr("error", msg);
+}
 
 }  // namespace mt::log

@@ -15,8 +15,17 @@ void info_str(const std::string& msg);
 void warn_str(const std::string& msg);
 void error_str(const std::string& msg);
 
-template <class... A> void info(const A&... a) { info_str(cat(a...)); }
-template <class... A> void warn(const A&... a) { warn_str(cat(a...)); }
-template <class... A> void error(const A&... a) { error_str(cat(a...)); }
+template <class... A>
+void info(const A&... a) {
+  info_str(cat(a...));
+}
+template <class... A>
+void warn(const A&... a) {
+  warn_str(cat(a...));
+}
+template <class... A>
+void error(const A&... a) {
+  error_str(cat(a...));
+}
 
 }  // namespace mt::log

@@ -22,8 +22,7 @@ class Registry {
   bool contains(const std::string& name) const { return m_entries.count(name) > 0; }
   const Factory& get(const std::string& name) const {
     auto it = m_entries.find(name);
-    if (it == m_entries.end())
-      input_error(m_kind, "unknown '", name, "'; known: ", known_list());
+    if (it == m_entries.end()) input_error(m_kind, "unknown '", name, "'; known: ", known_list());
     return it->second;
   }
   std::vector<std::string> names() const {

@@ -18,8 +18,8 @@ class Rng {
   Rng(uint64_t seed, std::string_view stream) : Rng(seed, stream_of(stream)) {}
 
   std::array<uint32_t, 4> block(uint64_t index) const;
-  double uniform(uint64_t index) const;         // [0, 1)
-  double normal(uint64_t index) const;          // N(0, 1), Box-Muller on one block
+  double uniform(uint64_t index) const;              // [0, 1)
+  double normal(uint64_t index) const;               // N(0, 1), Box-Muller on one block
   uint64_t below(uint64_t index, uint64_t n) const;  // uniform integer in [0, n)
 
   void fill_normal(Tensor& t, float mean, float std) const;  // element i uses index i

@@ -21,11 +21,14 @@ std::string shape_str(const Shape& s) {
 }
 
 Storage::Storage(size_t bytes, Device device) : m_bytes(bytes), m_device(device) {
-  if (!device.is_cpu()) runtime_error("cuda", "device storage needs the CUDA backend (not built yet)");
+  if (!device.is_cpu())
+    runtime_error("cuda", "device storage needs the CUDA backend (not built yet)");
   m_data = HostAllocator::instance().allocate(bytes);
 }
 
-Storage::~Storage() { HostAllocator::instance().release(m_data, m_bytes); }
+Storage::~Storage() {
+  HostAllocator::instance().release(m_data, m_bytes);
+}
 
 Tensor Tensor::empty(const Shape& shape, Device device) {
   for (int64_t d : shape) MT_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
@@ -49,8 +52,8 @@ Tensor Tensor::full(const Shape& shape, float value, Device device) {
 }
 
 Tensor Tensor::from(const Shape& shape, const std::vector<float>& values) {
-  MT_CHECK(shape_numel(shape) == static_cast<int64_t>(values.size()), "Tensor::from: ",
-           values.size(), " values for shape ", shape_str(shape));
+  MT_CHECK(shape_numel(shape) == static_cast<int64_t>(values.size()),
+           "Tensor::from: ", values.size(), " values for shape ", shape_str(shape));
   Tensor t = empty(shape);
   std::memcpy(t.data(), values.data(), values.size() * sizeof(float));
   return t;
@@ -62,7 +65,9 @@ int64_t Tensor::size(int64_t d) const {
   return m_shape[d];
 }
 
-Device Tensor::device() const { return m_storage ? m_storage->device() : Device::cpu(); }
+Device Tensor::device() const {
+  return m_storage ? m_storage->device() : Device::cpu();
+}
 
 float* Tensor::data() {
   MT_CHECK(defined(), "undefined tensor");
@@ -143,7 +148,9 @@ Tensor& Tensor::grad() const {
   return m_grad->grad;
 }
 
-bool Tensor::has_grad() const { return m_grad && m_grad->grad.defined(); }
+bool Tensor::has_grad() const {
+  return m_grad && m_grad->grad.defined();
+}
 
 void Tensor::set_grad(const Tensor& g) {
   MT_CHECK(g.numel() == m_numel, "set_grad: ", shape_str(g.shape()), " for ", shape_str(m_shape));

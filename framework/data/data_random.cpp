@@ -27,7 +27,8 @@ class RandomTokens : public Dataset {
     return window(Rng(seed, "data/random/train"), step * global_batch, seq, r0, r1);
   }
 
-  Batch val_batch(int64_t index, int64_t batch, int64_t seq, int64_t r0, int64_t r1) const override {
+  Batch val_batch(int64_t index, int64_t batch, int64_t seq, int64_t r0,
+                  int64_t r1) const override {
     const int64_t windows = val_windows(seq);
     const int64_t first = index * batch;
     r1 = std::min(r1, windows - first);

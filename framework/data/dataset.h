@@ -15,11 +15,11 @@
 namespace mt {
 
 struct Batch {
-  int64_t rows = 0;             // B: examples (sequences) in this batch slice
-  int64_t seq = 1;              // T: positions per example (1 for classification)
-  Tensor x;                     // (B, D) float features, undefined for token input
-  std::vector<int32_t> tokens;  // (B*T) input token ids, empty for feature input
-  std::vector<int32_t> labels;  // (B*T) targets (next token or class)
+  int64_t rows = 0;                             // B: examples (sequences) in this batch slice
+  int64_t seq = 1;                              // T: positions per example (1 for classification)
+  Tensor x;                                     // (B, D) float features, undefined for token input
+  std::vector<int32_t> tokens;                  // (B*T) input token ids, empty for feature input
+  std::vector<int32_t> labels;                  // (B*T) targets (next token or class)
   int64_t count() const { return rows * seq; }  // predictions in this batch
 };
 

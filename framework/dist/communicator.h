@@ -17,7 +17,8 @@ class Communicator {
 
   // send holds sum(counts) floats laid out by destination rank; rank r receives the element-wise
   // SUM over ranks of its block counts[r] into recv.
-  virtual void reduce_scatter(const float* send, float* recv, const std::vector<int64_t>& counts) = 0;
+  virtual void reduce_scatter(const float* send, float* recv,
+                              const std::vector<int64_t>& counts) = 0;
   // Each rank contributes its block counts[rank] (at send); recv (sum(counts)) gets all blocks in
   // rank order. send may alias recv's own block (in place).
   virtual void all_gather(const float* send, float* recv, const std::vector<int64_t>& counts) = 0;

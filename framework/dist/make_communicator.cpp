@@ -33,7 +33,8 @@ std::unique_ptr<Communicator> make_communicator(int* argc, char*** argv) {
   (void)argc;
   (void)argv;
   if (want_mpi)
-    input_error("mpi", "launched as ", world, " ranks but this mutrain was built without MPI "
+    input_error("mpi", "launched as ", world,
+                " ranks but this mutrain was built without MPI "
                 "(configure with -DMT_WITH_MPI=ON)");
 #endif
   return std::make_unique<SingleProcess>();

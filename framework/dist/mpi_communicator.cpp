@@ -13,16 +13,16 @@
 
 #include "core/error.h"
 
-#define MT_MPI_CHECK(call)                                                              \
-  do {                                                                                  \
-    const int mt_mpi_rc = (call);                                                       \
-    if (mt_mpi_rc != MPI_SUCCESS) {                                                     \
-      char mt_mpi_msg[MPI_MAX_ERROR_STRING];                                            \
-      int mt_mpi_len = 0;                                                               \
-      MPI_Error_string(mt_mpi_rc, mt_mpi_msg, &mt_mpi_len);                             \
+#define MT_MPI_CHECK(call)                                                            \
+  do {                                                                                \
+    const int mt_mpi_rc = (call);                                                     \
+    if (mt_mpi_rc != MPI_SUCCESS) {                                                   \
+      char mt_mpi_msg[MPI_MAX_ERROR_STRING];                                          \
+      int mt_mpi_len = 0;                                                             \
+      MPI_Error_string(mt_mpi_rc, mt_mpi_msg, &mt_mpi_len);                           \
       ::mt::runtime_error("mpi", #call, " failed at ", __FILE__, ":", __LINE__, ": ", \
-                          std::string(mt_mpi_msg, mt_mpi_len));                         \
-    }                                                                                   \
+                          std::string(mt_mpi_msg, mt_mpi_len));                       \
+    }                                                                                 \
   } while (0)
 
 namespace mt {
@@ -31,7 +31,8 @@ Mpi::Mpi(int* argc, char*** argv) {
   int initialized = 0;
   MT_MPI_CHECK(MPI_Initialized(&initialized));
   if (!initialized) MT_MPI_CHECK(MPI_Init(argc, argv));
-  // Errors come back as codes (MT_MPI_CHECK turns them into mt::Error) instead of aborting inside MPI.
+  // Errors come back as codes (MT_MPI_CHECK turns them into mt::Error) instead of aborting inside
+  // MPI.
   MT_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
   MT_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &m_rank));
   MT_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &m_size));
@@ -44,7 +45,8 @@ Mpi::~Mpi() {
 }
 
 std::vector<int> Mpi::int_counts(const std::vector<int64_t>& counts) const {
-  MT_CHECK(static_cast<int>(counts.size()) == m_size, counts.size(), " blocks for ", m_size, " ranks");
+  MT_CHECK(static_cast<int>(counts.size()) == m_size, counts.size(), " blocks for ", m_size,
+           " ranks");
   std::vector<int> out;
   for (int64_t c : counts) {
     if (c > std::numeric_limits<int>::max())
@@ -57,7 +59,8 @@ std::vector<int> Mpi::int_counts(const std::vector<int64_t>& counts) const {
 void Mpi::reduce_scatter(const float* send, float* recv, const std::vector<int64_t>& counts) {
   const std::vector<int> c = int_counts(counts);
   m_scratch.resize(static_cast<size_t>(c[m_rank]));
-  MT_MPI_CHECK(MPI_Reduce_scatter(send, m_scratch.data(), c.data(), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
+  MT_MPI_CHECK(
+      MPI_Reduce_scatter(send, m_scratch.data(), c.data(), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
   std::memcpy(recv, m_scratch.data(), sizeof(float) * m_scratch.size());
   const int64_t total = std::accumulate(counts.begin(), counts.end(), int64_t{0});
   m_bytes += static_cast<int64_t>(sizeof(float)) * (total - counts[m_rank]);
@@ -74,12 +77,14 @@ void Mpi::all_gather(const float* send, float* recv, const std::vector<int64_t>&
 }
 
 void Mpi::all_reduce_sum(double* data, int64_t n) {
-  MT_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+  MT_MPI_CHECK(
+      MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
   m_bytes += static_cast<int64_t>(sizeof(double)) * n;
 }
 
 void Mpi::all_reduce_max(double* data, int64_t n) {
-  MT_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD));
+  MT_MPI_CHECK(
+      MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD));
   m_bytes += static_cast<int64_t>(sizeof(double)) * n;
 }
 
@@ -88,7 +93,9 @@ void Mpi::broadcast(void* data, int64_t bytes, int root) {
   if (m_rank == root) m_bytes += bytes * (m_size - 1);
 }
 
-void Mpi::barrier() { MT_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD)); }
+void Mpi::barrier() {
+  MT_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+}
 
 void Mpi::abort(const std::string& reason, int exit_code) {
   // Errors every rank sees (a bad config) are printed by rank 0 alone: the others wait a moment,

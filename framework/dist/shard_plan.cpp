@@ -200,9 +200,8 @@ double makespan_lower_bound(const std::vector<double>& cost, int world) {
   return bound;
 }
 
-ShardPlan ShardPlan::build(const std::vector<Parameter*>& params,
-                           const std::vector<int64_t>& numel, const std::vector<double>& cost,
-                           int world, ShardPolicy policy) {
+ShardPlan ShardPlan::build(const std::vector<Parameter*>& params, const std::vector<int64_t>& numel,
+                           const std::vector<double>& cost, int world, ShardPolicy policy) {
   MT_CHECK(world >= 1, "world size ", world);
   MT_CHECK(cost.size() == params.size(), "one cost per parameter");
   MT_CHECK(numel.size() == params.size(), "one element count per parameter");

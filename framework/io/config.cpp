@@ -1,18 +1,18 @@
 // Config implementation over yaml-cpp nodes (which are reference handles into one shared tree).
 #include "io/config.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <map>
-#include <optional>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
-
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/parser.h>
 
 #include "core/error.h"
 
@@ -21,8 +21,8 @@ namespace mt {
 struct Config::Root {
   YAML::Node tree;
   std::string source;
-  std::set<std::string> used;         // full key paths read or touched
-  std::set<std::string> overridden;   // full key paths set by --set
+  std::set<std::string> used;        // full key paths read or touched
+  std::set<std::string> overridden;  // full key paths set by --set
   // True when `full` or a section above it was set (or created) by --set.
   bool from_set(const std::string& full) const {
     for (size_t dot = full.size(); dot != std::string::npos; dot = full.rfind('.', dot - 1)) {
@@ -52,11 +52,16 @@ std::vector<std::string> split_dots(const std::string& s) {
 
 const char* node_kind(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Null: return "null";
-    case YAML::NodeType::Scalar: return "a scalar";
-    default: return "undefined";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Null:
+      return "null";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    default:
+      return "undefined";
   }
 }
 
@@ -80,7 +85,9 @@ void validate_tree(const YAML::Node& n, const std::string& where, int depth = 0)
 }
 
 // " line N" of a mark (1-based), or "" for a node without one (built by --set or by mutrain).
-std::string line_of(const YAML::Mark& m) { return m.line >= 0 ? cat(" line ", m.line + 1) : ""; }
+std::string line_of(const YAML::Mark& m) {
+  return m.line >= 0 ? cat(" line ", m.line + 1) : "";
+}
 
 // A pass over the YAML event stream before yaml-cpp builds the tree (which shares aliased nodes,
 // so that every later walk over it visits them once per alias). It sees anchors, aliases and keys
@@ -139,11 +146,11 @@ class Precheck : public YAML::EventHandler {
     bool is_map = false;
     YAML::anchor_t anchor = YAML::NullAnchor;
     YAML::Mark mark;
-    std::string path;         // key path of this node ("optimizer.muon", "grid.lr[2]")
-    uint64_t size = 1;        // nodes of the expanded subtree so far (itself included)
-    size_t items = 0;         // children so far (keys and values count one each in a map)
+    std::string path;   // key path of this node ("optimizer.muon", "grid.lr[2]")
+    uint64_t size = 1;  // nodes of the expanded subtree so far (itself included)
+    size_t items = 0;   // children so far (keys and values count one each in a map)
     std::map<std::string, YAML::Mark> keys;  // plain keys seen in this map, with their marks
-    std::string key;          // the key whose value comes next ("" after a complex key)
+    std::string key;  // the key whose value comes next ("" after a complex key)
   };
 
   [[noreturn]] void fail(const YAML::Mark& mark, const std::string& message) const {
@@ -193,9 +200,9 @@ class Precheck : public YAML::EventHandler {
       if (m_aliases == 0)
         fail(mark, cat("the document holds more than ", kMaxNodes,
                        " nodes; a config holds a few hundred"));
-      const std::string what =
-          alias != YAML::NullAnchor ? cat("the alias *", m_anchor_names[alias], " (", size, " nodes)")
-                                    : std::string("this node");
+      const std::string what = alias != YAML::NullAnchor ? cat("the alias *", m_anchor_names[alias],
+                                                               " (", size, " nodes)")
+                                                         : std::string("this node");
       fail(mark, cat("aliases expand the document to more than ", kMaxNodes, " nodes at ", what,
                      "; a config holds a few hundred (is it an alias bomb?)"));
     }
@@ -241,10 +248,13 @@ void precheck(const std::string& text, const std::string& where) {
       void OnDocumentEnd() override {}
       void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
       void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-      void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-      void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+      void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    const std::string&) override {}
+      void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                           YAML::EmitterStyle::value) override {}
       void OnSequenceEnd() override {}
-      void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+      void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                      YAML::EmitterStyle::value) override {}
       void OnMapEnd() override {}
     } second;
     try {
@@ -301,7 +311,9 @@ std::string Config::path(const std::string& key) const {
   return m_prefix.empty() ? key : m_prefix + "." + key;
 }
 
-const std::string& Config::source() const { return m_root->source; }
+const std::string& Config::source() const {
+  return m_root->source;
+}
 
 std::string Config::where(const std::string& key) const {
   std::string full = path(key);
@@ -324,8 +336,12 @@ YAML::Node Config::child(const std::string& key) const {
   return cn[key];
 }
 
-void Config::mark(const std::string& key) const { m_root->used.insert(path(key)); }
-void Config::touch(const std::string& key) const { mark(key); }
+void Config::mark(const std::string& key) const {
+  m_root->used.insert(path(key));
+}
+void Config::touch(const std::string& key) const {
+  mark(key);
+}
 
 bool Config::has(const std::string& key) const {
   YAML::Node n = child(key);
@@ -348,7 +364,8 @@ Config Config::section(const std::string& key) const {
 std::vector<std::string> Config::keys() const {
   std::vector<std::string> out;
   if (!m_node.IsMap()) return out;
-  for (auto it = m_node.begin(); it != m_node.end(); ++it) out.push_back(it->first.as<std::string>());
+  for (auto it = m_node.begin(); it != m_node.end(); ++it)
+    out.push_back(it->first.as<std::string>());
   return out;
 }
 
@@ -364,10 +381,14 @@ T Config::convert(const std::string& key, const YAML::Node& n, const char* type_
 
 template <class T>
 static const char* type_name_of() {
-  if constexpr (std::is_same_v<T, bool>) return "true or false";
-  else if constexpr (std::is_integral_v<T>) return "an integer";
-  else if constexpr (std::is_floating_point_v<T>) return "a number";
-  else return "a string";
+  if constexpr (std::is_same_v<T, bool>)
+    return "true or false";
+  else if constexpr (std::is_integral_v<T>)
+    return "an integer";
+  else if constexpr (std::is_floating_point_v<T>)
+    return "a number";
+  else
+    return "a string";
 }
 
 template <class T>
@@ -473,7 +494,7 @@ void Config::apply_override(const std::string& assignment) {
 void Config::check_unused() const {
   // Walk the tree; the first map key whose path was never read is unknown.
   std::function<void(const YAML::Node&, const std::string&)> walk = [&](const YAML::Node& n,
-                                                                         const std::string& prefix) {
+                                                                        const std::string& prefix) {
     if (!n.IsMap()) return;
     for (auto it = n.begin(); it != n.end(); ++it) {
       std::string key = it->first.as<std::string>();
@@ -484,7 +505,8 @@ void Config::check_unused() const {
         std::string at = m_root->from_set(full) ? std::string("(from --set)")
                          : it->first.Mark().line >= 0
                              ? cat("(", m_root->source, line_of(it->first.Mark()), ")")
-                             : cat("(", m_root->source, ": a default of a section that an alias "
+                             : cat("(", m_root->source,
+                                   ": a default of a section that an alias "
                                    "shares with another; write the section out instead)");
         input_error("config", "unknown key '", full, "' ", at);
       }

@@ -2,18 +2,18 @@
 // unknown keys can be reported; wrong types and out-of-range values name the key path and the
 // file line. Defaults used are written back, so the resolved config shows every value in force.
 #pragma once
+#include <yaml-cpp/yaml.h>
+
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 namespace mt {
 
 class Config {
  public:
-  static Config load_file(const std::string& path);                 // missing file: input error
+  static Config load_file(const std::string& path);  // missing file: input error
   static Config parse(const std::string& text, const std::string& source = "<string>");
   Config();  // an empty root (no source)
 
@@ -43,7 +43,7 @@ class Config {
   // First key anywhere in the tree that nothing read: input error with path and line.
   void check_unused() const;
 
-  std::string path(const std::string& key) const;  // "optimizer.muon.lr"
+  std::string path(const std::string& key) const;   // "optimizer.muon.lr"
   std::string where(const std::string& key) const;  // "(configs/x.yaml line 12)"
   const std::string& source() const;
   std::string dump() const;  // the (resolved) YAML of this section

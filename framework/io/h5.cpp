@@ -48,13 +48,16 @@ void describe(hid_t loc, const std::string& path, const std::string& units,
   set_attr(loc, path, "description", description);
 }
 
-Handle make_dataset(hid_t loc, const std::string& path, hid_t type, const std::vector<hsize_t>& dims) {
+Handle make_dataset(hid_t loc, const std::string& path, hid_t type,
+                    const std::vector<hsize_t>& dims) {
   Handle group = open_or_create_group(loc, parent_of(path));
   const std::string leaf = path.substr(path.find_last_of('/') + 1);
-  if (H5Lexists(group.id(), leaf.c_str(), H5P_DEFAULT) > 0) MT_H5_CHECK(H5Ldelete(group.id(), leaf.c_str(), H5P_DEFAULT));
-  Handle space(static_cast<hid_t>(MT_H5_CHECK(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr))));
-  return Handle(static_cast<hid_t>(MT_H5_CHECK(
-      H5Dcreate2(group.id(), leaf.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT))));
+  if (H5Lexists(group.id(), leaf.c_str(), H5P_DEFAULT) > 0)
+    MT_H5_CHECK(H5Ldelete(group.id(), leaf.c_str(), H5P_DEFAULT));
+  Handle space(static_cast<hid_t>(
+      MT_H5_CHECK(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr))));
+  return Handle(static_cast<hid_t>(MT_H5_CHECK(H5Dcreate2(
+      group.id(), leaf.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT))));
 }
 
 Handle open_object(hid_t loc, const std::string& path) {
@@ -95,14 +98,30 @@ Handle& Handle::operator=(Handle&& o) noexcept {
 void Handle::reset() {
   if (m_id < 0) return;
   switch (H5Iget_type(m_id)) {
-    case H5I_FILE: H5Fclose(m_id); break;
-    case H5I_GROUP: H5Gclose(m_id); break;
-    case H5I_DATASET: H5Dclose(m_id); break;
-    case H5I_DATASPACE: H5Sclose(m_id); break;
-    case H5I_DATATYPE: H5Tclose(m_id); break;
-    case H5I_ATTR: H5Aclose(m_id); break;
-    case H5I_GENPROP_LST: H5Pclose(m_id); break;
-    default: H5Oclose(m_id); break;
+    case H5I_FILE:
+      H5Fclose(m_id);
+      break;
+    case H5I_GROUP:
+      H5Gclose(m_id);
+      break;
+    case H5I_DATASET:
+      H5Dclose(m_id);
+      break;
+    case H5I_DATASPACE:
+      H5Sclose(m_id);
+      break;
+    case H5I_DATATYPE:
+      H5Tclose(m_id);
+      break;
+    case H5I_ATTR:
+      H5Aclose(m_id);
+      break;
+    case H5I_GENPROP_LST:
+      H5Pclose(m_id);
+      break;
+    default:
+      H5Oclose(m_id);
+      break;
   }
   m_id = -1;
 }
@@ -140,8 +159,9 @@ File File::open_unlocked(const std::string& path) {
 void File::flush() {
   errno = 0;
   if (H5Fflush(id(), H5F_SCOPE_GLOBAL) < 0)
-    runtime_error("hdf5", "cannot write '", m_path, "': ",
-                  errno ? std::strerror(errno) : "HDF5 flush failed", " (disk full or quota?)");
+    runtime_error("hdf5", "cannot write '", m_path,
+                  "': ", errno ? std::strerror(errno) : "HDF5 flush failed",
+                  " (disk full or quota?)");
 }
 
 bool exists(hid_t loc, const std::string& path) {
@@ -172,9 +192,11 @@ std::vector<std::string> children(hid_t loc, const std::string& group) {
   H5G_info_t info;
   MT_H5_CHECK(H5Gget_info(g.id(), &info));
   for (hsize_t i = 0; i < info.nlinks; ++i) {
-    const ssize_t n = H5Lget_name_by_idx(g.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    const ssize_t n =
+        H5Lget_name_by_idx(g.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
     std::string name(static_cast<size_t>(MT_H5_CHECK(n)), '\0');
-    H5Lget_name_by_idx(g.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1, H5P_DEFAULT);
+    H5Lget_name_by_idx(g.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1,
+                       H5P_DEFAULT);
     out.push_back(name);
   }
   return out;
@@ -206,14 +228,16 @@ void read_array(hid_t loc, const std::string& path, float* out, int64_t numel) {
 void write_ints(hid_t loc, const std::string& path, const std::vector<int32_t>& v,
                 const std::string& units, const std::string& description) {
   Handle ds = make_dataset(loc, path, H5T_STD_I32LE, {v.size()});
-  if (!v.empty()) MT_H5_CHECK(H5Dwrite(ds.id(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()));
+  if (!v.empty())
+    MT_H5_CHECK(H5Dwrite(ds.id(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()));
   describe(loc, path, units, description);
 }
 
 void write_doubles(hid_t loc, const std::string& path, const std::vector<double>& v,
                    const std::string& units, const std::string& description) {
   Handle ds = make_dataset(loc, path, H5T_IEEE_F64LE, {v.size()});
-  if (!v.empty()) MT_H5_CHECK(H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()));
+  if (!v.empty())
+    MT_H5_CHECK(H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()));
   describe(loc, path, units, description);
 }
 
@@ -223,7 +247,8 @@ void write_strings(hid_t loc, const std::string& path, const std::vector<std::st
   Handle ds = make_dataset(loc, path, type.id(), {v.size()});
   std::vector<const char*> ptrs;
   for (const std::string& s : v) ptrs.push_back(s.c_str());
-  if (!v.empty()) MT_H5_CHECK(H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()));
+  if (!v.empty())
+    MT_H5_CHECK(H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()));
   describe(loc, path, "text", description);
 }
 
@@ -258,7 +283,8 @@ Handle open_attr(hid_t loc, const std::string& path, const std::string& name, H5
 }
 }  // namespace
 
-void set_attr(hid_t loc, const std::string& path, const std::string& name, const std::string& value) {
+void set_attr(hid_t loc, const std::string& path, const std::string& name,
+              const std::string& value) {
   Handle type = string_type();
   Handle a = replace_attr(loc, path, name, type.id());
   const char* p = value.c_str();
@@ -318,8 +344,9 @@ Series::Series(hid_t loc, const std::string& path, bool integer, const std::stri
   Handle space(static_cast<hid_t>(MT_H5_CHECK(H5Screate_simple(1, dims, maxdims))));
   Handle plist(static_cast<hid_t>(MT_H5_CHECK(H5Pcreate(H5P_DATASET_CREATE))));
   MT_H5_CHECK(H5Pset_chunk(plist.id(), 1, chunk));
-  m_ds = Handle(static_cast<hid_t>(MT_H5_CHECK(H5Dcreate2(group.id(), leaf.c_str(),
-      integer ? H5T_STD_I64LE : H5T_IEEE_F64LE, space.id(), H5P_DEFAULT, plist.id(), H5P_DEFAULT))));
+  m_ds = Handle(static_cast<hid_t>(
+      MT_H5_CHECK(H5Dcreate2(group.id(), leaf.c_str(), integer ? H5T_STD_I64LE : H5T_IEEE_F64LE,
+                             space.id(), H5P_DEFAULT, plist.id(), H5P_DEFAULT))));
   describe(loc, path, units, description);
 }
 
@@ -341,7 +368,8 @@ void Series::append(double value) {
     const int64_t v = static_cast<int64_t>(value);
     MT_H5_CHECK(H5Dwrite(m_ds.id(), H5T_NATIVE_INT64, mem.id(), file_space.id(), H5P_DEFAULT, &v));
   } else {
-    MT_H5_CHECK(H5Dwrite(m_ds.id(), H5T_NATIVE_DOUBLE, mem.id(), file_space.id(), H5P_DEFAULT, &value));
+    MT_H5_CHECK(
+        H5Dwrite(m_ds.id(), H5T_NATIVE_DOUBLE, mem.id(), file_space.id(), H5P_DEFAULT, &value));
   }
 }
 
@@ -361,8 +389,7 @@ std::vector<std::string> links(hid_t group) {
     return 0;
   };
   hsize_t idx = 0;
-  if (H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect, &names) >= 0)
-    return names;
+  if (H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect, &names) >= 0) return names;
   names.clear();
   idx = 0;
   MT_H5_CHECK(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, collect, &names));
@@ -393,11 +420,16 @@ std::string type_name(hid_t type) {
   switch (H5Tget_class(type)) {
     case H5T_INTEGER:
       return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(bits);
-    case H5T_FLOAT: return "float" + std::to_string(bits);
-    case H5T_STRING: return "string";
-    case H5T_COMPOUND: return "compound";
-    case H5T_ENUM: return "enum";
-    default: return "other";
+    case H5T_FLOAT:
+      return "float" + std::to_string(bits);
+    case H5T_STRING:
+      return "string";
+    case H5T_COMPOUND:
+      return "compound";
+    case H5T_ENUM:
+      return "enum";
+    default:
+      return "other";
   }
 }
 
@@ -475,7 +507,8 @@ std::optional<AttrValue> read_attr(hid_t obj, const std::string& name) {
 
 std::vector<double> Series::read() const {
   std::vector<double> out(static_cast<size_t>(size()));
-  if (!out.empty()) MT_H5_CHECK(H5Dread(m_ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()));
+  if (!out.empty())
+    MT_H5_CHECK(H5Dread(m_ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()));
   return out;
 }
 

@@ -73,8 +73,10 @@ void write_doubles(hid_t loc, const std::string& path, const std::vector<double>
 void write_strings(hid_t loc, const std::string& path, const std::vector<std::string>& v,
                    const std::string& description);
 
-// Attributes on the object at `path` ("/" or "." for loc itself). Strings are variable-length UTF-8.
-void set_attr(hid_t loc, const std::string& path, const std::string& name, const std::string& value);
+// Attributes on the object at `path` ("/" or "." for loc itself). Strings are variable-length
+// UTF-8.
+void set_attr(hid_t loc, const std::string& path, const std::string& name,
+              const std::string& value);
 void set_attr(hid_t loc, const std::string& path, const std::string& name, int64_t value);
 void set_attr(hid_t loc, const std::string& path, const std::string& name, double value);
 bool has_attr(hid_t loc, const std::string& path, const std::string& name);

@@ -24,7 +24,8 @@ void write_file_attrs(hid_t file, const std::string& kind, const std::string& co
 
 namespace {
 h5::File open_metrics(const std::string& path, int64_t resume_step) {
-  if (resume_step >= 0 && std::filesystem::exists(path)) return h5::File::open(path, true, "metrics");
+  if (resume_step >= 0 && std::filesystem::exists(path))
+    return h5::File::open(path, true, "metrics");
   return h5::File::create(path);
 }
 }  // namespace
@@ -65,18 +66,22 @@ h5::Series& MetricsWriter::series(const std::string& path, bool integer, const s
                                   const std::string& description) {
   auto it = m_series.find(path);
   if (it == m_series.end())
-    it = m_series.emplace(path, std::make_unique<h5::Series>(m_file.id(), path, integer, units,
-                                                             description)).first;
+    it = m_series
+             .emplace(path,
+                      std::make_unique<h5::Series>(m_file.id(), path, integer, units, description))
+             .first;
   return *it->second;
 }
 
 void MetricsWriter::train(int64_t step, double loss, double lr, double grad_norm,
                           double tokens_per_s, double elapsed_s, int64_t nonfinite_skipped) {
-  series("/train/step", true, "step", "steps completed at this row").append(static_cast<double>(step));
+  series("/train/step", true, "step", "steps completed at this row")
+      .append(static_cast<double>(step));
   series("/train/loss", false, "nats", "mean training loss over the log interval").append(loss);
   series("/train/lr", false, "1", "scheduled lr of the hidden-matrix optimizer").append(lr);
   series("/train/grad_norm", false, "1", "global gradient norm at this step").append(grad_norm);
-  series("/train/tokens_per_s", false, "tokens/s", "throughput over the log interval").append(tokens_per_s);
+  series("/train/tokens_per_s", false, "tokens/s", "throughput over the log interval")
+      .append(tokens_per_s);
   series("/train/elapsed_s", false, "s", "wall time since this process started").append(elapsed_s);
   series("/train/nonfinite_skipped", true, "steps",
          "updates skipped so far for non-finite loss or gradients (train.on_nonfinite: skip)")
@@ -85,9 +90,11 @@ void MetricsWriter::train(int64_t step, double loss, double lr, double grad_norm
 }
 
 void MetricsWriter::val(int64_t step, double loss, double accuracy) {
-  series("/val/step", true, "step", "steps completed at this evaluation").append(static_cast<double>(step));
+  series("/val/step", true, "step", "steps completed at this evaluation")
+      .append(static_cast<double>(step));
   series("/val/loss", false, "nats", "mean validation cross-entropy").append(loss);
-  series("/val/accuracy", false, "1", "fraction of argmax predictions equal to the label").append(accuracy);
+  series("/val/accuracy", false, "1", "fraction of argmax predictions equal to the label")
+      .append(accuracy);
   m_file.flush();
 }
 

@@ -23,7 +23,8 @@ std::string read_run_name(const Config& cfg, const std::string& key, const std::
   const std::string name = cfg.get<std::string>(key, def);
   const std::string problem = run_name_problem(name);
   if (!problem.empty())
-    cfg.fail(key, cat("'", name, "' ", problem, ": a run name is one folder under --out (letters, "
+    cfg.fail(key, cat("'", name, "' ", problem,
+                      ": a run name is one folder under --out (letters, "
                       "digits, '-', '_' and '.', not starting with '.')"));
   return name;
 }

@@ -20,8 +20,9 @@ std::string run_name_problem(const std::string& name);
 std::string read_run_name(const Config& cfg, const std::string& key, const std::string& def);
 
 // out_root / name (or out_root / folder / name): each part must be one directory entry of run-name
-// characters (up to 255 of them, so "NAME-coord-check" fits); the result is checked to lie lexically inside out_root. A violation is an internal
-// error: callers validate names with run_name_problem/read_run_name first.
+// characters (up to 255 of them, so "NAME-coord-check" fits); the result is checked to lie
+// lexically inside out_root. A violation is an internal error: callers validate names with
+// run_name_problem/read_run_name first.
 std::filesystem::path path_under(const std::string& out_root, const std::string& name);
 std::filesystem::path path_under(const std::string& out_root, const std::string& folder,
                                  const std::string& name);

@@ -16,7 +16,7 @@ struct Parametrization {
   enum class Type { sp, mup } type = Type::sp;
   using AttnScale = mt::AttnScale;  // nn/model.h: models apply it
   AttnScale attn_scale = AttnScale::inv_sqrt_d;
-  int64_t base_width = 0;   // 0: the model's own width (width_mult = 1)
+  int64_t base_width = 0;  // 0: the model's own width (width_mult = 1)
   float output_mult = 1.0f;
   bool readout_zero_init = false;  // µP allows a zero-initialised readout
   bool query_zero_init = false;    // and zero-initialised attention queries

@@ -5,8 +5,8 @@
 #include <memory>
 
 #include "core/registry.h"
-#include "io/config.h"
 #include "data/dataset.h"
+#include "io/config.h"
 #include "nn/graph.h"
 #include "nn/module.h"
 

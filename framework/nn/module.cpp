@@ -19,8 +19,8 @@ std::vector<Module*> Module::children() {
 
 Parameter& Module::add_parameter(const std::string& local, Shape shape, Role role, InitSpec init,
                                  int64_t fan_in, int64_t fan_out) {
-  m_params.push_back(
-      std::make_unique<Parameter>(child_name(local), std::move(shape), role, init, fan_in, fan_out));
+  m_params.push_back(std::make_unique<Parameter>(child_name(local), std::move(shape), role, init,
+                                                 fan_in, fan_out));
   return *m_params.back();
 }
 

@@ -7,10 +7,14 @@ namespace mt {
 
 const char* role_name(Role r) {
   switch (r) {
-    case Role::input: return "input";
-    case Role::hidden: return "hidden";
-    case Role::output: return "output";
-    case Role::vector: return "vector";
+    case Role::input:
+      return "input";
+    case Role::hidden:
+      return "hidden";
+    case Role::output:
+      return "output";
+    case Role::vector:
+      return "vector";
   }
   return "?";
 }
@@ -18,7 +22,8 @@ const char* role_name(Role r) {
 Role parse_role(const std::string& text) {
   for (Role r : {Role::input, Role::hidden, Role::output, Role::vector})
     if (text == role_name(r)) return r;
-  input_error("config", "unknown parameter role '", text, "'; known: hidden, input, output, vector");
+  input_error("config", "unknown parameter role '", text,
+              "'; known: hidden, input, output, vector");
 }
 
 Parameter::Parameter(std::string name, Shape shape, Role role, InitSpec init, int64_t fan_in,

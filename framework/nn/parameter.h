@@ -61,9 +61,9 @@ class Parameter {
   float output_mult = 1.0f;
   // Marks the query projection of attention (µP may zero-initialise it: query_zero_init).
   bool attention_query = false;
-  float init_std = 0.0f;  // std the parametrization chose / actually used (outputs and tests)
+  float init_std = 0.0f;      // std the parametrization chose / actually used (outputs and tests)
   bool rule_applied = false;  // init_std was set by apply_parametrization
-  int64_t offset = -1;    // element offset in the flat buffer
+  int64_t offset = -1;        // element offset in the flat buffer
 
  private:
   std::string m_name;

@@ -40,8 +40,8 @@ void initialize_parameter(Parameter& p, uint64_t seed) {
       return;
     case InitSpec::Kind::normal: {
       const float std = p.init().std >= 0 ? p.init().std
-                        : p.rule_applied ? p.init_std
-                                         : default_init_std(p);
+                        : p.rule_applied  ? p.init_std
+                                          : default_init_std(p);
       p.init_std = std;
       if (std == 0.0f)
         v.fill(0.0f);

@@ -29,9 +29,8 @@ enum Slot {
   dw_spec_ratio,
   n_slots
 };
-const char* const kParamStats[n_slots] = {"w_rms",        "dw_rms", "grad_rms",
-                                          "momentum_rms", "w_spec", "dw_spec",
-                                          "w_spec_ratio", "dw_spec_ratio"};
+const char* const kParamStats[n_slots] = {"w_rms",  "dw_rms",  "grad_rms",     "momentum_rms",
+                                          "w_spec", "dw_spec", "w_spec_ratio", "dw_spec_ratio"};
 const char* const kActStats[4] = {"act_rms", "act_rms_max", "dep_rms", "upd_rms"};
 
 struct StatInfo {
@@ -176,8 +175,8 @@ struct StabilityStats::ParamEntry {
   Optimizer* optimizer = nullptr;  // by role
   std::string momentum;            // first-moment state name; empty: no momentum_rms
   std::vector<std::pair<std::string, int64_t>> diagnostics;  // the optimizer's: name, index
-  int64_t slot[n_slots];           // index into names(), -1 when absent
-  int64_t offset = -1;                        // into m_before (owned)
+  int64_t slot[n_slots];                                     // index into names(), -1 when absent
+  int64_t offset = -1;                                       // into m_before (owned)
   double grad_rms = 0.0;
   SpectralNorm w_norm, dw_norm;
 };

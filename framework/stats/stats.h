@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "data/dataset.h"
 #include "io/config.h"
 #include "nn/model.h"
 #include "nn/parameter.h"
-#include "data/dataset.h"
 #include "optim/optimizer_set.h"
 #include "stats/spectral.h"
 

@@ -101,7 +101,8 @@ CoordCheckResult run_coord_check(const Config& base, const std::vector<int64_t>&
     std::vector<double> row;
     for (size_t l = 0; l < r.layers.size(); ++l) {
       std::vector<double> y;
-      for (size_t wi = 0; wi < widths.size(); ++wi) y.push_back(std::log(std::max(r.mean_abs[wi][s][l], 1e-30)));
+      for (size_t wi = 0; wi < widths.size(); ++wi)
+        y.push_back(std::log(std::max(r.mean_abs[wi][s][l], 1e-30)));
       row.push_back(fit_slope(logw, y));
     }
     r.slope.push_back(row);
@@ -128,7 +129,8 @@ std::string CoordCheckResult::worst(int64_t from_step) const {
   return out;
 }
 
-void write_coord_check(const CoordCheckResult& r, const std::string& path, const std::string& config) {
+void write_coord_check(const CoordCheckResult& r, const std::string& path,
+                       const std::string& config) {
   h5::File f = h5::File::create(path + ".tmp");
   write_file_attrs(f.id(), "coord_check", config, 1);
   h5::set_attr(f.id(), "/", "seeds", r.seeds);
@@ -146,9 +148,11 @@ void write_coord_check(const CoordCheckResult& r, const std::string& path, const
       }
   for (int64_t s = 0; s < S; ++s)
     for (int64_t l = 0; l < L; ++l) slope_v.push_back(static_cast<float>(r.slope[s][l]));
-  h5::write_array(f.id(), "/mean_abs", {W, S, L}, abs_v.data(), "1",
-                  "mean |x| of each layer output on a fixed batch after each step (width, step, layer)");
-  h5::write_array(f.id(), "/rms", {W, S, L}, rms_v.data(), "1", "RMS of each layer output (width, step, layer)");
+  h5::write_array(
+      f.id(), "/mean_abs", {W, S, L}, abs_v.data(), "1",
+      "mean |x| of each layer output on a fixed batch after each step (width, step, layer)");
+  h5::write_array(f.id(), "/rms", {W, S, L}, rms_v.data(), "1",
+                  "RMS of each layer output (width, step, layer)");
   h5::write_array(f.id(), "/slope", {S, L}, slope_v.data(), "1",
                   "least-squares slope of log(mean |x|) against log(width) (step, layer)");
   f.close();

@@ -13,7 +13,7 @@ namespace mt {
 
 struct CoordCheckResult {
   std::vector<int64_t> widths;
-  std::vector<std::string> layers;      // module names, in forward order
+  std::vector<std::string> layers;  // module names, in forward order
   int64_t steps = 0;
   int64_t seeds = 1;  // values are means over seeds seed, seed+1, ...
   // [width][step][layer], step 0 = after the first update
@@ -34,6 +34,7 @@ CoordCheckResult run_coord_check(const Config& base, const std::vector<int64_t>&
 double fit_slope(const std::vector<double>& x, const std::vector<double>& y);
 
 // coord_check.h5: /widths, /layers, /mean_abs and /rms (width, step, layer), /slope (step, layer).
-void write_coord_check(const CoordCheckResult& r, const std::string& path, const std::string& config);
+void write_coord_check(const CoordCheckResult& r, const std::string& path,
+                       const std::string& config);
 
 }  // namespace mt

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <functional>
 
+#include "data/dataset.h"
 #include "dist/communicator.h"
 #include "nn/model.h"
-#include "data/dataset.h"
 
 namespace mt {
 

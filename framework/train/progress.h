@@ -8,7 +8,7 @@
 namespace mt {
 
 std::string format_duration(double seconds);  // "3m12s", "1h05m", "42s"
-std::string format_rate(double per_second);    // "12.3k"
+std::string format_rate(double per_second);   // "12.3k"
 
 struct LogLine {
   int64_t step = 0, total = 0;

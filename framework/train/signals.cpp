@@ -21,8 +21,14 @@ void install_stop_handlers() {
   for (int sig : {SIGINT, SIGTERM, SIGUSR1}) sigaction(sig, &sa, nullptr);
 }
 
-bool stop_requested() { return g_stop_signal != 0; }
-int stop_signal() { return g_stop_signal; }
-void clear_stop() { g_stop_signal = 0; }
+bool stop_requested() {
+  return g_stop_signal != 0;
+}
+int stop_signal() {
+  return g_stop_signal;
+}
+void clear_stop() {
+  g_stop_signal = 0;
+}
 
 }  // namespace mt

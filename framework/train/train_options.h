@@ -9,10 +9,10 @@ namespace mt {
 
 struct TrainOptions {
   int64_t steps = 600;
-  int64_t batch_size = 16;   // global batch (examples / sequences), independent of ranks
+  int64_t batch_size = 16;  // global batch (examples / sequences), independent of ranks
   int64_t log_every = 10;
-  int64_t eval_every = 100;  // 0: only at the end
-  int64_t eval_batches = 20; // periodic evaluation; the final one covers the whole split
+  int64_t eval_every = 100;   // 0: only at the end
+  int64_t eval_batches = 20;  // periodic evaluation; the final one covers the whole split
   int64_t threads = 2;
   // Non-finite loss or gradients: "stop" ends the run (exit 1, the last checkpoint kept), "skip"
   // drops that step's update on every rank and counts it.

@@ -55,7 +55,7 @@ class Trainer {
 
  private:
   void choose_run_dir(const std::string& resume, std::string& checkpoint);
-  void create_run_dir(bool fresh);                   // rank 0; records m_new_dir when fresh
+  void create_run_dir(bool fresh);                  // rank 0; records m_new_dir when fresh
   RunSummary run_steps(const std::string& resume);  // run() without the clean-up of a failed start
 
   Run m_run;

@@ -16,7 +16,8 @@ namespace {
 using test::world;
 
 Config tiny_gpt(const std::string& name) {
-  return Config::parse("name: " + name + "\n"
+  return Config::parse("name: " + name +
+                       "\n"
                        "model: {name: gpt, width: 32, depth: 2, heads: 2, context: 16}\n"
                        "data: {name: random_tokens, vocab_size: 64}\n"
                        "optimizer: {muon: {lr: 0.02}, adamw: {lr: 3.0e-3}}\n"
@@ -28,8 +29,8 @@ Config tiny_gpt(const std::string& name) {
 
 TEST(MpiCheckpoint, ResumeIsBitwiseExactIncludingSpectralStats) {
   namespace fs = std::filesystem;
-  const fs::path out = fs::temp_directory_path() /
-                       ("mt_mpi_checkpoint_P" + std::to_string(world().size()));
+  const fs::path out =
+      fs::temp_directory_path() / ("mt_mpi_checkpoint_P" + std::to_string(world().size()));
   if (world().rank() == 0) fs::remove_all(out);
   world().barrier();
   log::set_quiet(true);

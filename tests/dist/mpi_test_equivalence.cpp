@@ -24,9 +24,11 @@ Config quickstart_gpt(const std::string& policy, int64_t batch = 16) {
       "data: {name: random_tokens, vocab_size: 256}\n"
       "optimizer: {muon: {lr: 0.02, weight_decay: 0.1}, adamw: {lr: 3.0e-3, weight_decay: 0.01}}\n"
       "schedule: {name: cosine, warmup_steps: 5}\n"
-      "dist: {policy: " + policy + "}\n"
-      "train: {steps: " + std::to_string(kSteps) + ", batch_size: " + std::to_string(batch) +
-      ", threads: 1}\n");
+      "dist: {policy: " +
+      policy +
+      "}\n"
+      "train: {steps: " +
+      std::to_string(kSteps) + ", batch_size: " + std::to_string(batch) + ", threads: 1}\n");
 }
 
 void check_policy(const std::string& policy) {
@@ -62,11 +64,13 @@ void check_policy(const std::string& policy) {
   for (const Parameter* p : muon->parameters())
     EXPECT_EQ(plan.owner(p), world().rank()) << p->name() << " updated by a non-owner";
   int64_t owned_hidden = 0;
-  for (const Parameter* p : plan.owned_by(world().rank())) owned_hidden += p->role() == Role::hidden;
+  for (const Parameter* p : plan.owned_by(world().rank()))
+    owned_hidden += p->role() == Role::hidden;
   EXPECT_EQ(muon->ns_calls(), kSteps * owned_hidden);
   double total_calls[1] = {static_cast<double>(muon->ns_calls())};
   world().all_reduce_sum(total_calls, 1);
-  EXPECT_EQ(total_calls[0], kSteps * 24.0) << "4 blocks x 6 matrices, each orthogonalised once per step";
+  EXPECT_EQ(total_calls[0], kSteps * 24.0)
+      << "4 blocks x 6 matrices, each orthogonalised once per step";
   for (Optimizer* opt : sharded.optimizers().all()) {
     for (const Parameter* p : sharded.params().params()) {
       if (plan.owner(p) == world().rank()) continue;
@@ -87,8 +91,12 @@ void check_policy(const std::string& policy) {
                 bytes[0], bytes[0] / (2.0 * (P - 1) * grads));
 }
 
-TEST(MpiEquivalence, LptMatchesOneRank) { check_policy("lpt"); }
-TEST(MpiEquivalence, RoundRobinMatchesOneRank) { check_policy("round_robin"); }
+TEST(MpiEquivalence, LptMatchesOneRank) {
+  check_policy("lpt");
+}
+TEST(MpiEquivalence, RoundRobinMatchesOneRank) {
+  check_policy("round_robin");
+}
 
 TEST(MpiEquivalence, BatchNotDivisibleByRanksIsAConfigError) {
   if (world().size() == 1) {  // every batch divides over one rank: an odd one is accepted

@@ -4,5 +4,7 @@
 
 namespace mt::test {
 extern Communicator* g_world;
-inline Communicator& world() { return *g_world; }
+inline Communicator& world() {
+  return *g_world;
+}
 }  // namespace mt::test

@@ -168,7 +168,8 @@ TEST(ShardPlan, LptBalancesGpt2Small) {
     }
   }
   const Model m = gpt2_small(false);
-  EXPECT_GT(ShardPlan::build(m.params, m.numel, m.cost, 16, ShardPolicy::round_robin).imbalance(), 1.15);
+  EXPECT_GT(ShardPlan::build(m.params, m.numel, m.cost, 16, ShardPolicy::round_robin).imbalance(),
+            1.15);
 }
 
 TEST(ShardPlan, LptBalancesQuickstart) {
@@ -176,10 +177,12 @@ TEST(ShardPlan, LptBalancesQuickstart) {
   // largest matrix alone (3u against a mean of 2.5u) sets the imbalance to 1.2.
   for (int P : {2, 4, 8}) {
     const Model m = quickstart(true);
-    EXPECT_LE(ShardPlan::build(m.params, m.numel, m.cost, P, ShardPolicy::lpt).imbalance(), 1.01) << P;
+    EXPECT_LE(ShardPlan::build(m.params, m.numel, m.cost, P, ShardPolicy::lpt).imbalance(), 1.01)
+        << P;
   }
   const Model m = quickstart(false);
-  EXPECT_NEAR(ShardPlan::build(m.params, m.numel, m.cost, 16, ShardPolicy::lpt).imbalance(), 1.2, 1e-9);
+  EXPECT_NEAR(ShardPlan::build(m.params, m.numel, m.cost, 16, ShardPolicy::lpt).imbalance(), 1.2,
+              1e-9);
 }
 
 // Deterministic pseudo-random costs (splitmix64), a spread like a model's: many cheap vectors,

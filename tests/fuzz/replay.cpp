@@ -1,6 +1,6 @@
-// Replays every committed fuzz input (tests/fuzz/corpus/<target>/ and tests/fuzz/regressions/<target>/)
-// through its target in the ordinary build: the seeds keep working and every crash the fuzzer
-// ever found stays fixed, with or without clang and libFuzzer.
+// Replays every committed fuzz input (tests/fuzz/corpus/<target>/ and
+// tests/fuzz/regressions/<target>/) through its target in the ordinary build: the seeds keep
+// working and every crash the fuzzer ever found stays fixed, with or without clang and libFuzzer.
 #include <gtest/gtest.h>
 
 #include <filesystem>

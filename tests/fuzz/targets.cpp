@@ -3,6 +3,7 @@
 #include "targets.h"
 
 #include <hdf5.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <chrono>
@@ -16,15 +17,14 @@
 #include <limits>
 #include <memory>
 #include <typeinfo>
-#include <unistd.h>
 
 #include "apps/builtins.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "dist/communicator.h"
-#include "io/config.h"
 #include "data/data_mnist.h"
 #include "data/data_text.h"
+#include "dist/communicator.h"
+#include "io/config.h"
 #include "train/trainer.h"
 
 namespace mt::fuzz {
@@ -52,7 +52,8 @@ std::string contract(const char* what, const std::function<void()>& f) {
   } catch (const Error& e) {
     const std::string text = e.what();
     if (e.code() != ExitCode::bad_input)
-      return cat(what, ": exit code ", static_cast<int>(e.code()), " instead of 2 (bad input): ", text);
+      return cat(what, ": exit code ", static_cast<int>(e.code()),
+                 " instead of 2 (bad input): ", text);
     if (e.component().empty() || text.rfind("[" + e.component() + "] ", 0) != 0 ||
         text.size() < e.component().size() + 8)
       return cat(what, ": input error without a '[component] message' text: '", text, "'");
@@ -80,24 +81,38 @@ class Bytes {
   // A float that tends to break readers: NaN, infinities, extremes, denormals, or plain.
   float special() {
     switch (u8() % 10) {
-      case 0: return std::numeric_limits<float>::quiet_NaN();
-      case 1: return std::numeric_limits<float>::infinity();
-      case 2: return -std::numeric_limits<float>::infinity();
-      case 3: return std::numeric_limits<float>::max();
-      case 4: return -0.0f;
-      case 5: return std::numeric_limits<float>::denorm_min();
-      case 6: return 1e30f;
-      default: return static_cast<float>(static_cast<int16_t>(u16())) / 64.0f;
+      case 0:
+        return std::numeric_limits<float>::quiet_NaN();
+      case 1:
+        return std::numeric_limits<float>::infinity();
+      case 2:
+        return -std::numeric_limits<float>::infinity();
+      case 3:
+        return std::numeric_limits<float>::max();
+      case 4:
+        return -0.0f;
+      case 5:
+        return std::numeric_limits<float>::denorm_min();
+      case 6:
+        return 1e30f;
+      default:
+        return static_cast<float>(static_cast<int16_t>(u16())) / 64.0f;
     }
   }
   int64_t special_int() {
     switch (u8() % 10) {
-      case 0: return -1;
-      case 1: return std::numeric_limits<int64_t>::max();
-      case 2: return std::numeric_limits<int64_t>::min();
-      case 3: return int64_t{1} << 31;
-      case 4: return 0;
-      default: return static_cast<int64_t>(u32() % 16) - 4;
+      case 0:
+        return -1;
+      case 1:
+        return std::numeric_limits<int64_t>::max();
+      case 2:
+        return std::numeric_limits<int64_t>::min();
+      case 3:
+        return int64_t{1} << 31;
+      case 4:
+        return 0;
+      default:
+        return static_cast<int64_t>(u32() % 16) - 4;
     }
   }
 
@@ -160,7 +175,7 @@ Workspace& ws();
 
 struct Workspace {
   std::string dir, text_dir, mnist_dir, base_checkpoint;
-  std::vector<std::string> objects, datasets, groups;  // HDF5 objects of the base checkpoint
+  std::vector<std::string> objects, datasets, groups;      // HDF5 objects of the base checkpoint
   std::vector<std::pair<std::string, std::string>> attrs;  // (object, attribute name)
   SingleProcess comm;
   std::unique_ptr<Trainer> trainer;  // built lazily: only the checkpoint target needs it
@@ -249,7 +264,8 @@ size_t expanded_nodes(const YAML::Node& n, size_t cap, size_t count = 0) {
     for (auto it = n.begin(); it != n.end() && count <= cap; ++it)
       count = expanded_nodes(it->second, cap, count + 1);  // + the key
   } else if (n.IsSequence()) {
-    for (auto it = n.begin(); it != n.end() && count <= cap; ++it) count = expanded_nodes(*it, cap, count);
+    for (auto it = n.begin(); it != n.end() && count <= cap; ++it)
+      count = expanded_nodes(*it, cap, count);
   }
   return count;
 }
@@ -275,7 +291,8 @@ std::string run_config(const uint8_t* data, size_t size) {
     auto check_budget = [&](const char* phase) {
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (s > load_budget_seconds())
-        finding(phase, " took ", s, " s for ", size, " bytes (budget ", load_budget_seconds(), " s)");
+        finding(phase, " took ", s, " s for ", size, " bytes (budget ", load_budget_seconds(),
+                " s)");
     };
     Config c = [&] {
       try {
@@ -290,7 +307,8 @@ std::string run_config(const uint8_t* data, size_t size) {
       ++overrides;
       const size_t end = text.find('\n', pos);
       try {
-        c.apply_override(text.substr(pos + 5, end == std::string::npos ? std::string::npos : end - pos - 5));
+        c.apply_override(
+            text.substr(pos + 5, end == std::string::npos ? std::string::npos : end - pos - 5));
       } catch (...) {
         check_budget("refusing a --set override");
         throw;
@@ -341,8 +359,8 @@ std::string run_idx(const uint8_t* data, size_t size) {
     MnistDataset d(dir.string());
     const DataInfo info = d.info();
     if (info.input_dim <= 0 || info.train_size <= 0 || info.val_size <= 0)
-      finding("accepted a dataset with input_dim ", info.input_dim, ", sizes ", info.train_size, "/",
-              info.val_size);
+      finding("accepted a dataset with input_dim ", info.input_dim, ", sizes ", info.train_size,
+              "/", info.val_size);
     const Batch b = d.train_batch(7, 3, 8, 1, 0, 8);
     if (b.rows != 8 || b.x.numel() != 8 * info.input_dim || b.labels.size() != 8)
       finding("training batch of ", b.rows, " rows, ", b.x.numel(), " values");
@@ -418,7 +436,8 @@ uint64_t trainer_digest(Trainer& t) {
     mix(p->value().data(), static_cast<size_t>(p->numel()) * sizeof(float));
     Optimizer* opt = t.optimizers().find(t.optimizers().optimizer_for(p->role()));
     for (const std::string& s : opt->state_names())
-      if (opt->has_state(*p, s)) mix(opt->state(*p, s).data(), static_cast<size_t>(p->numel()) * sizeof(float));
+      if (opt->has_state(*p, s))
+        mix(opt->state(*p, s).data(), static_cast<size_t>(p->numel()) * sizeof(float));
   }
   for (Optimizer* opt : t.optimizers().all()) {
     const int64_t s = opt->steps_taken();
@@ -483,21 +502,26 @@ void put_dataset(hid_t f, const std::string& path, const std::vector<hsize_t>& l
   }
   for (hsize_t& d : dims)
     if (d > 1u << 16) d = 0;  // -1 of a zero dimension
-  const hid_t space = dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  const hid_t space = dims.empty()
+                          ? H5Screate(H5S_SCALAR)
+                          : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
   hsize_t numel = 1;
   for (hsize_t d : dims) numel *= d;
   const int kind = in.u8() % 5;
   const hid_t types[4] = {H5T_IEEE_F32LE, H5T_IEEE_F64LE, H5T_STD_I32LE, H5T_STD_U8LE};
   if (kind < 4) {
-    const hid_t ds = H5Dcreate2(f, path.c_str(), types[kind], space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    const hid_t ds =
+        H5Dcreate2(f, path.c_str(), types[kind], space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     std::vector<float> v(numel);
     for (float& x : v) x = in.empty() ? 0.5f : in.special();
-    if (ds >= 0 && numel > 0 && kind < 2) H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+    if (ds >= 0 && numel > 0 && kind < 2)
+      H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
     if (ds >= 0) H5Dclose(ds);
   } else {
     const hid_t type = H5Tcopy(H5T_C_S1);
     H5Tset_size(type, H5T_VARIABLE);
-    const hid_t ds = H5Dcreate2(f, path.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    const hid_t ds =
+        H5Dcreate2(f, path.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (ds >= 0) H5Dclose(ds);
     H5Tclose(type);
   }
@@ -523,7 +547,9 @@ void edit_checkpoint(Workspace& w, const std::string& path, Bytes& in) {
   const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl);
   H5Pclose(fapl);
   int64_t truncate_to = -1;
-  auto pick = [&](const std::vector<std::string>& v) -> const std::string& { return v[in.u16() % v.size()]; };
+  auto pick = [&](const std::vector<std::string>& v) -> const std::string& {
+    return v[in.u16() % v.size()];
+  };
   for (int ops = 0; ops < 16 && !in.empty(); ++ops) {
     switch (in.u8() % 9) {
       case 0: {  // delete an object
@@ -617,7 +643,8 @@ std::string run_checkpoint(const uint8_t* data, size_t size) {
     const int64_t step = t.load_checkpoint(path);
     loaded = true;
     if (step < 0 || step > t.options().steps)
-      finding("accepted a checkpoint at step ", step, " for a run of ", t.options().steps, " steps");
+      finding("accepted a checkpoint at step ", step, " for a run of ", t.options().steps,
+              " steps");
     for (const Parameter* p : t.model().parameters())
       for (int64_t i = 0; i < p->numel(); ++i)
         if (!std::isfinite(p->value().data()[i]))
@@ -647,6 +674,8 @@ const Target& target(const std::string& name) {
   std::abort();
 }
 
-const std::string& workspace() { return ws().dir; }
+const std::string& workspace() {
+  return ws().dir;
+}
 
 }  // namespace mt::fuzz

@@ -38,20 +38,27 @@ std::string alias_bomb(int levels, int fanout) {
 
 TEST(ConfigLoader, DuplicateKeyNamesBothLines) {
   const std::string m = refusal([] {
-    Config::parse("name: a\nmodel: {name: gpt, width: 16}\nseed: 1\nmodel:\n  width: 32\n", "c.yaml");
+    Config::parse("name: a\nmodel: {name: gpt, width: 16}\nseed: 1\nmodel:\n  width: 32\n",
+                  "c.yaml");
   });
-  EXPECT_NE(m.find("[config] c.yaml line 4: duplicate key 'model' (first at line 2)"), std::string::npos) << m;
+  EXPECT_NE(m.find("[config] c.yaml line 4: duplicate key 'model' (first at line 2)"),
+            std::string::npos)
+      << m;
 }
 
 TEST(ConfigLoader, DuplicateKeyAtAnyDepth) {
   const std::string m = refusal([] {
     Config::parse("optimizer:\n  muon:\n    lr: 0.1\n    momentum: 0.9\n    lr: 0.2\n", "c.yaml");
   });
-  EXPECT_NE(m.find("line 5: duplicate key 'optimizer.muon.lr' (first at line 3)"), std::string::npos) << m;
+  EXPECT_NE(m.find("line 5: duplicate key 'optimizer.muon.lr' (first at line 3)"),
+            std::string::npos)
+      << m;
   // Inside a list, in a flow map, and quoted the same key is the same key.
-  EXPECT_NE(refusal([] { Config::parse("grid: [{a: 1, a: 2}]"); }).find("duplicate key 'grid[0].a'"),
+  EXPECT_NE(
+      refusal([] { Config::parse("grid: [{a: 1, a: 2}]"); }).find("duplicate key 'grid[0].a'"),
+      std::string::npos);
+  EXPECT_NE(refusal([] { Config::parse("a: 1\n\"a\": 2\n"); }).find("duplicate key 'a'"),
             std::string::npos);
-  EXPECT_NE(refusal([] { Config::parse("a: 1\n\"a\": 2\n"); }).find("duplicate key 'a'"), std::string::npos);
   // An alias of a scalar used as a key counts as that key.
   EXPECT_NE(refusal([] { Config::parse("m: {&k lr: 1, *k : 2}"); }).find("duplicate key 'm.lr'"),
             std::string::npos);
@@ -64,14 +71,16 @@ TEST(ConfigLoader, AliasBombIsRefusedFast) {
     const auto t0 = std::chrono::steady_clock::now();
     const std::string m = refusal([&] { Config::parse(alias_bomb(levels, 9), "bomb.yaml"); });
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    EXPECT_NE(m.find("aliases expand the document to more than 100000 nodes"), std::string::npos) << m;
+    EXPECT_NE(m.find("aliases expand the document to more than 100000 nodes"), std::string::npos)
+        << m;
     EXPECT_LT(s, 0.5) << levels << " levels";
   }
   // Ordinary use of anchors stays accepted and reads as a copy.
   Config c = Config::parse("base: &lr {lr: 0.5}\nx: *lr\n");
   EXPECT_EQ(c.section("x").get<double>("lr", 0.0), 0.5);
   EXPECT_EQ(refusal([] { Config::parse(alias_bomb(4, 9)); }), "");  // 6561 nodes
-  // Without aliases the bound holds too (a very long list), with a message that does not blame them.
+  // Without aliases the bound holds too (a very long list), with a message that does not blame
+  // them.
   std::string list = "grid: [0";
   for (int i = 0; i < 100001; ++i) list += ",1";
   const std::string m = refusal([&] { Config::parse(list + "]\n"); });
@@ -86,18 +95,22 @@ TEST(ConfigLoader, AliasCycleAndDocumentsAndDepth) {
   std::string deep = "a: ";
   for (int i = 0; i < 40; ++i) deep += "[";
   for (int i = 0; i < 40; ++i) deep += "]";
-  EXPECT_NE(refusal([&] { Config::parse(deep); }).find("nested more than 32 levels"), std::string::npos);
+  EXPECT_NE(refusal([&] { Config::parse(deep); }).find("nested more than 32 levels"),
+            std::string::npos);
   EXPECT_NE(refusal([] { Config::parse("a: {b: 1"); }).find("malformed YAML"), std::string::npos);
 }
 
 TEST(ConfigLoader, OverridesGetTheSameChecks) {
   Config c = Config::parse("model: {width: 16}\n", "c.yaml");
-  EXPECT_NE(refusal([&] { c.apply_override("model={width: 1, width: 2}"); }).find("duplicate key 'width'"),
+  EXPECT_NE(refusal([&] {
+              c.apply_override("model={width: 1, width: 2}");
+            }).find("duplicate key 'width'"),
             std::string::npos);
   std::string bomb = "model=";
   for (char ch : alias_bomb(10, 9)) bomb += ch == '\n' ? ',' : ch;
   bomb = "model={" + bomb.substr(6) + "}";
-  EXPECT_NE(refusal([&] { c.apply_override(bomb); }).find("more than 100000 nodes"), std::string::npos);
+  EXPECT_NE(refusal([&] { c.apply_override(bomb); }).find("more than 100000 nodes"),
+            std::string::npos);
 }
 
 TEST(ConfigLoader, UnknownKeyFromSetSaysSo) {
@@ -120,12 +133,15 @@ TEST(ConfigLoader, DirectoryIsNotAConfig) {
   const std::string dir = std::filesystem::temp_directory_path().string();
   const std::string m = refusal([&] { Config::load_file(dir); });
   EXPECT_NE(m.find("is a directory"), std::string::npos) << m;
-  EXPECT_NE(refusal([] { Config::load_file("/nonexistent/c.yaml"); }).find("cannot open"), std::string::npos);
+  EXPECT_NE(refusal([] { Config::load_file("/nonexistent/c.yaml"); }).find("cannot open"),
+            std::string::npos);
 }
 
 TEST(RunName, OneRuleForEveryName) {
-  for (const char* ok : {"run", "tiny-2", "lr0.01_seed1", "a..b", "X"}) EXPECT_EQ(run_name_problem(ok), "") << ok;
-  for (const char* bad : {"", ".", "..", ".hidden", "../X", "a/b", "/abs", "my run", "a:b", "caf\xc3\xa9", "a\nb"})
+  for (const char* ok : {"run", "tiny-2", "lr0.01_seed1", "a..b", "X"})
+    EXPECT_EQ(run_name_problem(ok), "") << ok;
+  for (const char* bad :
+       {"", ".", "..", ".hidden", "../X", "a/b", "/abs", "my run", "a:b", "caf\xc3\xa9", "a\nb"})
     EXPECT_NE(run_name_problem(bad), "") << bad;
   EXPECT_NE(run_name_problem(std::string(129, 'a')), "");
   Config c = Config::parse("name: ../../../X\n", "c.yaml");

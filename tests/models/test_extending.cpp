@@ -24,8 +24,8 @@ class TestBigram : public Model {
         m_head(add_module<Linear>("head", width, vocab, Role::output)) {}
 
   Tensor forward(Graph& g, const Batch& batch) override {
-    Tensor x = m_embed(g, batch.tokens);        // (B*T, width)
-    x = add(g, x, m_mlp(g, m_norm(g, x)));      // residual
+    Tensor x = m_embed(g, batch.tokens);    // (B*T, width)
+    x = add(g, x, m_mlp(g, m_norm(g, x)));  // residual
     return m_head(g, x);  // (B*T, vocab); µP's readout multiplier is applied by the head
   }
   int64_t context() const override { return 8; }
@@ -59,12 +59,15 @@ std::string write_corpus() {
 
 TEST(Extending, ModelDefinedInTestTrainsThroughTrainer) {
   register_builtins();
-  if (!model_registry().contains("test_bigram")) model_registry().add("test_bigram", build_test_bigram);
+  if (!model_registry().contains("test_bigram"))
+    model_registry().add("test_bigram", build_test_bigram);
   const std::string corpus = write_corpus();
   Config cfg = Config::parse(
       "name: ext\n"
       "model: {name: test_bigram, width: 16}\n"
-      "data: {name: text, path: " + corpus + ", val_fraction: 0.25}\n"
+      "data: {name: text, path: " +
+      corpus +
+      ", val_fraction: 0.25}\n"
       "optimizer: {muon: {lr: 0.05, weight_decay: 0.0}, adamw: {lr: 0.01}}\n"
       "schedule: {name: constant}\n"
       "train: {steps: 60, batch_size: 8, threads: 1}\n");

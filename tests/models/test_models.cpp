@@ -6,10 +6,10 @@
 
 #include "apps/builtins.h"
 #include "core/rng.h"
-#include "nn/ops.h"
-#include "mup/init.h"
-#include "nn/parameter_set.h"
 #include "models/register.h"
+#include "mup/init.h"
+#include "nn/ops.h"
+#include "nn/parameter_set.h"
 
 namespace mt {
 namespace {
@@ -101,7 +101,8 @@ TEST(Models, GptWithBiasAndMupReadoutGradients) {
   Parametrization pz;
   pz.type = Parametrization::Type::mup;
   pz.base_width = 4;
-  Built b = build("gpt", "{width: 8, depth: 1, heads: 2, context: 4, bias: true}", token_info(7), pz);
+  Built b =
+      build("gpt", "{width: 8, depth: 1, heads: 2, context: 4, bias: true}", token_info(7), pz);
   check_model_gradients(b, token_batch(2, 4, 7, 5), 12, 2e-2);
 }
 
@@ -149,8 +150,10 @@ TEST(Models, GptIsCausal) {
   for (int64_t t = 0; t < 6; ++t) {
     double diff = 0.0;
     for (int64_t j = 0; j < 11; ++j) diff += std::abs(a[t * 11 + j] - c[t * 11 + j]);
-    if (t < 4) EXPECT_EQ(diff, 0.0) << "position " << t << " sees the future";
-    else EXPECT_GT(diff, 0.0) << "position " << t;
+    if (t < 4)
+      EXPECT_EQ(diff, 0.0) << "position " << t << " sees the future";
+    else
+      EXPECT_GT(diff, 0.0) << "position " << t;
   }
 }
 

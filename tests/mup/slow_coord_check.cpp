@@ -18,24 +18,40 @@ namespace {
 const std::string kData = std::string(MT_SOURCE_DIR) + "/data";
 const std::vector<int64_t> kWidths = {64, 128, 256, 512};
 
-bool have(const std::string& dir) { return std::filesystem::exists(kData + "/" + dir); }
+bool have(const std::string& dir) {
+  return std::filesystem::exists(kData + "/" + dir);
+}
 
 Config gpt(const std::string& pz, const std::string& hidden_opt) {
-  return Config::parse("model: {name: gpt, width: 64, depth: 2, heads: 4, context: 32}\n"
-                       "data: {name: text, path: " + kData + "/sotu}\n"
-                       "parametrization: " + pz + "\n"
-                       "optimizer: {muon: {lr: 0.02, adjust_lr: spectral, weight_decay: 0.0},"
-                       " adamw: {lr: 0.003}, groups: {hidden: " + hidden_opt + "}}\n"
-                       "train: {batch_size: 8, threads: 2}\n");
+  return Config::parse(
+      "model: {name: gpt, width: 64, depth: 2, heads: 4, context: 32}\n"
+      "data: {name: text, path: " +
+      kData +
+      "/sotu}\n"
+      "parametrization: " +
+      pz +
+      "\n"
+      "optimizer: {muon: {lr: 0.02, adjust_lr: spectral, weight_decay: 0.0},"
+      " adamw: {lr: 0.003}, groups: {hidden: " +
+      hidden_opt +
+      "}}\n"
+      "train: {batch_size: 8, threads: 2}\n");
 }
 
 Config mlp(const std::string& pz, const std::string& hidden_opt) {
-  return Config::parse("model: {name: mlp, width: 64, depth: 3}\n"
-                       "data: {name: mnist, path: " + kData + "/mnist}\n"
-                       "parametrization: " + pz + "\n"
-                       "optimizer: {muon: {lr: 0.02, adjust_lr: spectral, weight_decay: 0.0},"
-                       " adamw: {lr: 0.003}, groups: {hidden: " + hidden_opt + "}}\n"
-                       "train: {batch_size: 64, threads: 2}\n");
+  return Config::parse(
+      "model: {name: mlp, width: 64, depth: 3}\n"
+      "data: {name: mnist, path: " +
+      kData +
+      "/mnist}\n"
+      "parametrization: " +
+      pz +
+      "\n"
+      "optimizer: {muon: {lr: 0.02, adjust_lr: spectral, weight_decay: 0.0},"
+      " adamw: {lr: 0.003}, groups: {hidden: " +
+      hidden_opt +
+      "}}\n"
+      "train: {batch_size: 64, threads: 2}\n");
 }
 
 const char* kMup = "{type: mup, base_width: 64, readout_zero_init: true}";

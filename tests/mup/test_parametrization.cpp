@@ -70,7 +70,8 @@ TEST(Mup, SgdVectorLikeLrScalesWithWidthMult) {
   const int64_t width = 512;
   const float m = 512.0f / 128.0f;
   for (Role role : {Role::input, Role::output, Role::vector}) {
-    Parameter p = make("p", role, role == Role::input ? 784 : width, role == Role::input ? width : 10);
+    Parameter p =
+        make("p", role, role == Role::input ? 784 : width, role == Role::input ? width : 10);
     EXPECT_FLOAT_EQ(parameter_rule(p, mup(128), width, opt("sgd")).lr_mult, m);
   }
   Parameter hidden = make("h", Role::hidden, width, width);
@@ -119,7 +120,8 @@ TEST(Mup, MuonWithoutSpectralScalingIsWarned) {
   auto muon = make_optimizer("muon", Config::parse("{adjust_lr: original}"));
   ASSERT_EQ(muon->mup_problems().size(), 1u);
   EXPECT_NE(muon->mup_problems()[0].find("adjust_lr: spectral"), std::string::npos);
-  EXPECT_TRUE(make_optimizer("muon", Config::parse("{adjust_lr: spectral}"))->mup_problems().empty());
+  EXPECT_TRUE(
+      make_optimizer("muon", Config::parse("{adjust_lr: spectral}"))->mup_problems().empty());
   EXPECT_TRUE(make_optimizer("adamw", Config::parse("{}"))->mup_problems().empty());
 }
 

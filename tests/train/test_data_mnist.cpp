@@ -6,9 +6,9 @@
 #include <set>
 
 #include "core/rng.h"
+#include "data/data_mnist.h"
 #include "io/config.h"
 #include "support/tiny_data.h"
-#include "data/data_mnist.h"
 
 namespace mt {
 namespace {

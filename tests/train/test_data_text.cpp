@@ -6,9 +6,9 @@
 #include <fstream>
 
 #include "core/rng.h"
+#include "data/data_text.h"
 #include "io/config.h"
 #include "support/tiny_data.h"
-#include "data/data_text.h"
 
 namespace mt {
 namespace {
@@ -179,7 +179,8 @@ TEST(TextData, OneFileIsSplitByBytesTheLastFractionValidates) {
     EXPECT_EQ(d.train_files(), d.val_files());
     const std::string desc = d.info().description;
     EXPECT_NE(desc.find("split by bytes"), std::string::npos) << desc;
-    EXPECT_NE(desc.find("the first 90 bytes train (90 %), the last 10 bytes val"), std::string::npos)
+    EXPECT_NE(desc.find("the first 90 bytes train (90 %), the last 10 bytes val"),
+              std::string::npos)
         << desc;
   }
   // A fraction that is not a whole number of bytes rounds the held-out part up.
@@ -188,9 +189,7 @@ TEST(TextData, OneFileIsSplitByBytesTheLastFractionValidates) {
   EXPECT_EQ(d.train_text() + d.val_text(), text);
   // A single file named directly need not end in .txt (input.data, a corpus without extension).
   const std::string other = test::fresh_dir("text_single_named") + "/input";
-  {
-    std::ofstream(other, std::ios::binary) << text;
-  }
+  { std::ofstream(other, std::ios::binary) << text; }
   TextDataset named(other, 0.2);
   EXPECT_EQ(named.val_text(), text.substr(80));
 }

@@ -10,11 +10,11 @@
 #include <tuple>
 
 #include "apps/builtins.h"
+#include "data/data_random.h"
 #include "nn/layers.h"
 #include "nn/parameter_set.h"
 #include "optimizers/muon.h"
 #include "optimizers/newton_schulz.h"
-#include "data/data_random.h"
 #include "stats/stats.h"
 
 namespace mt {

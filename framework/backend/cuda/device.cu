@@ -14,6 +14,8 @@ int cuda_device_count() {
   return n;
 }
 
-bool cuda_built() { return true; }
+bool cuda_built() {
+  return true;
+}
 
 }  // namespace mt

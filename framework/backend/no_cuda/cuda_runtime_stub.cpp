@@ -4,7 +4,11 @@
 
 namespace mt {
 
-int cuda_device_count() { return 0; }
-bool cuda_built() { return false; }
+int cuda_device_count() {
+  return 0;
+}
+bool cuda_built() {
+  return false;
+}
 
 }  // namespace mt
