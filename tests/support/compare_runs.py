@@ -48,20 +48,24 @@ def load_every_array(run_dir):
     return out
 
 
-def every_array(reference, runs):
-    ref = load_every_array(reference)
+def compare(ref, runs, load_run, reference, shown):
+    """Every array of `ref` against load_run(run) for each run, bitwise; prints and returns 0 or 1."""
     ok = bool(ref)
     for run in runs:
-        other = load_every_array(run)
+        other = load_run(run)
         bad = [k for k in ref if k not in other or ref[k].shape != other[k].shape
                or not np.array_equal(ref[k], other[k], equal_nan=ref[k].dtype.kind == "f")]
         bad += [k for k in other if k not in ref]
-        for k in bad[:10]:
+        for k in bad[:shown]:
             print(f"{run}: {k} differs")
         ok = ok and not bad
     print(f"compared {len(ref)} arrays of {', '.join(runs)} with {reference}: bitwise",
           "equal" if ok else "DIFFERENT")
     return 0 if ok else 1
+
+
+def every_array(reference, runs):
+    return compare(load_every_array(reference), runs, load_every_array, reference, 10)
 
 
 def main():
@@ -79,18 +83,8 @@ def main():
     a = ap.parse_args()
     metrics = [m for m in a.metrics.split(",") if m]
     ref = load(f"{a.runs_dir}/{a.reference}", a.steps, metrics, a.stats)
-    ok = bool(ref)
-    for run in a.runs:
-        other = load(f"{a.runs_dir}/{run}", a.steps, metrics, a.stats)
-        bad = [k for k in ref if k not in other or ref[k].shape != other[k].shape
-               or not np.array_equal(ref[k], other[k], equal_nan=ref[k].dtype.kind == "f")]
-        bad += [k for k in other if k not in ref]
-        for k in bad[:5]:
-            print(f"{run}: {k} differs")
-        ok = ok and not bad
-    print(f"compared {len(ref)} arrays of {', '.join(a.runs)} with {a.reference}: bitwise",
-          "equal" if ok else "DIFFERENT")
-    return 0 if ok else 1
+    return compare(ref, a.runs, lambda run: load(f"{a.runs_dir}/{run}", a.steps, metrics, a.stats),
+                   a.reference, 5)
 
 
 if __name__ == "__main__":
