@@ -22,36 +22,25 @@ bool have(const std::string& dir) {
   return std::filesystem::exists(kData + "/" + dir);
 }
 
+// A coordinate-check config: model and data lines, then the shared parametrization, optimizer and
+// batch settings.
+Config coord_config(const std::string& model, const std::string& data, const std::string& pz,
+                    const std::string& hidden_opt, int batch) {
+  return Config::parse("model: " + model + "\ndata: {name: " + data + "}\nparametrization: " + pz +
+                       "\noptimizer: {muon: {lr: 0.02, adjust_lr: spectral, weight_decay: 0.0},"
+                       " adamw: {lr: 0.003}, groups: {hidden: " +
+                       hidden_opt + "}}\ntrain: {batch_size: " + std::to_string(batch) +
+                       ", threads: 2}\n");
+}
+
 Config gpt(const std::string& pz, const std::string& hidden_opt) {
-  return Config::parse(
-      "model: {name: gpt, width: 64, depth: 2, heads: 4, context: 32}\n"
-      "data: {name: text, path: " +
-      kData +
-      "/sotu}\n"
-      "parametrization: " +
-      pz +
-      "\n"
-      "optimizer: {muon: {lr: 0.02, adjust_lr: spectral, weight_decay: 0.0},"
-      " adamw: {lr: 0.003}, groups: {hidden: " +
-      hidden_opt +
-      "}}\n"
-      "train: {batch_size: 8, threads: 2}\n");
+  return coord_config("{name: gpt, width: 64, depth: 2, heads: 4, context: 32}",
+                      "text, path: " + kData + "/sotu", pz, hidden_opt, 8);
 }
 
 Config mlp(const std::string& pz, const std::string& hidden_opt) {
-  return Config::parse(
-      "model: {name: mlp, width: 64, depth: 3}\n"
-      "data: {name: mnist, path: " +
-      kData +
-      "/mnist}\n"
-      "parametrization: " +
-      pz +
-      "\n"
-      "optimizer: {muon: {lr: 0.02, adjust_lr: spectral, weight_decay: 0.0},"
-      " adamw: {lr: 0.003}, groups: {hidden: " +
-      hidden_opt +
-      "}}\n"
-      "train: {batch_size: 64, threads: 2}\n");
+  return coord_config("{name: mlp, width: 64, depth: 3}", "mnist, path: " + kData + "/mnist", pz,
+                      hidden_opt, 64);
 }
 
 const char* kMup = "{type: mup, base_width: 64, readout_zero_init: true}";
