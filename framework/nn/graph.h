@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/tensor.h"
 
 namespace mt {
@@ -37,6 +38,11 @@ class Graph {
   void clear() { m_tape.clear(); }
   size_t size() const { return m_tape.size(); }
 
+  // The compute dtype of matrix products recorded on this graph (train.precision): f32, or bf16
+  // operands with fp32 accumulation and fp32 outputs (autocast). Norms, softmax and loss stay fp32.
+  DType matmul_dtype() const { return m_matmul_dtype; }
+  void set_matmul_dtype(DType t) { m_matmul_dtype = t; }
+
   void set_observer(ActivationObserver* obs) { m_observer = obs; }
   void observe(const std::string& module, const Tensor& output) {
     if (m_observer) m_observer->observe(module, output);
@@ -46,6 +52,7 @@ class Graph {
   bool m_grad_enabled;
   std::vector<std::function<void()>> m_tape;
   ActivationObserver* m_observer = nullptr;
+  DType m_matmul_dtype = DType::f32;
 };
 
 }  // namespace mt

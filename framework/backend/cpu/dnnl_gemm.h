@@ -1,0 +1,23 @@
+// bf16 matrix products on the CPU through oneDNN (matmul primitives with bf16 sources, fp32
+// accumulation and fp32 destination, cached per shape). Needs AVX512-BF16 or AMX and a build with
+// oneDNN (MT_WITH_DNNL); otherwise bf16_available() says why and gemm_bf16 raises a [backend] error.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "core/dtype.h"
+
+namespace mt::cpu {
+
+// Whether bf16 products run here; when not, *why names the reason (no oneDNN in this build, CPU
+// without AVX512-BF16/AMX, MT_BF16_DISABLE set).
+bool bf16_available(std::string* why = nullptr);
+
+// C(M, N) = alpha op(A) op(B) + beta C (fp32 C, leading dim ldc). A and B are f32 arrays (rounded
+// to bf16, round-to-nearest-even, before the product) or bf16 arrays. Uses the OpenMP pool; inside
+// a parallel region it runs on the calling thread.
+void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+               const void* A, DType a_type, int64_t lda, const void* B, DType b_type, int64_t ldb,
+               float beta, float* C, int64_t ldc);
+
+}  // namespace mt::cpu
