@@ -2,7 +2,9 @@
 """The bench_gpt_step model and optimizers in PyTorch on CPU: same GPT (docs/science.md 5.1:
 RMSNorm with gain, separate q/k/v/o, GELU tanh MLP, untied head), Muon (docs/science.md 1,
 written out because Debian's torch 1.13 predates torch.optim.Muon) on hidden matrices, AdamW on the
-rest. Prints the median seconds per step for each thread count as JSON."""
+rest. Prints the median seconds per step for each thread count as JSON.
+With --bf16: the forward and loss under torch.autocast("cpu", dtype=torch.bfloat16) (fp32 master
+weights, bf16 matmuls) and Newton-Schulz in bf16, as the reference Muon implementations run it."""
 import json
 import math
 import statistics
@@ -63,17 +65,20 @@ class GPT(nn.Module):
 
 
 class Muon(torch.optim.Optimizer):
-    def __init__(self, params, lr=0.02, momentum=0.95, nesterov=True, ns_steps=5):
+    def __init__(self, params, lr=0.02, momentum=0.95, nesterov=True, ns_steps=5, bf16=False):
         super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov, ns_steps=ns_steps))
+        self.bf16 = bf16
 
-    @staticmethod
-    def ns(g, steps):
+    def ns(self, g, steps):
         a, b, c = 3.4445, -4.7750, 2.0315
         x = g.T if g.shape[0] > g.shape[1] else g
+        if self.bf16:
+            x = x.bfloat16()
         x = x / x.norm().clamp_min(1e-7)
         for _ in range(steps):
             A = x @ x.T
             x = a * x + (b * A + c * A @ A) @ x
+        x = x.to(g.dtype)
         return x.T if g.shape[0] > g.shape[1] else x
 
     @torch.no_grad()
@@ -88,19 +93,21 @@ class Muon(torch.optim.Optimizer):
                 p.add_(o, alpha=-grp["lr"] * math.sqrt(max(1.0, p.shape[0] / p.shape[1])))
 
 
-def median_step_seconds(threads, steps=8, reps=5):
+def median_step_seconds(threads, bf16, steps=8, reps=5):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = GPT()
     hidden = [p for n, p in model.named_parameters() if p.ndim == 2 and n.startswith("blocks.")]
     rest = [p for n, p in model.named_parameters() if not (p.ndim == 2 and n.startswith("blocks."))]
-    muon = Muon(hidden)
+    muon = Muon(hidden, bf16=bf16)
     adamw = torch.optim.AdamW(rest, lr=3e-3, betas=(0.9, 0.95), weight_decay=0.0)
     x = torch.randint(0, V, (B, T))
     y = torch.randint(0, V, (B, T))
 
     def one_step():
-        loss = F.cross_entropy(model(x).view(-1, V), y.view(-1))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = model(x)
+        loss = F.cross_entropy(logits.float().view(-1, V), y.view(-1))
         model.zero_grad(set_to_none=True)
         loss.backward()
         muon.step()
@@ -117,5 +124,7 @@ def median_step_seconds(threads, steps=8, reps=5):
 
 
 if __name__ == "__main__":
-    threads = [int(t) for t in sys.argv[1:]] or [1, 2]
-    print(json.dumps({str(t): median_step_seconds(t) for t in threads}))
+    args = sys.argv[1:]
+    bf16 = "--bf16" in args
+    threads = [int(t) for t in args if t != "--bf16"] or [1, 2]
+    print(json.dumps({str(t): median_step_seconds(t, bf16) for t in threads}))

@@ -102,7 +102,8 @@ void Muon::update_one(Parameter& p, float lr_factor, NsWorkspace& ws, std::vecto
     buf[i] = mu * buf[i] + (1.0f - mu) * g[i];  // EMA momentum (torch: buf.lerp_(g, 1 - mu))
     u[i] = m_opts.nesterov ? (1.0f - mu) * g[i] + mu * buf[i] : buf[i];
   }
-  newton_schulz(u, u, rows, cols, m_opts.ns_steps, m_opts.coefficients, m_opts.eps, ws);
+  newton_schulz(u, u, rows, cols, m_opts.ns_steps, m_opts.coefficients, m_opts.eps, ws,
+                compute_dtype());
   const float lr = m_lr * lr_factor * p.lr_mult;
   const float decay = 1.0f - lr * m_opts.weight_decay * p.wd_mult;  // unadjusted lr
   const float step = lr * static_cast<float>(muon_lr_scale(m_opts.adjust_lr, rows, cols));

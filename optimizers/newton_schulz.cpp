@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "backend/cpu/blas.h"
+#include "backend/cpu/dnnl_gemm.h"
 #include "backend/cpu/kernels.h"
 #include "core/error.h"
 
@@ -47,7 +48,7 @@ std::array<double, 3> ns_coefficients(NsCoefficients kind, int step) {
 }
 
 void newton_schulz(const float* in, float* out, int64_t rows, int64_t cols, int steps,
-                   NsCoefficients kind, float eps, NsWorkspace& ws) {
+                   NsCoefficients kind, float eps, NsWorkspace& ws, DType compute) {
   MT_CHECK(rows > 0 && cols > 0 && steps >= 0, "newton_schulz on ", rows, "x", cols);
   const bool transposed = rows > cols;
   const int64_t m = std::min(rows, cols), n = std::max(rows, cols);
@@ -73,7 +74,27 @@ void newton_schulz(const float* in, float* out, int64_t rows, int64_t cols, int 
   float* y = ws.y.data();
   float* gram = ws.gram.data();
   float* poly = ws.poly.data();
-  for (int s = 0; s < steps; ++s) {
+  if (compute == DType::bf16) {
+    ws.x16.resize(m * n);
+    ws.gram16.resize(m * m);
+  }
+  for (int s = 0; s < steps && compute == DType::bf16; ++s) {
+    const auto [a, b, c] = ns_coefficients(kind, s);
+    uint16_t* x16 = ws.x16.data();
+    uint16_t* g16 = ws.gram16.data();
+    cpu::round_to_bf16(x, x16, m * n);  // A = X X^T (m, m)
+    cpu::gemm_bf16(false, true, m, m, n, 1.0f, x16, DType::bf16, n, x16, DType::bf16, n, 0.0f, gram,
+                   m);
+    for (int64_t i = 0; i < m * m; ++i) poly[i] = static_cast<float>(b) * gram[i];
+    cpu::round_to_bf16(gram, g16, m * m);  // P = b A + c A A
+    cpu::gemm_bf16(false, false, m, m, m, static_cast<float>(c), g16, DType::bf16, m, g16,
+                   DType::bf16, m, 1.0f, poly, m);
+    std::copy(x, x + m * n, y);  // Y = a X + P X
+    cpu::gemm_bf16(false, false, m, n, m, 1.0f, poly, DType::f32, m, x16, DType::bf16, n,
+                   static_cast<float>(a), y, n);
+    std::swap(x, y);
+  }
+  for (int s = 0; s < steps && compute == DType::f32; ++s) {
     const auto [a, b, c] = ns_coefficients(kind, s);
     cpu::syrk_full(m, n, 1.0f, x, n, 0.0f, gram, m);  // A = X X^T (m, m)
     for (int64_t i = 0; i < m * m; ++i) poly[i] = static_cast<float>(b) * gram[i];

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/dtype.h"
+
 namespace mt {
 
 enum class NsCoefficients { quintic, polar_express };
@@ -26,11 +28,14 @@ double ns_flops(int64_t rows, int64_t cols, int steps);
 // Reusable buffers: steady-state calls allocate nothing.
 struct NsWorkspace {
   std::vector<float> x, y, gram, poly;
+  std::vector<uint16_t> x16, gram16;  // bf16 copies of X and A (compute bf16)
 };
 
 // out (rows, cols) = NS_steps(in (rows, cols)), row-major fp32; in and out may alias.
+// compute bf16: every product takes bf16 operands (X, A and P rounded once per iteration) with
+// fp32 accumulation, as GPU Muon implementations do; X, A, P are kept in fp32 between products.
 void newton_schulz(const float* in, float* out, int64_t rows, int64_t cols, int steps,
-                   NsCoefficients kind, float eps, NsWorkspace& ws);
+                   NsCoefficients kind, float eps, NsWorkspace& ws, DType compute = DType::f32);
 
 // ||O O^T - I||_F / sqrt(m) over the smaller side m (0 for an exactly orthogonal O).
 double orthogonality_error(const float* o, int64_t rows, int64_t cols);

@@ -66,6 +66,11 @@ class Optimizer {
   // already be averaged over ranks. lr_factor must be finite and >= 0.
   void step(float lr_factor);
 
+  // The dtype of this optimizer's matrix products (train.precision), e.g. Muon's Newton-Schulz;
+  // master weights and state stay fp32.
+  void set_compute_dtype(DType t) { m_compute = t; }
+  DType compute_dtype() const { return m_compute; }
+
   float lr() const { return m_lr; }
   void set_lr(float lr) { m_lr = lr; }
   int64_t steps_taken() const { return m_steps; }
@@ -114,6 +119,7 @@ class Optimizer {
   virtual double do_diagnostic(const Parameter& p, const std::string& name) const;
 
   float m_lr = 1e-3f;
+  DType m_compute = DType::f32;
   std::vector<Parameter*> m_params;
   std::map<std::string, std::map<std::string, Tensor>> m_state;  // param name -> state name
 

@@ -38,7 +38,8 @@ void loss_and_correct(const Tensor& logits, const std::vector<int32_t>& labels, 
 }
 
 EvalResult evaluate(Model& model, const Dataset& data, Communicator& comm, int64_t batch,
-                    int64_t seq, int64_t max_batches, const EvalProgress& progress) {
+                    int64_t seq, int64_t max_batches, const EvalProgress& progress,
+                    DType matmul) {
   int64_t n_batches = data.val_batches(batch, seq);
   if (max_batches > 0) n_batches = std::min(n_batches, max_batches);
   int64_t r0 = 0, r1 = 0;
@@ -49,6 +50,7 @@ EvalResult evaluate(Model& model, const Dataset& data, Communicator& comm, int64
     Batch vb = data.val_batch(b, batch, seq, r0, r1);
     if (vb.rows == 0) continue;
     Graph g(false);
+    g.set_matmul_dtype(matmul);
     Tensor logits = model.forward(g, vb);
     loss_and_correct(logits, vb.labels, loss_sum, correct, count);
     if (progress) progress(b + 1, n_batches);

@@ -20,9 +20,11 @@ struct EvalResult {
 // Called after each evaluated batch with (batches done, batches in all).
 using EvalProgress = std::function<void(int64_t done, int64_t total)>;
 
-// Evaluate up to max_batches batches (<= 0: the whole split) of `batch` examples of length seq.
+// Evaluate up to max_batches batches (<= 0: the whole split) of `batch` examples of length seq,
+// matrix products in `matmul` (train.precision).
 EvalResult evaluate(Model& model, const Dataset& data, Communicator& comm, int64_t batch,
-                    int64_t seq, int64_t max_batches, const EvalProgress& progress = {});
+                    int64_t seq, int64_t max_batches, const EvalProgress& progress = {},
+                    DType matmul = DType::f32);
 
 // Loss sum and correct count of logits (N, C) against labels (-1 ignored); count of valid labels.
 void loss_and_correct(const Tensor& logits, const std::vector<int32_t>& labels, double& loss_sum,

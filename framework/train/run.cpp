@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "backend/cpu/blas.h"
+#include "backend/cpu/dnnl_gemm.h"
 #include "core/log.h"
 #include "data/dataset.h"
 #include "io/run_name.h"
@@ -34,6 +35,15 @@ Run::Run(Config root_, Communicator& comm_, std::string out_root_)
   build_stats();
 }
 
+namespace {
+// train.precision: bf16 needs bf16 matrix products on this machine (oneDNN + AVX512-BF16 / AMX).
+void check_precision(DType precision) {
+  std::string why;
+  if (precision == DType::bf16 && !cpu::bf16_available(&why))
+    input_error("backend", "train.precision: bf16 is not available here: ", why);
+}
+}  // namespace
+
 // Steps 1-4 of docs/design.md "Building a run": sections, components, unused keys, batch split.
 ShardPolicy Run::read_sections() {
   name = read_run_name(root, "name", "run");
@@ -42,6 +52,7 @@ ShardPolicy Run::read_sections() {
   ckpt = CheckpointOptions::from_config(root.section("checkpoint"));
   stats_opts = StatsOptions::from_config(root.section("stats"));
   cpu::set_num_threads(static_cast<int>(opts.threads));
+  check_precision(opts.precision);
 
   const Config data_cfg = root.section("data");
   data = lookup(dataset_registry(), data_cfg, "name")(data_cfg);
@@ -50,6 +61,7 @@ ShardPolicy Run::read_sections() {
   model = lookup(model_registry(), model_cfg, "name")(model_cfg, {data->info(), pz.attn_scale});
   seq = std::max<int64_t>(1, model->context());
   optimizers = std::make_unique<OptimizerSet>(OptimizerSet::from_config(root.section("optimizer")));
+  for (Optimizer* opt : optimizers->all()) opt->set_compute_dtype(opts.precision);
   schedule =
       std::make_unique<Schedule>(Schedule::from_config(root.section("schedule"), opts.steps));
   const Config dist_cfg = root.section("dist");
@@ -102,7 +114,7 @@ void Run::build_stats() {
 
 EvalResult Run::validate(int64_t max_batches, bool progress) {
   if (!progress || comm.rank() != 0)
-    return evaluate(*model, *data, comm, opts.batch_size, seq, max_batches);
+    return evaluate(*model, *data, comm, opts.batch_size, seq, max_batches, {}, opts.precision);
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   double last = 0.0;
@@ -116,7 +128,7 @@ EvalResult Run::validate(int64_t max_batches, bool progress) {
                          : std::string());
     }
   };
-  return evaluate(*model, *data, comm, opts.batch_size, seq, max_batches, report);
+  return evaluate(*model, *data, comm, opts.batch_size, seq, max_batches, report, opts.precision);
 }
 
 }  // namespace mt

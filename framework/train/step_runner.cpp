@@ -53,6 +53,7 @@ double StepRunner::forward_backward(int64_t step, int64_t& count) {
   m_run.params->zero_grad();
   if (count == 0) return 0.0;
   Graph g;
+  g.set_matmul_dtype(m_run.opts.precision);
   Tensor logits = m_run.model->forward(g, batch);
   Tensor loss = cross_entropy(g, logits, batch.labels);
   const double local_loss = loss.item();

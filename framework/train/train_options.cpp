@@ -11,6 +11,8 @@ TrainOptions TrainOptions::from_config(const Config& c) {
   o.eval_every = c.get_in("eval_every", o.eval_every, int64_t{0}, int64_t{1} << 40);
   o.eval_batches = c.get_in("eval_batches", o.eval_batches, int64_t{1}, int64_t{1} << 30);
   o.threads = c.get_in("threads", o.threads, int64_t{1}, int64_t{256});
+  o.precision =
+      c.get_choice("precision", "fp32", {"fp32", "bf16"}) == "bf16" ? DType::bf16 : DType::f32;
   o.on_nonfinite = c.get_choice("on_nonfinite", o.on_nonfinite, {"stop", "skip"});
   return o;
 }

@@ -1,8 +1,9 @@
-// The "train" section: loop length, batch, logging and evaluation intervals, threads.
+// The "train" section: loop length, batch, logging and evaluation intervals, threads, precision.
 #pragma once
 #include <cstdint>
 #include <string>
 
+#include "core/dtype.h"
 #include "io/config.h"
 
 namespace mt {
@@ -14,6 +15,9 @@ struct TrainOptions {
   int64_t eval_every = 100;   // 0: only at the end
   int64_t eval_batches = 20;  // periodic evaluation; the final one covers the whole split
   int64_t threads = 2;
+  // Matrix products (layers, attention, Newton-Schulz): fp32, or bf16 operands with fp32
+  // accumulation ("bf16"). Master weights, optimizer state, norms, softmax and loss stay fp32.
+  DType precision = DType::f32;
   // Non-finite loss or gradients: "stop" ends the run (exit 1, the last checkpoint kept), "skip"
   // drops that step's update on every rank and counts it.
   std::string on_nonfinite = "stop";

@@ -13,6 +13,9 @@ namespace mt::cpu {
 // without AVX512-BF16/AMX, MT_BF16_DISABLE set).
 bool bf16_available(std::string* why = nullptr);
 
+// y[i] = x[i] rounded to bf16 bits (round to nearest even; NaN stays NaN), i in [0, n).
+void round_to_bf16(const float* x, uint16_t* y, int64_t n);
+
 // C(M, N) = alpha op(A) op(B) + beta C (fp32 C, leading dim ldc). A and B are f32 arrays (rounded
 // to bf16, round-to-nearest-even, before the product) or bf16 arrays. Uses the OpenMP pool; inside
 // a parallel region it runs on the calling thread.
