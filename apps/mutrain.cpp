@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "apps/builtins.h"
+#include "backend/cpu/dnnl_gemm.h"
 #include "apps/cli.h"
 #include "core/device.h"
 #include "core/error.h"
@@ -69,6 +70,9 @@ int main(int argc, char** argv) {
         mt::cuda_built()
             ? ("compiled, " + std::to_string(mt::cuda_device_count()) + " devices visible").c_str()
             : "not compiled");
+    std::string why;
+    const bool bf16 = mt::cpu::bf16_available(&why);
+    std::printf("bf16 on cpu: %s\n", bf16 ? "yes (oneDNN)" : ("no: " + why).c_str());
     return 0;
   }
   const std::string command = args[0];
