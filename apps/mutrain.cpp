@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "apps/builtins.h"
-#include "backend/cpu/dnnl_gemm.h"
 #include "apps/cli.h"
+#include "backend/cpu/dnnl_gemm.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"

@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "backend/backend.h"
+
 namespace mt {
 
 AdamWOptions AdamWOptions::from_config(const Config& c) {
@@ -26,19 +28,16 @@ void AdamW::do_step(float lr_factor) {
   const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
   for (Parameter* p : m_params) {
     const float lr = m_lr * lr_factor * p->lr_mult;
-    const float decay = 1.0f - lr * m_opts.weight_decay * p->wd_mult;
-    const float step = static_cast<float>(lr / bc1);
-    float* w = p->value().data();
-    const float* g = p->grad().data();
+    const AdamWStep s{.beta1 = b1,
+                      .beta2 = b2,
+                      .eps = eps,
+                      .decay = 1.0f - lr * m_opts.weight_decay * p->wd_mult,
+                      .step = static_cast<float>(lr / bc1),
+                      .inv_sqrt_bc2 = inv_sqrt_bc2};
     float* m = state(*p, "exp_avg").data();
     float* v = state(*p, "exp_avg_sq").data();
-    const int64_t n = p->numel();
-#pragma omp parallel for if (n > 65536)
-    for (int64_t i = 0; i < n; ++i) {
-      m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-      v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-      w[i] = w[i] * decay - step * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
-    }
+    backend_for(p->value().device())
+        .adamw_update(p->value().data(), p->grad().data(), m, v, p->numel(), s);
   }
 }
 

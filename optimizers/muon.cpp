@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "backend/backend.h"
+
 namespace mt {
 
 MuonOptions MuonOptions::from_config(const Config& c) {
@@ -91,23 +93,19 @@ void Muon::do_step(float lr_factor) {
 }
 
 void Muon::update_one(Parameter& p, float lr_factor, NsWorkspace& ws, std::vector<float>& update) {
-  const float mu = m_opts.momentum;
   const int64_t rows = p.shape()[0], cols = p.shape()[1], n = p.numel();
-  float* w = p.value().data();
-  const float* g = p.grad().data();
-  float* buf = m_state.at(p.name()).at("momentum").data();
+  Backend& be = backend_for(p.value().device());
   update.resize(static_cast<size_t>(n));
   float* u = update.data();
-  for (int64_t i = 0; i < n; ++i) {
-    buf[i] = mu * buf[i] + (1.0f - mu) * g[i];  // EMA momentum (torch: buf.lerp_(g, 1 - mu))
-    u[i] = m_opts.nesterov ? (1.0f - mu) * g[i] + mu * buf[i] : buf[i];
-  }
+  // EMA momentum (torch: buf.lerp_(g, 1 - mu)); u = the Nesterov look-ahead or the buffer.
+  be.momentum_update(p.grad().data(), m_state.at(p.name()).at("momentum").data(), u, n,
+                     m_opts.momentum, m_opts.nesterov);
   newton_schulz(u, u, rows, cols, m_opts.ns_steps, m_opts.coefficients, m_opts.eps, ws,
                 compute_dtype());
   const float lr = m_lr * lr_factor * p.lr_mult;
   const float decay = 1.0f - lr * m_opts.weight_decay * p.wd_mult;  // unadjusted lr
   const float step = lr * static_cast<float>(muon_lr_scale(m_opts.adjust_lr, rows, cols));
-  for (int64_t i = 0; i < n; ++i) w[i] = w[i] * decay - step * u[i];
+  be.decayed_update(p.value().data(), u, n, decay, step);
 }
 
 double Muon::orthogonality_error(const Parameter& p) const {

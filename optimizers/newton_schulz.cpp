@@ -1,12 +1,12 @@
-// Newton-Schulz on fp32 buffers with OpenBLAS: A = X X^T (syrk), P = b A + c A A, X <- a X + P X.
+// Newton-Schulz on fp32 buffers, products through the backend (fp32: OpenBLAS; bf16: bf16
+// operands, fp32 accumulation): A = X X^T (syrk), P = b A + c A A, X <- a X + P X.
 #include "optimizers/newton_schulz.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include "backend/backend.h"
 #include "backend/cpu/blas.h"
-#include "backend/cpu/dnnl_gemm.h"
-#include "backend/cpu/kernels.h"
 #include "core/error.h"
 
 namespace mt {
@@ -74,33 +74,35 @@ void newton_schulz(const float* in, float* out, int64_t rows, int64_t cols, int 
   float* y = ws.y.data();
   float* gram = ws.gram.data();
   float* poly = ws.poly.data();
-  if (compute == DType::bf16) {
+  // Products through the backend in the compute dtype. bf16: X is rounded once per iteration and
+  // serves both X X^T and P X, A once for A A, P at its product; fp32 in between.
+  Backend& be = backend_for(Device::cpu());
+  const bool bf16 = compute == DType::bf16;
+  if (bf16) {
     ws.x16.resize(m * n);
     ws.gram16.resize(m * m);
   }
-  for (int s = 0; s < steps && compute == DType::bf16; ++s) {
+  for (int s = 0; s < steps; ++s) {
     const auto [a, b, c] = ns_coefficients(kind, s);
-    uint16_t* x16 = ws.x16.data();
-    uint16_t* g16 = ws.gram16.data();
-    cpu::round_to_bf16(x, x16, m * n);  // A = X X^T (m, m)
-    cpu::gemm_bf16(false, true, m, m, n, 1.0f, x16, DType::bf16, n, x16, DType::bf16, n, 0.0f, gram,
-                   m);
+    MatRef xr = mat(x, n), gr = mat(gram, m);
+    if (bf16) {
+      be.cast(x, DType::f32, ws.x16.data(), DType::bf16, m * n);
+      xr = {ws.x16.data(), DType::bf16, n, false};
+    }
+    MatRef xt = xr;
+    xt.trans = true;
+    if (bf16)  // A = X X^T (m, m): no bf16 syrk, a full product
+      be.gemm(m, m, n, 1.0f, xr, xt, 0.0f, gram, m, compute);
+    else
+      be.syrk(m, n, 1.0f, xr, 0.0f, gram, m, compute);
     for (int64_t i = 0; i < m * m; ++i) poly[i] = static_cast<float>(b) * gram[i];
-    cpu::round_to_bf16(gram, g16, m * m);  // P = b A + c A A
-    cpu::gemm_bf16(false, false, m, m, m, static_cast<float>(c), g16, DType::bf16, m, g16,
-                   DType::bf16, m, 1.0f, poly, m);
-    std::copy(x, x + m * n, y);  // Y = a X + P X
-    cpu::gemm_bf16(false, false, m, n, m, 1.0f, poly, DType::f32, m, x16, DType::bf16, n,
-                   static_cast<float>(a), y, n);
-    std::swap(x, y);
-  }
-  for (int s = 0; s < steps && compute == DType::f32; ++s) {
-    const auto [a, b, c] = ns_coefficients(kind, s);
-    cpu::syrk_full(m, n, 1.0f, x, n, 0.0f, gram, m);  // A = X X^T (m, m)
-    for (int64_t i = 0; i < m * m; ++i) poly[i] = static_cast<float>(b) * gram[i];
-    cpu::gemm_omp(false, false, m, m, m, static_cast<float>(c), gram, m, gram, m, 1.0f, poly, m);
-    std::copy(x, x + m * n, y);  // Y = a X + P X
-    cpu::gemm_omp(false, false, m, n, m, 1.0f, poly, m, x, n, static_cast<float>(a), y, n);
+    if (bf16) {
+      be.cast(gram, DType::f32, ws.gram16.data(), DType::bf16, m * m);
+      gr = {ws.gram16.data(), DType::bf16, m, false};
+    }
+    be.gemm(m, m, m, static_cast<float>(c), gr, gr, 1.0f, poly, m, compute);  // P = b A + c A A
+    std::copy(x, x + m * n, y);                                               // Y = a X + P X
+    be.gemm(m, n, m, 1.0f, mat(poly, m), xr, static_cast<float>(a), y, n, compute);
     std::swap(x, y);
   }
   if (transposed) {

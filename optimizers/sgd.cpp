@@ -2,6 +2,8 @@
 // (Nesterov) or buf; p -= lr d.
 #include "optimizers/sgd.h"
 
+#include "backend/backend.h"
+
 namespace mt {
 
 SgdOptions SgdOptions::from_config(const Config& c) {
@@ -19,20 +21,16 @@ void Sgd::do_step(float lr_factor) {
   for (Parameter* p : m_params) {
     const float lr = m_lr * lr_factor * p->lr_mult;
     const float decay = 1.0f - lr * m_opts.weight_decay * p->wd_mult;
-    float* w = p->value().data();
-    const float* g = p->grad().data();
-    const int64_t n = p->numel();
+    Backend& be = backend_for(p->value().device());
     if (mu == 0.0f) {
-      for (int64_t i = 0; i < n; ++i) w[i] = w[i] * decay - lr * g[i];
+      be.sgd_update(p->value().data(), p->grad().data(), nullptr, p->numel(), 0.0f, false, false,
+                    decay, lr);
       continue;
     }
     const bool first = !has_state(*p, "momentum_buffer");
     float* buf = state(*p, "momentum_buffer").data();
-    for (int64_t i = 0; i < n; ++i) {
-      buf[i] = first ? g[i] : mu * buf[i] + g[i];
-      const float d = m_opts.nesterov ? g[i] + mu * buf[i] : buf[i];
-      w[i] = w[i] * decay - lr * d;
-    }
+    be.sgd_update(p->value().data(), p->grad().data(), buf, p->numel(), mu, first, m_opts.nesterov,
+                  decay, lr);
   }
 }
 

@@ -131,8 +131,11 @@ class Backend {
                           bool nesterov, float decay, float lr) = 0;
 };
 
-// The backend of a device. CPU always exists; other devices are registered by their backend.
+// The backend of a device. CPU always exists; other devices are registered by their backend
+// (one per DeviceType; the backend picks the device index). A device without one is a
+// [backend] runtime error. Safe to call from any thread, OpenMP regions included.
 Backend& backend_for(Device device);
+// Not owned; must outlive its use. nullptr unregisters (for cpu: back to the built-in backend).
 void register_backend(DeviceType type, Backend* backend);
 
 }  // namespace mt

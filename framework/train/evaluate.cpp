@@ -38,8 +38,7 @@ void loss_and_correct(const Tensor& logits, const std::vector<int32_t>& labels, 
 }
 
 EvalResult evaluate(Model& model, const Dataset& data, Communicator& comm, int64_t batch,
-                    int64_t seq, int64_t max_batches, const EvalProgress& progress,
-                    DType matmul) {
+                    int64_t seq, int64_t max_batches, const EvalProgress& progress, DType matmul) {
   int64_t n_batches = data.val_batches(batch, seq);
   if (max_batches > 0) n_batches = std::min(n_batches, max_batches);
   int64_t r0 = 0, r1 = 0;

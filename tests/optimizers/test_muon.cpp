@@ -220,7 +220,8 @@ TEST(Muon, Bf16ThreadsGiveTheSameUpdate) {
                                                InitSpec::normal(), 96, 48));
       std::vector<float> g(48 * 96), w(48 * 96);
       for (size_t i = 0; i < g.size(); ++i) {
-        g[i] = std::sin(0.37f * static_cast<float>(i + 1000 * k) + 0.1f * static_cast<float>(i % 7));
+        g[i] =
+            std::sin(0.37f * static_cast<float>(i + 1000 * k) + 0.1f * static_cast<float>(i % 7));
         w[i] = std::cos(0.11f * static_cast<float>(i + 77 * k));
       }
       ps.back()->bind(Tensor::from({48, 96}, w), Tensor::from({48, 96}, g));

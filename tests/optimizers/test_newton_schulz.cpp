@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "core/rng.h"
 #include "backend/cpu/dnnl_gemm.h"
+#include "core/rng.h"
 #include "optimizers/newton_schulz.h"
 
 namespace mt {
@@ -94,7 +94,8 @@ double scalar_ns(double s, double norm, NsCoefficients kind, int steps) {
 
 // Tolerances per compute dtype: fp32 products follow the scalar map to 2e-4 and keep the singular
 // vectors to 1e-4; bf16 operands (8 mantissa bits, relative rounding 2^-9 per operand) follow it
-// to 4e-2 (measured: 0.025 at most) and keep the vectors to 3e-2, and must stay inside the same band.
+// to 4e-2 (measured: 0.025 at most) and keep the vectors to 3e-2, and must stay inside the same
+// band.
 struct Tol {
   double vectors, map;
 };

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "backend/kernel_math.h"
 #include "core/error.h"
 
 #if defined(MT_WITH_DNNL)
@@ -21,20 +22,9 @@
 
 namespace mt::cpu {
 
-namespace {
-// fp32 -> bf16 bits, round to nearest even; NaN stays a (quiet) NaN.
-inline uint16_t to_bf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof(u));
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>(u >> 16);
-}
-}  // namespace
-
 void round_to_bf16(const float* x, uint16_t* y, int64_t n) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; ++i) y[i] = to_bf16(x[i]);
+  for (int64_t i = 0; i < n; ++i) y[i] = kmath::bf16_from_float(x[i]);
 }
 
 #if defined(MT_WITH_DNNL)
@@ -46,7 +36,7 @@ void round_block(const float* src, int64_t rows, int64_t cols, int64_t ld, uint1
     const float* s = src + i * ld;
     uint16_t* d = dst + i * cols;
 #pragma omp simd
-    for (int64_t j = 0; j < cols; ++j) d[j] = to_bf16(s[j]);
+    for (int64_t j = 0; j < cols; ++j) d[j] = kmath::bf16_from_float(s[j]);
   }
 }
 
@@ -78,8 +68,10 @@ class Dnnl {
     if (it != m_cache.end()) return it->second;
     using dt = dnnl::memory::data_type;
     // op(A) (M, K) with strides: row-major A is (M, K) lda or, transposed, A^T of (K, M) lda.
-    const dnnl::memory::dims sa = k.ta ? dnnl::memory::dims{1, k.lda} : dnnl::memory::dims{k.lda, 1};
-    const dnnl::memory::dims sb = k.tb ? dnnl::memory::dims{1, k.ldb} : dnnl::memory::dims{k.ldb, 1};
+    const dnnl::memory::dims sa =
+        k.ta ? dnnl::memory::dims{1, k.lda} : dnnl::memory::dims{k.lda, 1};
+    const dnnl::memory::dims sb =
+        k.tb ? dnnl::memory::dims{1, k.ldb} : dnnl::memory::dims{k.ldb, 1};
     Prim p;
     p.a = dnnl::memory::desc({k.M, k.K}, dt::bf16, sa);
     p.b = dnnl::memory::desc({k.K, k.N}, dt::bf16, sb);
@@ -135,12 +127,14 @@ bool bf16_available(std::string* why) {
   const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
   const auto need = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
   if ((isa & need) != need)
-    return no("this CPU has neither AVX512-BF16 nor AMX (oneDNN's effective ISA is below "
-              "avx512_core_bf16); use train.precision: fp32");
+    return no(
+        "this CPU has neither AVX512-BF16 nor AMX (oneDNN's effective ISA is below "
+        "avx512_core_bf16); use train.precision: fp32");
   return true;
 #else
-  return no("this build has no oneDNN (install libdnnl-dev: scripts/install_deps.sh, and rebuild); "
-            "use train.precision: fp32");
+  return no(
+      "this build has no oneDNN (install libdnnl-dev: scripts/install_deps.sh, and rebuild); "
+      "use train.precision: fp32");
 #endif
 }
 
@@ -177,10 +171,9 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
   dnnl::memory mc(p.c, d.engine(), C);
   dnnl::memory msp(p.scratch, d.engine(), scratchpad(p.scratch.get_size()));
   dnnl::stream s(d.engine());
-  p.prim.execute(s, {{DNNL_ARG_SRC, ma},
-                     {DNNL_ARG_WEIGHTS, mb},
-                     {DNNL_ARG_DST, mc},
-                     {DNNL_ARG_SCRATCHPAD, msp}});
+  p.prim.execute(
+      s,
+      {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}, {DNNL_ARG_SCRATCHPAD, msp}});
   s.wait();
 #else
   (void)trans_a, (void)trans_b, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)a_type,

@@ -1,6 +1,7 @@
 // bf16 matrix products on the CPU through oneDNN (matmul primitives with bf16 sources, fp32
 // accumulation and fp32 destination, cached per shape). Needs AVX512-BF16 or AMX and a build with
-// oneDNN (MT_WITH_DNNL); otherwise bf16_available() says why and gemm_bf16 raises a [backend] error.
+// oneDNN (MT_WITH_DNNL); otherwise bf16_available() says why and gemm_bf16 raises a [backend]
+// error.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "backend/cpu/blas.h"
+#include "backend/kernel_math.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define MT_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -15,35 +16,20 @@
 #endif
 
 namespace mt::cpu {
-namespace {
-
-constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2 / pi)
-constexpr float kGeluA = 0.044715f;
-
-inline float gelu_grad(float v) {
-  const float t = tanh_fast(kGeluC * (v + kGeluA * v * v * v));
-  const float du = kGeluC * (1.0f + 3.0f * kGeluA * v * v);
-  return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
-}
-
-}  // namespace
 
 MT_CPU_CLONES void gelu_forward(const float* x, float* y, int64_t n) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = x[i];
-    y[i] = 0.5f * v * (1.0f + tanh_fast(kGeluC * (v + kGeluA * v * v * v)));
-  }
+  for (int64_t i = 0; i < n; ++i) y[i] = kmath::gelu(x[i]);
 }
 
 MT_CPU_CLONES void gelu_backward(const float* x, const float* dy, float* dx, int64_t n,
                                  bool accumulate) {
   if (accumulate) {
 #pragma omp simd
-    for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * gelu_grad(x[i]);
+    for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * kmath::gelu_grad(x[i]);
   } else {
 #pragma omp simd
-    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * gelu_grad(x[i]);
+    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * kmath::gelu_grad(x[i]);
   }
 }
 
@@ -54,7 +40,7 @@ MT_CPU_CLONES void softmax_row(float* row, int64_t n) {
   float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
   for (int64_t j = 0; j < n; ++j) {
-    row[j] = exp_fast(row[j] - mx);
+    row[j] = kmath::exp_fast(row[j] - mx);
     sum += row[j];
   }
   const float inv = 1.0f / sum;
@@ -67,7 +53,7 @@ MT_CPU_CLONES void softmax_backward_row(const float* p, float* dp, int64_t n) {
 #pragma omp simd reduction(+ : dot)
   for (int64_t j = 0; j < n; ++j) dot += dp[j] * p[j];
 #pragma omp simd
-  for (int64_t j = 0; j < n; ++j) dp[j] = p[j] * (dp[j] - dot);
+  for (int64_t j = 0; j < n; ++j) dp[j] = kmath::softmax_grad(p[j], dp[j], dot);
 }
 
 BlasSingleThread::BlasSingleThread() : m_saved(openblas_get_num_threads()) {
