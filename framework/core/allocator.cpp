@@ -2,6 +2,7 @@
 // data loading may use a thread).
 #include "core/allocator.h"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -125,6 +126,20 @@ size_t HostAllocator::cached_bytes() const {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mutex);
   return c.cached;
+}
+
+namespace {
+std::atomic<DeviceAllocator*> g_device_allocators[2] = {};  // indexed by DeviceType
+}  // namespace
+
+void register_device_allocator(DeviceType type, DeviceAllocator* allocator) {
+  MT_CHECK(type != DeviceType::cpu, "the cpu uses the HostAllocator");
+  g_device_allocators[static_cast<int>(type)].store(allocator, std::memory_order_release);
+}
+
+DeviceAllocator* device_allocator(DeviceType type) {
+  if (type == DeviceType::cpu) return nullptr;
+  return g_device_allocators[static_cast<int>(type)].load(std::memory_order_acquire);
 }
 
 }  // namespace mt

@@ -1,12 +1,15 @@
 // Device naming and parsing.
 #include "core/device.h"
 
+#include "core/allocator.h"
 #include "core/error.h"
 
 namespace mt {
 
+// CUDA trains when its backend registered itself (built, a device found: backend/cuda registers
+// the allocator and the Backend together), not merely when CUDA code was compiled.
 std::string training_devices() {
-  return "cpu";
+  return device_allocator(DeviceType::cuda) ? "cpu, cuda" : "cpu";
 }
 
 std::string Device::str() const {

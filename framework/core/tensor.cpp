@@ -1,4 +1,5 @@
-// Tensor storage, views and gradient slots (CPU path; CUDA storage comes with the CUDA backend).
+// Tensor storage, views and gradient slots. CPU memory: HostAllocator, memcpy and plain loops
+// (unchanged); other devices: the registered DeviceAllocator.
 #include "core/tensor.h"
 
 #include <cstring>
@@ -21,14 +22,36 @@ std::string shape_str(const Shape& s) {
 }
 
 Storage::Storage(size_t bytes, Device device) : m_bytes(bytes), m_device(device) {
-  if (!device.is_cpu())
-    runtime_error("cuda", "device storage needs the CUDA backend (not built yet)");
-  m_data = HostAllocator::instance().allocate(bytes);
+  if (device.is_cpu()) {
+    m_data = HostAllocator::instance().allocate(bytes);
+    return;
+  }
+  m_allocator = device_allocator(device.type);
+  if (!m_allocator)
+    runtime_error("cuda", "cannot allocate on ", device.str(),
+                  ": no CUDA backend is registered in this process (built without CUDA, or no "
+                  "device found)");
+  m_data = m_allocator->allocate(bytes, device.index);
 }
 
 Storage::~Storage() {
-  HostAllocator::instance().release(m_data, m_bytes);
+  if (m_allocator)
+    m_allocator->release(m_data, m_bytes, m_device.index);
+  else
+    HostAllocator::instance().release(m_data, m_bytes);
 }
+
+namespace {
+
+// The allocator that moves bytes between a and b (at least one is not the cpu).
+DeviceAllocator& copier(Device a, Device b) {
+  const Device d = a.is_cpu() ? b : a;
+  DeviceAllocator* alloc = device_allocator(d.type);
+  if (!alloc) runtime_error("cuda", "cannot copy to or from ", d.str(), ": no CUDA backend");
+  return *alloc;
+}
+
+}  // namespace
 
 Tensor Tensor::empty(const Shape& shape, Device device) {
   for (int64_t d : shape) MT_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
@@ -41,7 +64,10 @@ Tensor Tensor::empty(const Shape& shape, Device device) {
 
 Tensor Tensor::zeros(const Shape& shape, Device device) {
   Tensor t = empty(shape, device);
-  std::memset(t.data(), 0, sizeof(float) * t.numel());
+  if (device.is_cpu())
+    std::memset(t.data(), 0, sizeof(float) * t.numel());
+  else
+    t.fill(0.0f);
   return t;
 }
 
@@ -81,7 +107,10 @@ const float* Tensor::data() const {
 
 float Tensor::item() const {
   MT_CHECK(m_numel == 1, "item() on a tensor of shape ", shape_str(m_shape));
-  return data()[0];
+  if (device().is_cpu()) return data()[0];
+  float v = 0.0f;
+  copier(device(), Device::cpu()).copy(&v, Device::cpu(), data(), device(), sizeof(float));
+  return v;
 }
 
 Tensor Tensor::view(const Shape& shape) const {
@@ -117,24 +146,45 @@ Tensor Tensor::flat_view(int64_t offset, const Shape& shape) const {
 
 Tensor Tensor::clone() const {
   Tensor t = empty(m_shape, device());
-  std::memcpy(t.data(), data(), sizeof(float) * m_numel);
+  t.copy_from(*this);
   return t;
 }
 
 void Tensor::copy_from(const Tensor& src) {
   MT_CHECK(src.numel() == m_numel, "copy_from: ", shape_str(src.shape()), " into ",
            shape_str(m_shape));
-  std::memcpy(data(), src.data(), sizeof(float) * m_numel);
+  if (device().is_cpu() && src.device().is_cpu()) {
+    std::memcpy(data(), src.data(), sizeof(float) * m_numel);
+    return;
+  }
+  copier(device(), src.device())
+      .copy(data(), device(), src.data(), src.device(), sizeof(float) * m_numel);
+}
+
+Tensor Tensor::to(Device device) const {
+  MT_CHECK(defined(), "to() on an undefined tensor");
+  if (device == this->device()) return *this;
+  Tensor t = empty(m_shape, device);
+  t.copy_from(*this);
+  return t;
 }
 
 void Tensor::fill(float value) {
   float* p = data();
+  if (!device().is_cpu()) {
+    copier(device(), device()).fill(p, value, m_numel, device().index);
+    return;
+  }
   for (int64_t i = 0; i < m_numel; ++i) p[i] = value;
 }
 
 std::vector<float> Tensor::to_vector() const {
   const float* p = data();
-  return std::vector<float>(p, p + m_numel);
+  if (device().is_cpu()) return std::vector<float>(p, p + m_numel);
+  std::vector<float> out(static_cast<size_t>(m_numel));
+  copier(device(), Device::cpu())
+      .copy(out.data(), Device::cpu(), p, device(), sizeof(float) * m_numel);
+  return out;
 }
 
 void Tensor::set_requires_grad(bool on) {

@@ -1,5 +1,8 @@
 // Tensor: a contiguous fp32 array with a shape, on a device, sharing its storage between views.
 // A tensor may carry a gradient slot (shared by all copies of the handle) for the autograd Graph.
+// CPU storage comes from the HostAllocator; other devices' from the DeviceAllocator their backend
+// registered (core/allocator.h). data() is a pointer on the tensor's device; item(), to_vector(),
+// fill, clone and copy_from work on any device (copies between devices are explicit: to()).
 #pragma once
 #include <cstdint>
 #include <initializer_list>
@@ -17,13 +20,18 @@ using Shape = std::vector<int64_t>;
 int64_t shape_numel(const Shape& s);
 std::string shape_str(const Shape& s);  // "(2, 3)"
 
-// Owns one device allocation; freed (into the allocator cache) with the last reference.
+class DeviceAllocator;
+
+// Owns one allocation on its device; freed (into the allocator cache) with the last reference.
+// Non-CPU storage needs the allocator of its device type registered, else a [cuda] error.
 class Storage {
  public:
   Storage(size_t bytes, Device device);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
+  Storage(Storage&&) = delete;
+  Storage& operator=(Storage&&) = delete;
   void* data() { return m_data; }
   size_t bytes() const { return m_bytes; }
   Device device() const { return m_device; }
@@ -32,6 +40,7 @@ class Storage {
   void* m_data = nullptr;
   size_t m_bytes = 0;
   Device m_device;
+  DeviceAllocator* m_allocator = nullptr;  // null on the cpu
 };
 
 class Tensor;
@@ -56,7 +65,7 @@ class Tensor {
 
   float* data();
   const float* data() const;
-  float item() const;  // the single value of a 1-element tensor
+  float item() const;  // the single value of a 1-element tensor (copied to the host)
 
   // Same storage, new shape (numel must match). Drops the grad slot: views are values.
   Tensor view(const Shape& shape) const;
@@ -64,11 +73,15 @@ class Tensor {
   Tensor slice0(int64_t begin, int64_t end) const;
   // Elements [offset, offset + numel(shape)) of the flat storage as a tensor of that shape.
   Tensor flat_view(int64_t offset, const Shape& shape) const;
-  Tensor clone() const;
-  void copy_from(const Tensor& src);  // same numel; values copied
+  Tensor clone() const;  // same device
+  // Same numel; values copied, across devices when src lives on another one.
+  void copy_from(const Tensor& src);
+  // This tensor on `device`: itself (shared storage) when already there, else a copy (no grad
+  // slot).
+  Tensor to(Device device) const;
   void fill(float value);
   void zero() { fill(0.0f); }
-  std::vector<float> to_vector() const;
+  std::vector<float> to_vector() const;  // copied to the host
 
   // Autograd: a tensor that requires grad owns a slot holding its gradient (same shape).
   bool requires_grad() const { return m_grad != nullptr; }
