@@ -3,6 +3,7 @@
 
 #include <mutex>
 
+#include "backend/backend.h"
 #include "data/register.h"
 #include "models/register.h"
 #include "optimizers/register.h"
@@ -15,6 +16,7 @@ void register_builtins() {
     register_datasets();
     register_models();
     register_optimizers();
+    register_cuda_backend();  // when built with CUDA and a device is visible
   });
 }
 

@@ -2,6 +2,7 @@
 #include "backend/backend.h"
 
 #include <atomic>
+#include <string>
 
 #include "core/error.h"
 
@@ -30,9 +31,10 @@ const char* type_name(DeviceType type) {
 Backend& backend_for(Device device) {
   if (Backend* b = g_backends[slot(device.type)].load(std::memory_order_acquire)) return *b;
   if (device.is_cpu()) return cpu::default_backend();
-  runtime_error("backend", "no backend for device ", type_name(device.type),
-                ": none is registered in this process (mutrain has no CUDA kernels yet); "
-                "train on the cpu");
+  std::string why;
+  register_cuda_backend(&why);
+  if (Backend* b = g_backends[slot(device.type)].load(std::memory_order_acquire)) return *b;
+  runtime_error("backend", "no backend for device ", type_name(device.type), ": ", why);
 }
 
 void register_backend(DeviceType type, Backend* backend) {

@@ -9,6 +9,7 @@
 // accumulated in fp32, fp32 output), like torch.autocast; operands may already be bf16 arrays.
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "core/device.h"
 #include "core/dtype.h"
@@ -137,5 +138,11 @@ class Backend {
 Backend& backend_for(Device device);
 // Not owned; must outlive its use. nullptr unregisters (for cpu: back to the built-in backend).
 void register_backend(DeviceType type, Backend* backend);
+
+// Registers the CUDA backend and its device allocator (core/allocator.h) when this build has CUDA
+// and a device is visible (backend/cuda/device.cu; backend/no_cuda's stub says why not).
+// Idempotent; true when registered, else *why_not says why. Creates no CUDA context: it only asks
+// the runtime for the device count. register_builtins (apps/builtins.cpp) calls it once.
+bool register_cuda_backend(std::string* why_not = nullptr);
 
 }  // namespace mt
