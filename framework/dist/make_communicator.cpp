@@ -8,6 +8,9 @@
 #if defined(MT_WITH_MPI)
 #include "dist/mpi_communicator.h"
 #endif
+#if defined(MT_WITH_NCCL)
+#include "dist/nccl_communicator.h"
+#endif
 
 namespace mt {
 
@@ -38,6 +41,17 @@ std::unique_ptr<Communicator> make_communicator(int* argc, char*** argv) {
                 "(configure with -DMT_WITH_MPI=ON)");
 #endif
   return std::make_unique<SingleProcess>();
+}
+
+std::unique_ptr<Communicator> make_device_communicator(Communicator& host, Device device) {
+  if (device.is_cpu() || host.size() == 1) return nullptr;
+#if defined(MT_WITH_NCCL)
+  return std::make_unique<Nccl>(host, device.index);
+#else
+  input_error("nccl", "training on ", device.str(), " with ", host.size(),
+              " ranks needs NCCL, and this mutrain was built without it (NCCL, CUDA or MPI not "
+              "found at configure time, or -DMT_WITH_NCCL=OFF)");
+#endif
 }
 
 }  // namespace mt
