@@ -4,6 +4,9 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
+#include <map>
+#include <utility>
 
 #include "backend/backend.h"
 
@@ -67,6 +70,10 @@ void Muon::do_add(Parameter& p) {
 }
 
 void Muon::do_step(float lr_factor) {
+  if (!m_params.empty() && !m_params.front()->value().device().is_cpu()) {
+    step_on_device(lr_factor);
+    return;
+  }
   // Matrices are independent: with several threads each thread orthogonalises whole matrices
   // (largest first, dynamic), its BLAS calls single-threaded; the order does not change results.
   std::vector<Parameter*> order(m_params.begin(), m_params.end());
@@ -106,6 +113,48 @@ void Muon::update_one(Parameter& p, float lr_factor, NsWorkspace& ws, std::vecto
   const float decay = 1.0f - lr * m_opts.weight_decay * p.wd_mult;  // unadjusted lr
   const float step = lr * static_cast<float>(muon_lr_scale(m_opts.adjust_lr, rows, cols));
   be.decayed_update(p.value().data(), u, n, decay, step);
+}
+
+void Muon::step_on_device(float lr_factor) {
+  // Same-shape matrices (GPT: q, k, v, o; fc; proj) go through Newton-Schulz together: their
+  // momentum directions are written one after another into one buffer per shape, orthogonalised
+  // by strided-batched products, then applied. The element math is update_one's.
+  std::map<std::pair<int64_t, int64_t>, std::vector<Parameter*>> groups;
+  for (Parameter* p : m_params) groups[{p->shape()[0], p->shape()[1]}].push_back(p);
+  const Device device = m_params.front()->value().device();
+  Backend& be = backend_for(device);
+  std::vector<std::array<float, 3>> coeffs;
+  for (int s = 0; s < m_opts.ns_steps; ++s) {
+    const auto c = ns_coefficients(m_opts.coefficients, s);
+    coeffs.push_back(
+        {static_cast<float>(c[0]), static_cast<float>(c[1]), static_cast<float>(c[2])});
+  }
+  for (auto& [shape, group] : groups) {
+    const auto [rows, cols] = shape;
+    const int64_t n = rows * cols, batch = static_cast<int64_t>(group.size());
+    Tensor& buf = m_device_batch[shape];
+    if (!buf.defined() || buf.numel() < batch * n) buf = Tensor::empty({batch * n}, device);
+    float* u = buf.data();
+    for (int64_t i = 0; i < batch; ++i) {
+      Parameter& p = *group[i];
+      be.momentum_update(p.grad().data(), state(p, "momentum").data(), u + i * n, n,
+                         m_opts.momentum, m_opts.nesterov);
+    }
+    be.newton_schulz_batched(u, u, batch, rows, cols, coeffs, m_opts.eps,
+                             m_opts.coefficients == NsCoefficients::polar_express, compute_dtype());
+    for (int64_t i = 0; i < batch; ++i) {
+      Parameter& p = *group[i];
+      const float lr = m_lr * lr_factor * p.lr_mult;
+      const float decay = 1.0f - lr * m_opts.weight_decay * p.wd_mult;
+      const float step = lr * static_cast<float>(muon_lr_scale(m_opts.adjust_lr, rows, cols));
+      if (m_record_orth) {
+        const std::vector<float> o = buf.flat_view(i * n, {n}).to_vector();
+        m_orth_err[p.name()] = mt::orthogonality_error(o.data(), rows, cols);
+      }
+      be.decayed_update(p.value().data(), u + i * n, n, decay, step);
+    }
+  }
+  m_ns_calls += static_cast<int64_t>(m_params.size());
 }
 
 double Muon::orthogonality_error(const Parameter& p) const {

@@ -47,12 +47,15 @@ class Muon : public Optimizer {
 
  private:
   void update_one(Parameter& p, float lr_factor, NsWorkspace& ws, std::vector<float>& update);
+  // Parameters on a device: same-shape matrices batched through Backend::newton_schulz_batched.
+  void step_on_device(float lr_factor);
 
   MuonOptions m_opts;
   std::vector<NsWorkspace> m_ws;             // one per thread
   std::vector<std::vector<float>> m_update;  // one per thread
   bool m_record_orth = false;
   std::map<std::string, double> m_orth_err;
+  std::map<std::pair<int64_t, int64_t>, Tensor> m_device_batch;  // per shape, on the device
   int64_t m_ns_calls = 0;
 };
 

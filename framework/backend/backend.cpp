@@ -43,4 +43,9 @@ void register_backend(DeviceType type, Backend* backend) {
   g_backends[slot(type)].store(backend, std::memory_order_release);
 }
 
+void Backend::newton_schulz_batched(const float*, float*, int64_t, int64_t, int64_t,
+                                    const std::vector<std::array<float, 3>>&, float, bool, DType) {
+  runtime_error("backend", "the ", name(), " backend has no batched Newton-Schulz");
+}
+
 }  // namespace mt

@@ -8,8 +8,10 @@
 // a `compute` dtype: f32 (exact fp32 products) or bf16 (operands rounded to bf16, products
 // accumulated in fp32, fp32 output), like torch.autocast; operands may already be bf16 arrays.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/device.h"
 #include "core/dtype.h"
@@ -130,6 +132,14 @@ class Backend {
   // w <- w decay - lr (nesterov ? g + mu buf : buf). With mu == 0 (buf null): w <- w decay - lr g.
   virtual void sgd_update(float* w, const float* g, float* buf, int64_t n, float mu, bool first,
                           bool nesterov, float decay, float lr) = 0;
+  // Muon's Newton-Schulz over `batch` same-shape matrices (rows, cols) stored one after another:
+  // out = NS(in) (in may equal out), coeffs[s] = (a, b, c) of iteration s; the normalisation
+  // divides by max(||G||_F, eps), or 1.01 ||G||_F + 1e-7 with polar_express_norm. Products in
+  // `compute`. The CPU runs Newton-Schulz one matrix per thread (optimizers/newton_schulz.cpp) and
+  // does not implement this; a device backend does (CUDA: strided-batched products).
+  virtual void newton_schulz_batched(const float* in, float* out, int64_t batch, int64_t rows,
+                                     int64_t cols, const std::vector<std::array<float, 3>>& coeffs,
+                                     float eps, bool polar_express_norm, DType compute);
 };
 
 // The backend of a device. CPU always exists; other devices are registered by their backend

@@ -54,7 +54,7 @@ std::string Optimizer::first_moment_state() const {
 
 Tensor& Optimizer::state(const Parameter& p, const std::string& name) {
   Tensor& t = m_state[p.name()][name];
-  if (!t.defined()) t = Tensor::zeros(p.shape());
+  if (!t.defined()) t = Tensor::zeros(p.shape(), p.value().device());
   return t;
 }
 

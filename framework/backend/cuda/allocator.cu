@@ -1,8 +1,7 @@
 // The caching device allocator and DeviceBuffer.
-#include "backend/cuda/allocator.h"
-
 #include <utility>
 
+#include "backend/cuda/allocator.h"
 #include "backend/cuda/context.h"
 #include "backend/cuda/cuda_check.h"
 #include "core/error.h"
@@ -85,11 +84,10 @@ void CachingAllocator::copy(void* dst, Device dst_device, const void* src, Devic
                             size_t bytes) {
   if (bytes == 0) return;
   Context& ctx = context();
-  const cudaMemcpyKind kind = dst_device.is_cpu()
-                                  ? (src_device.is_cpu() ? cudaMemcpyHostToHost
-                                                         : cudaMemcpyDeviceToHost)
-                                  : (src_device.is_cpu() ? cudaMemcpyHostToDevice
-                                                         : cudaMemcpyDeviceToDevice);
+  const cudaMemcpyKind kind =
+      dst_device.is_cpu()
+          ? (src_device.is_cpu() ? cudaMemcpyHostToHost : cudaMemcpyDeviceToHost)
+          : (src_device.is_cpu() ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToDevice);
   MT_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, ctx.stream));
   // Host memory is pageable: wait so the host may read dst / reuse src right away.
   if (kind != cudaMemcpyDeviceToDevice) MT_CUDA_CHECK(cudaStreamSynchronize(ctx.stream));

@@ -1,9 +1,8 @@
 // Device choice by local rank, the stream and the library handles.
-#include "backend/cuda/context.h"
-
 #include <cstdlib>
 #include <mutex>
 
+#include "backend/cuda/context.h"
 #include "backend/cuda/cuda_check.h"
 #include "core/device.h"
 

@@ -1,8 +1,7 @@
 // CudaBackend: matrix products (cuBLAS) and the elementwise kernels.
-#include "backend/cuda/cuda_backend.h"
-
 #include <cuda_bf16.h>
 
+#include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/launch.cuh"
 #include "backend/kernel_math.h"
 #include "core/error.h"
@@ -85,10 +84,10 @@ void CudaBackend::gemm(int64_t M, int64_t N, int64_t K, float alpha, const MatRe
   gemm_strided_batched(1, M, N, K, alpha, A, 0, B, 0, beta, C, ldc, 0, compute);
 }
 
-void CudaBackend::gemm_strided_batched(int64_t batch, int64_t M, int64_t N, int64_t K,
-                                       float alpha, const MatRef& A0, int64_t stride_a,
-                                       const MatRef& B0, int64_t stride_b, float beta, float* C,
-                                       int64_t ldc, int64_t stride_c, DType compute) {
+void CudaBackend::gemm_strided_batched(int64_t batch, int64_t M, int64_t N, int64_t K, float alpha,
+                                       const MatRef& A0, int64_t stride_a, const MatRef& B0,
+                                       int64_t stride_b, float beta, float* C, int64_t ldc,
+                                       int64_t stride_c, DType compute) {
   if (batch == 0 || M == 0 || N == 0) return;
   if (K == 0) {  // C = beta C
     for (int64_t b = 0; b < batch; ++b) {
@@ -105,18 +104,16 @@ void CudaBackend::gemm_strided_batched(int64_t batch, int64_t M, int64_t N, int6
     A = as_bf16(A0, A0.trans ? K : M, A0.trans ? M : K, batch, stride_a, 0);
     B = as_bf16(B0, B0.trans ? N : K, B0.trans ? K : N, batch, stride_b, 1);
   } else {
-    MT_CHECK(A.dtype == DType::f32 && B.dtype == DType::f32,
-             "fp32 products take fp32 operands");
+    MT_CHECK(A.dtype == DType::f32 && B.dtype == DType::f32, "fp32 products take fp32 operands");
   }
   Context& ctx = context();
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap the operands.
   const int m = checked_int(N, "N"), n = checked_int(M, "M"), k = checked_int(K, "K");
   if (batch == 1)
-    MT_CUBLAS_CHECK(cublasGemmEx(ctx.blas, op(B.trans), op(A.trans), m, n, k, &alpha, B.data,
-                                 cuda_type(B.dtype), checked_int(B.ld, "ldb"), A.data,
-                                 cuda_type(A.dtype), checked_int(A.ld, "lda"), &beta, C,
-                                 CUDA_R_32F, checked_int(ldc, "ldc"), compute_type(compute),
-                                 CUBLAS_GEMM_DEFAULT));
+    MT_CUBLAS_CHECK(cublasGemmEx(
+        ctx.blas, op(B.trans), op(A.trans), m, n, k, &alpha, B.data, cuda_type(B.dtype),
+        checked_int(B.ld, "ldb"), A.data, cuda_type(A.dtype), checked_int(A.ld, "lda"), &beta, C,
+        CUDA_R_32F, checked_int(ldc, "ldc"), compute_type(compute), CUBLAS_GEMM_DEFAULT));
   else
     MT_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
         ctx.blas, op(B.trans), op(A.trans), m, n, k, &alpha, B.data, cuda_type(B.dtype),
@@ -139,8 +136,8 @@ void CudaBackend::syrk(int64_t N, int64_t K, float alpha, const MatRef& A, float
                               A.trans ? CUBLAS_OP_N : CUBLAS_OP_T, checked_int(N, "N"),
                               checked_int(K, "K"), &alpha, static_cast<const float*>(A.data),
                               checked_int(A.ld, "lda"), &beta, C, checked_int(ldc, "ldc")));
-  const dim3 threads(32, 8), blocks(static_cast<unsigned>((N + 31) / 32),
-                                    static_cast<unsigned>((N + 7) / 8));
+  const dim3 threads(32, 8),
+      blocks(static_cast<unsigned>((N + 31) / 32), static_cast<unsigned>((N + 7) / 8));
   symmetrize_kernel<<<blocks, threads, 0, context().stream>>>(C, N, ldc);
   MT_CUDA_LAUNCHED(symmetrize_kernel);
 }
@@ -151,8 +148,8 @@ void CudaBackend::fill(float* y, float value, int64_t n) {
 
 void CudaBackend::copy(const float* x, float* y, int64_t n) {
   if (n > 0 && x != y)
-    MT_CUDA_CHECK(cudaMemcpyAsync(y, x, sizeof(float) * n, cudaMemcpyDeviceToDevice,
-                                  context().stream));
+    MT_CUDA_CHECK(
+        cudaMemcpyAsync(y, x, sizeof(float) * n, cudaMemcpyDeviceToDevice, context().stream));
 }
 
 void CudaBackend::cast(const void* x, DType from, void* y, DType to, int64_t n) {
@@ -243,8 +240,8 @@ double CudaBackend::sum_squares(const float* x, int64_t n) {
   sum_doubles<<<1, 1024, 0, ctx.stream>>>(part, blocks, part + blocks);
   MT_CUDA_LAUNCHED(sum_doubles);
   double out = 0.0;
-  MT_CUDA_CHECK(cudaMemcpyAsync(&out, part + blocks, sizeof(double), cudaMemcpyDeviceToHost,
-                                ctx.stream));
+  MT_CUDA_CHECK(
+      cudaMemcpyAsync(&out, part + blocks, sizeof(double), cudaMemcpyDeviceToHost, ctx.stream));
   MT_CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
   return out;
 }
@@ -252,8 +249,8 @@ double CudaBackend::sum_squares(const float* x, int64_t n) {
 const int32_t* CudaBackend::upload_ints(const int32_t* host, int64_t n) {
   m_ints.reserve(sizeof(int32_t) * static_cast<size_t>(n > 0 ? n : 1));
   if (n > 0)
-    MT_CUDA_CHECK(cudaMemcpyAsync(m_ints.get(), host, sizeof(int32_t) * n,
-                                  cudaMemcpyHostToDevice, context().stream));
+    MT_CUDA_CHECK(cudaMemcpyAsync(m_ints.get(), host, sizeof(int32_t) * n, cudaMemcpyHostToDevice,
+                                  context().stream));
   return m_ints.as<int32_t>();
 }
 

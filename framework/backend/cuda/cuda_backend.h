@@ -11,6 +11,7 @@
 
 #include "backend/backend.h"
 #include "backend/cuda/allocator.h"
+#include "backend/cuda/newton_schulz.h"
 
 namespace mt::cuda {
 
@@ -77,6 +78,9 @@ class CudaBackend final : public Backend {
   void decayed_update(float* w, const float* u, int64_t n, float decay, float step) override;
   void sgd_update(float* w, const float* g, float* buf, int64_t n, float mu, bool first,
                   bool nesterov, float decay, float lr) override;
+  void newton_schulz_batched(const float* in, float* out, int64_t batch, int64_t rows, int64_t cols,
+                             const std::vector<std::array<float, 3>>& coeffs, float eps,
+                             bool polar_express_norm, DType compute) override;
 
  private:
   // A bf16 copy of the span an operand covers (rows x cols at leading dim ld, `batch` times at
@@ -89,7 +93,7 @@ class CudaBackend final : public Backend {
   DeviceBuffer m_ints;     // ids / labels
   DeviceBuffer m_reduce;   // partial sums (double)
   DeviceBuffer m_attn;     // dP / dS of the attention backward
-  DeviceBuffer m_zero;     // attention's zeroed aliasing outputs
+  NsBatchWorkspace m_ns;   // batched Newton-Schulz
 };
 
 // The process's CUDA backend (created on first use).

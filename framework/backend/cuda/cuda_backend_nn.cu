@@ -51,9 +51,8 @@ __global__ void layernorm_forward_kernel(const float* x, const float* g, const f
   mu = block_broadcast(block_sum(mu, shared), shared) / static_cast<float>(D);
   float var = 0.0f;
   for (int64_t j = threadIdx.x; j < D; j += blockDim.x) var += (xr[j] - mu) * (xr[j] - mu);
-  const float r = block_broadcast(kmath::inv_rms(block_sum(var, shared), static_cast<float>(D),
-                                                 eps),
-                                  shared);
+  const float r =
+      block_broadcast(kmath::inv_rms(block_sum(var, shared), static_cast<float>(D), eps), shared);
   if (threadIdx.x == 0) {
     stats[2 * i] = mu;
     stats[2 * i + 1] = r;
@@ -107,8 +106,7 @@ __global__ void causal_softmax_kernel(float* S, int64_t rows, int64_t T) {
 }
 
 // dS = P (dP - rowsum(dP P)) on the causal columns, 0 elsewhere; in place over dP.
-__global__ void causal_softmax_backward_kernel(const float* P, float* dP, int64_t rows,
-                                               int64_t T) {
+__global__ void causal_softmax_backward_kernel(const float* P, float* dP, int64_t rows, int64_t T) {
   const int64_t row = blockIdx.x * int64_t{blockDim.x / 32} + threadIdx.x / 32;
   if (row >= rows) return;
   const int lane = threadIdx.x & 31;
@@ -118,9 +116,9 @@ __global__ void causal_softmax_backward_kernel(const float* P, float* dP, int64_
   float dot = 0.0f;
   for (int64_t j = lane; j <= i; j += 32) dot += d[j] * p[j];
   for (int o = 16; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o);
-  for (int64_t j = lane; j < T; j += 32) d[j] = j <= i ? kmath::softmax_grad(p[j], d[j], dot) : 0.0f;
+  for (int64_t j = lane; j < T; j += 32)
+    d[j] = j <= i ? kmath::softmax_grad(p[j], d[j], dot) : 0.0f;
 }
-
 
 __global__ void cross_entropy_rows(const float* x, const int32_t* labels, float* lse,
                                    double* row_loss, int64_t V) {
@@ -184,8 +182,8 @@ void CudaBackend::rmsnorm_backward(const float* x, const float* gain, const floa
     });
 }
 
-void CudaBackend::layernorm_forward(const float* x, const float* gain, const float* bias,
-                                    float* y, float* stats, int64_t N, int64_t D, float eps) {
+void CudaBackend::layernorm_forward(const float* x, const float* gain, const float* bias, float* y,
+                                    float* stats, int64_t N, int64_t D, float eps) {
   if (N == 0) return;
   layernorm_forward_kernel<<<static_cast<unsigned>(N), row_threads(D), 0, context().stream>>>(
       x, gain, bias, y, stats, D, eps);
@@ -229,8 +227,8 @@ void CudaBackend::attention_forward(const AttentionDims& d, const float* q, cons
       P, rows, T);
   MT_CUDA_LAUNCHED(causal_softmax_kernel);
   for (int64_t b = 0; b < d.B; ++b)
-    gemm_strided_batched(H, T, dh, T, 1.0f, mat(P + b * H * T * T, T), T * T,
-                         mat(v + b * T * C, C), dh, 0.0f, out + b * T * C, C, dh, compute);
+    gemm_strided_batched(H, T, dh, T, 1.0f, mat(P + b * H * T * T, T), T * T, mat(v + b * T * C, C),
+                         dh, 0.0f, out + b * T * C, C, dh, compute);
 }
 
 void CudaBackend::attention_backward(const AttentionDims& d, const float* q, const float* k,
@@ -260,8 +258,8 @@ void CudaBackend::attention_backward(const AttentionDims& d, const float* q, con
                            dv_acc ? 1.0f : 0.0f, dv + off, C, dh, compute);
     if (!dq && !dk) continue;
     // dP = dO V^T, then dS = P (dP - rowsum(dP P)) in place
-    gemm_strided_batched(H, T, T, dh, 1.0f, mat(dout + off, C), dh, mat(v + off, C, true), dh,
-                         0.0f, dS, T, T * T, compute);
+    gemm_strided_batched(H, T, T, dh, 1.0f, mat(dout + off, C), dh, mat(v + off, C, true), dh, 0.0f,
+                         dS, T, T * T, compute);
     causal_softmax_backward_kernel<<<static_cast<unsigned>((H * T + 7) / 8), 256, 0,
                                      context().stream>>>(Pb, dS, H * T, T);
     MT_CUDA_LAUNCHED(causal_softmax_backward_kernel);

@@ -7,22 +7,22 @@
 
 #include "core/error.h"
 
-#define MT_CUDA_CHECK(call)                                                                      \
-  do {                                                                                           \
-    const cudaError_t mt_cuda_rc = (call);                                                       \
-    if (mt_cuda_rc != cudaSuccess)                                                               \
-      ::mt::runtime_error("cuda", #call, " failed at ", __FILE__, ":", __LINE__, ": ",           \
+#define MT_CUDA_CHECK(call)                                                                   \
+  do {                                                                                        \
+    const cudaError_t mt_cuda_rc = (call);                                                    \
+    if (mt_cuda_rc != cudaSuccess)                                                            \
+      ::mt::runtime_error("cuda", #call, " failed at ", __FILE__, ":", __LINE__, ": ",        \
                           cudaGetErrorName(mt_cuda_rc), " (", cudaGetErrorString(mt_cuda_rc), \
-                          ")");                                                                  \
+                          ")");                                                               \
   } while (0)
 
-#define MT_CUBLAS_CHECK(call)                                                             \
-  do {                                                                                    \
-    const cublasStatus_t mt_cublas_rc = (call);                                           \
-    if (mt_cublas_rc != CUBLAS_STATUS_SUCCESS)                                            \
-      ::mt::runtime_error("cuda", #call, " failed at ", __FILE__, ":", __LINE__, ": ",    \
-                          cublasGetStatusName(mt_cublas_rc), " (",                        \
-                          cublasGetStatusString(mt_cublas_rc), ")");                      \
+#define MT_CUBLAS_CHECK(call)                                                          \
+  do {                                                                                 \
+    const cublasStatus_t mt_cublas_rc = (call);                                        \
+    if (mt_cublas_rc != CUBLAS_STATUS_SUCCESS)                                         \
+      ::mt::runtime_error("cuda", #call, " failed at ", __FILE__, ":", __LINE__, ": ", \
+                          cublasGetStatusName(mt_cublas_rc), " (",                     \
+                          cublasGetStatusString(mt_cublas_rc), ")");                   \
   } while (0)
 
 // After a kernel launch: a bad configuration is reported here, naming the kernel.

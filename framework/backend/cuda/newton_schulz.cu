@@ -48,7 +48,7 @@ void newton_schulz_batched(const float* in, float* out, int64_t batch, int64_t r
   float* inv = ws.norms.as<float>();
 
   inverse_norms<<<static_cast<unsigned>(batch), 256, 0, ctx.stream>>>(in, mn, eps,
-                                                                        polar_express_norm, inv);
+                                                                      polar_express_norm, inv);
   MT_CUDA_LAUNCHED(inverse_norms);
   for_each_index(total, [=] __device__(int64_t i) { x[i] = in[i] * inv[i / mn]; });
 
@@ -82,6 +82,14 @@ void newton_schulz_batched(const float* in, float* out, int64_t batch, int64_t r
     std::swap(x, y);
   }
   be.copy(x, out, total);
+}
+
+void CudaBackend::newton_schulz_batched(const float* in, float* out, int64_t batch, int64_t rows,
+                                        int64_t cols,
+                                        const std::vector<std::array<float, 3>>& coeffs, float eps,
+                                        bool polar_express_norm, DType compute) {
+  cuda::newton_schulz_batched(in, out, batch, rows, cols, coeffs, eps, polar_express_norm, compute,
+                              m_ns);
 }
 
 }  // namespace mt::cuda
