@@ -13,6 +13,7 @@
 
 #include "apps/builtins.h"
 #include "apps/cli.h"
+#include "backend/backend.h"
 #include "backend/cpu/dnnl_gemm.h"
 #include "core/device.h"
 #include "core/error.h"
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
     return args.empty() ? 2 : 0;
   }
   if (args[0] == "version" || args[0] == "--version") {
+    mt::register_cuda_backend();  // training devices: cuda only when its backend registers
     std::printf(
         "mutrain %s (git %s)\ntraining devices: %s\ncuda: %s\n", mt::version(), mt::git_revision(),
         mt::training_devices().c_str(),

@@ -9,7 +9,7 @@ namespace mt {
 // CUDA trains when its backend registered itself (built, a device found: backend/cuda registers
 // the allocator and the Backend together), not merely when CUDA code was compiled.
 std::string training_devices() {
-  return device_allocator(DeviceType::cuda) ? "cpu, cuda" : "cpu";
+  return device_allocator(DeviceType::cuda) ? "cpu,cuda" : "cpu";
 }
 
 std::string Device::str() const {

@@ -9,7 +9,8 @@
 
 namespace mt {
 
-ParameterSet::ParameterSet(std::vector<Parameter*> params) : m_params(std::move(params)) {
+ParameterSet::ParameterSet(std::vector<Parameter*> params, Device device)
+    : m_params(std::move(params)) {
   std::set<std::string> names;
   int64_t total = 0;
   for (Parameter* p : m_params) {
@@ -17,8 +18,8 @@ ParameterSet::ParameterSet(std::vector<Parameter*> params) : m_params(std::move(
     p->offset = total;
     total += p->numel();
   }
-  m_values = Tensor::zeros({total});
-  m_grads = Tensor::zeros({total});
+  m_values = Tensor::zeros({total}, device);
+  m_grads = Tensor::zeros({total}, device);
   for (Parameter* p : m_params)
     p->bind(m_values.flat_view(p->offset, p->shape()), m_grads.flat_view(p->offset, p->shape()));
 }
@@ -53,7 +54,19 @@ void initialize_parameter(Parameter& p, uint64_t seed) {
 }
 
 void ParameterSet::initialize(uint64_t seed) {
-  for (Parameter* p : m_params) initialize_parameter(*p, seed);
+  if (m_values.device().is_cpu()) {
+    for (Parameter* p : m_params) initialize_parameter(*p, seed);
+    return;
+  }
+  // On a device: draw into host views, copy the flat buffer over, bind the device views again.
+  Tensor host = Tensor::zeros({m_values.numel()});
+  for (Parameter* p : m_params) {
+    p->bind(host.flat_view(p->offset, p->shape()), m_grads.flat_view(p->offset, p->shape()));
+    initialize_parameter(*p, seed);
+  }
+  m_values.copy_from(host);
+  for (Parameter* p : m_params)
+    p->bind(m_values.flat_view(p->offset, p->shape()), m_grads.flat_view(p->offset, p->shape()));
 }
 
 Parameter* ParameterSet::find(const std::string& name) const {

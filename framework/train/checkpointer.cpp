@@ -12,6 +12,27 @@
 #include "io/h5.h"
 
 namespace mt {
+namespace {
+
+// Tensors may live on a device (train.device: cuda); checkpoints are host arrays.
+void copy_to_host(const Tensor& t, float* dst) {
+  if (t.device().is_cpu()) {
+    std::copy_n(t.data(), t.numel(), dst);
+    return;
+  }
+  const std::vector<float> v = t.to_vector();
+  std::copy(v.begin(), v.end(), dst);
+}
+
+void copy_from_host(const std::vector<float>& v, Tensor& t) {
+  if (t.device().is_cpu()) {
+    std::copy(v.begin(), v.end(), t.data());
+    return;
+  }
+  t.copy_from(Tensor::from({static_cast<int64_t>(v.size())}, v));
+}
+
+}  // namespace
 namespace fs = std::filesystem;
 
 namespace {
@@ -101,7 +122,7 @@ Checkpointer::Gathered Checkpointer::gather() {
   g.states = gather_owned(owners, sizes, [&](size_t i, float* dst) {
     const auto& [p, s] = g.layout[i];
     Optimizer& opt = m_run.optimizers->for_role(p->role());
-    if (opt.has_state(*p, s)) std::copy_n(opt.state(*p, s).data(), p->numel(), dst);
+    if (opt.has_state(*p, s)) copy_to_host(opt.state(*p, s), dst);
   });
   if (!m_run.stats) return g;
   const std::vector<Parameter*> flat = m_run.plan.ordered();
@@ -150,7 +171,8 @@ void Checkpointer::write_file(const std::string& path, int64_t step, const LoopS
 void Checkpointer::write_params(hid_t id) const {
   for (Parameter* p : m_run.model->parameters()) {
     const std::string path = "/params/" + p->name();
-    h5::write_array(id, path, p->shape(), p->value().data(), "1", "parameter value");
+    const Tensor host = p->value().device().is_cpu() ? p->value() : p->value().to(Device::cpu());
+    h5::write_array(id, path, p->shape(), host.data(), "1", "parameter value");
     h5::set_attr(id, path, "role", std::string(role_name(p->role())));
     h5::set_attr(id, path, "fan_in", p->fan_in());
     h5::set_attr(id, path, "fan_out", p->fan_out());
@@ -338,14 +360,14 @@ void Checkpointer::read_counters(hid_t id, const std::string& path, Loaded& out)
 void Checkpointer::apply(Loaded& in) {
   size_t k = 0;
   for (Parameter* p : m_run.model->parameters()) {
-    std::copy(in.values[k].begin(), in.values[k].end(), p->value().data());
+    copy_from_host(in.values[k], p->value());
     ++k;
   }
   k = 0;
   for (const auto& [p, s] : state_layout()) {
     if (m_run.plan.owner(p) != m_run.rank()) continue;
     Optimizer& opt = m_run.optimizers->for_role(p->role());
-    std::copy(in.states[k].begin(), in.states[k].end(), opt.state(*p, s).data());
+    copy_from_host(in.states[k], opt.state(*p, s));
     ++k;
   }
   k = 0;

@@ -18,7 +18,8 @@ void loss_and_correct(const Tensor& logits, const std::vector<int32_t>& labels, 
                       int64_t& correct, int64_t& count) {
   const int64_t N = logits.size(0), C = logits.size(1);
   MT_CHECK(static_cast<int64_t>(labels.size()) == N, "labels ", labels.size(), " for ", N, " rows");
-  const float* z = logits.data();
+  const Tensor host = logits.device().is_cpu() ? logits : logits.to(Device::cpu());
+  const float* z = host.data();
   double ls = 0.0;
   int64_t ok = 0, n = 0;
 #pragma omp parallel for reduction(+ : ls, ok, n)

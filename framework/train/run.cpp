@@ -9,6 +9,7 @@
 #include "backend/cpu/dnnl_gemm.h"
 #include "core/log.h"
 #include "data/dataset.h"
+#include "dist/make_communicator.h"
 #include "io/run_name.h"
 #include "mup/init.h"
 #include "train/progress.h"
@@ -37,9 +38,9 @@ Run::Run(Config root_, Communicator& comm_, std::string out_root_)
 
 namespace {
 // train.precision: bf16 needs bf16 matrix products on this machine (oneDNN + AVX512-BF16 / AMX).
-void check_precision(DType precision) {
+void check_precision(DType precision, Device device) {
   std::string why;
-  if (precision == DType::bf16 && !cpu::bf16_available(&why))
+  if (precision == DType::bf16 && device.is_cpu() && !cpu::bf16_available(&why))
     input_error("backend", "train.precision: bf16 is not available here: ", why);
 }
 }  // namespace
@@ -52,7 +53,9 @@ ShardPolicy Run::read_sections() {
   ckpt = CheckpointOptions::from_config(root.section("checkpoint"));
   stats_opts = StatsOptions::from_config(root.section("stats"));
   cpu::set_num_threads(static_cast<int>(opts.threads));
-  check_precision(opts.precision);
+  opts.read_device(root.section("train"), stats_opts.every > 0);
+  log::info("[train] device: ", opts.device.str(), " (", opts.device_reason, ")");
+  check_precision(opts.precision, opts.device);
 
   const Config data_cfg = root.section("data");
   data = lookup(dataset_registry(), data_cfg, "name")(data_cfg);
@@ -91,7 +94,8 @@ void Run::lay_out_parameters(ShardPolicy policy) {
     cost.push_back(optimizers->for_role(p->role()).update_cost(*p));
   }
   plan = ShardPlan::build(all, numel, cost, comm.size(), policy);
-  params = std::make_unique<ParameterSet>(plan.ordered());
+  params = std::make_unique<ParameterSet>(plan.ordered(), opts.device);
+  device_comm = make_device_communicator(comm, opts.device);
   apply_parametrization(all, pz, model->width(), [&](const Parameter& p) -> const Optimizer& {
     return optimizers->for_role(p.role());
   });

@@ -32,9 +32,12 @@ struct Run {
   // where it is (a line every ~10 s), for the long final one.
   EvalResult validate(int64_t max_batches, bool progress = false);
   int rank() const { return comm.rank(); }
+  // The communicator of the flat parameter / gradient buffers: NCCL for cuda with P > 1, else comm.
+  Communicator& buffer_comm() { return device_comm ? *device_comm : comm; }
 
   Config root;
   Communicator& comm;
+  std::unique_ptr<Communicator> device_comm;  // make_device_communicator(comm, opts.device)
   std::string out_root, name;
   uint64_t seed = 0;
   TrainOptions opts;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "backend/backend.h"
 #include "core/log.h"
 #include "nn/ops.h"
 #include "train/signals.h"
@@ -17,7 +18,7 @@ StepResult StepRunner::run(int64_t step) {
   weight_by_share(count);
   if (m_hooks.after_backward) m_hooks.after_backward(step, *m_run.params);
 
-  const int64_t bytes_before = m_run.comm.bytes_sent();
+  const int64_t bytes_before = m_run.buffer_comm().bytes_sent();
   const Sums sums = reduce_to_owners(local_loss, count);
   StepResult r;
   r.loss = sums.count > 0 ? sums.loss_sum / sums.count : 0.0;
@@ -32,7 +33,7 @@ StepResult StepRunner::run(int64_t step) {
   const bool record = m_run.stats && m_run.stats_opts.due(step + 1);
   if (record) m_run.stats->before_update(m_run.rank(), 0);
   update_and_gather(step);
-  r.bytes = m_run.comm.bytes_sent() - bytes_before;  // the training step's own traffic
+  r.bytes = m_run.buffer_comm().bytes_sent() - bytes_before;  // the training step's own traffic
   if (record) {
     // Owners computed their parameters' statistics, rank 0 the per-layer ones: sum to everyone.
     // They travel separately (counted outside the step payload).
@@ -70,6 +71,10 @@ void StepRunner::weight_by_share(int64_t count) {
   const float share = counts[0] > 0 ? static_cast<float>(count / counts[0]) : 0.0f;
   float* g = m_run.params->grads().data();
   const int64_t n = m_run.params->numel();
+  if (!m_run.params->device().is_cpu()) {
+    backend_for(m_run.params->device()).scale(g, share, g, n, false);
+    return;
+  }
 #pragma omp parallel for
   for (int64_t i = 0; i < n; ++i) g[i] *= share;
 }
@@ -79,16 +84,25 @@ StepRunner::Sums StepRunner::reduce_to_owners(double loss, int64_t count) {
   const std::vector<int64_t>& counts = m_run.plan.rank_numel();
   const int64_t own_offset = m_run.plan.rank_offsets()[m_run.rank()];
   float* grads = m_run.params->grads().data();
-  m_run.comm.reduce_scatter(grads, grads + own_offset, counts);
+  m_run.buffer_comm().reduce_scatter(grads, grads + own_offset, counts);
   const float* own = grads + own_offset;
   const int64_t own_n = counts[m_run.rank()];
   double sumsq = 0.0, nonfinite = 0.0;
+  if (!m_run.params->device().is_cpu()) {
+    // On a device: one reduction; a non-finite value makes the sum non-finite (counted as 1).
+    sumsq = backend_for(m_run.params->device()).sum_squares(own, own_n);
+    if (!std::isfinite(sumsq)) {
+      sumsq = 0.0;
+      nonfinite = 1.0;
+    }
+  } else {
 #pragma omp parallel for reduction(+ : sumsq, nonfinite)
-  for (int64_t i = 0; i < own_n; ++i) {
-    if (!std::isfinite(own[i]))
-      nonfinite += 1.0;
-    else
-      sumsq += static_cast<double>(own[i]) * own[i];
+    for (int64_t i = 0; i < own_n; ++i) {
+      if (!std::isfinite(own[i]))
+        nonfinite += 1.0;
+      else
+        sumsq += static_cast<double>(own[i]) * own[i];
+    }
   }
   double wire[5] = {sumsq, nonfinite, loss * static_cast<double>(count), static_cast<double>(count),
                     stop_requested() ? 1.0 : 0.0};
@@ -116,7 +130,7 @@ bool StepRunner::nonfinite_policy(int64_t step, const Sums& sums, double loss) {
 void StepRunner::fail_nonfinite_gradient(int64_t step, const Sums& sums) {
   std::string names;
   for (Parameter* p : m_run.plan.owned_by(m_run.rank())) {
-    const float* v = p->grad().data();
+    const std::vector<float> v = p->grad().to_vector();
     for (int64_t i = 0; i < p->numel(); ++i)
       if (!std::isfinite(v[i])) {
         names += (names.empty() ? "" : ", ") + p->name();
@@ -138,7 +152,7 @@ void StepRunner::update_and_gather(int64_t step) {
   const std::vector<int64_t>& counts = m_run.plan.rank_numel();
   const int64_t own_offset = m_run.plan.rank_offsets()[m_run.rank()];
   float* values = m_run.params->values().data();
-  m_run.comm.all_gather(values + own_offset, values, counts);
+  m_run.buffer_comm().all_gather(values + own_offset, values, counts);
 }
 
 double StepRunner::update_ms() const {

@@ -1,6 +1,9 @@
 // Read and validate the "train" section.
 #include "train/train_options.h"
 
+#include "backend/backend.h"
+#include "core/error.h"
+
 namespace mt {
 
 TrainOptions TrainOptions::from_config(const Config& c) {
@@ -15,6 +18,34 @@ TrainOptions TrainOptions::from_config(const Config& c) {
       c.get_choice("precision", "fp32", {"fp32", "bf16"}) == "bf16" ? DType::bf16 : DType::f32;
   o.on_nonfinite = c.get_choice("on_nonfinite", o.on_nonfinite, {"stop", "skip"});
   return o;
+}
+
+void TrainOptions::read_device(const Config& c, bool stats_on) {
+  std::string why_not;
+  const bool cuda_ok = register_cuda_backend(&why_not);
+  const char* kStats =
+      "stats (stats.every > 0) are not computed on cuda yet: set stats.every: 0 to train on cuda";
+  std::string def = "cpu";
+  if (!cuda_ok)
+    device_reason = "default: " + why_not;
+  else if (stats_on)
+    device_reason = std::string("default: a CUDA device is visible, but ") + kStats;
+  else {
+    def = "cuda";
+    device_reason = "default: this build has CUDA and a device is visible";
+  }
+  const bool given = c.has("device");
+  const std::string name = c.get_choice("device", def, {"cpu", "cuda"});
+  if (given) device_reason = "train.device";
+  if (name == "cpu") {
+    device = Device::cpu();
+    return;
+  }
+  if (!cuda_ok)
+    input_error("train", c.path("device"), ": cuda cannot run here: ", why_not, " ",
+                c.where("device"));
+  if (stats_on) input_error("train", c.path("device"), ": ", kStats, " ", c.where("device"));
+  device = backend_for(Device::cuda()).device();
 }
 
 CheckpointOptions CheckpointOptions::from_config(const Config& c) {

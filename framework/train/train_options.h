@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/device.h"
 #include "core/dtype.h"
 #include "io/config.h"
 
@@ -21,8 +22,15 @@ struct TrainOptions {
   // Non-finite loss or gradients: "stop" ends the run (exit 1, the last checkpoint kept), "skip"
   // drops that step's update on every rank and counts it.
   std::string on_nonfinite = "stop";
+  // Where the parameters, activations and optimizer state live (resolved by read_device).
+  Device device = Device::cpu();
+  std::string device_reason;  // why this device (the log line says it)
 
   static TrainOptions from_config(const Config& section);
+  // train.device: cpu | cuda. The default is cuda when this build has the CUDA backend, a device is
+  // visible and the run asks for nothing the cuda path lacks (stats.every > 0), else cpu; each
+  // case sets device_reason. cuda where it cannot run is a [train] input error naming why.
+  void read_device(const Config& section, bool stats_on);
 };
 
 // The "checkpoint" section: how often to write checkpoints and how many to keep. A checkpoint is
