@@ -76,8 +76,8 @@ TEST_F(CudaParity, GemmFp32AndBf16AllTransposes) {
           const auto B = random_vec((tb ? N : K) * ldb, ++seed);
           auto C = random_vec(M * ldc, ++seed);
           Tensor dA = dev(A), dB = dev(B), dC = dev(C);
-          cpu().gemm(M, N, K, 0.7f, mat(A.data(), lda, ta), mat(B.data(), ldb, tb), 0.5f,
-                     C.data(), ldc, DType::f32);
+          cpu().gemm(M, N, K, 0.7f, mat(A.data(), lda, ta), mat(B.data(), ldb, tb), 0.5f, C.data(),
+                     ldc, DType::f32);
           gpu().gemm(M, N, K, 0.7f, mat(dA.data(), lda, ta), mat(dB.data(), ldb, tb), 0.5f,
                      dC.data(), ldc, dt);
           EXPECT_LT(rel_err(host(dC), to_double(C)), dt == DType::f32 ? kProd : kBf16)
@@ -108,8 +108,7 @@ TEST_F(CudaParity, GemmStridedBatchedAndSyrk) {
       Tensor dX = dev(X), dS = dev(S);
       cpu().syrk(n, k, 0.9f, mat(X.data(), k), 0.0f, S.data(), n, DType::f32);
       gpu().syrk(n, k, 0.9f, mat(dX.data(), k), 0.0f, dS.data(), n, dt);
-      EXPECT_LT(rel_err(host(dS), to_double(S)), dt == DType::f32 ? kProd : kBf16)
-          << n << "x" << k;
+      EXPECT_LT(rel_err(host(dS), to_double(S)), dt == DType::f32 ? kProd : kBf16) << n << "x" << k;
     }
 }
 
@@ -124,28 +123,35 @@ TEST_F(CudaParity, ElementwiseActivationsAndReductions) {
       on_gpu(dout.data());
       EXPECT_LT(rel_err(host(dout), to_double(out)), kElem) << what << " n " << n;
     };
-    check("add", [&](float* o) { cpu().add(x.data(), dy.data(), o, n); },
-          [&](float* o) { gpu().add(dx.data(), ddy.data(), o, n); });
+    check(
+        "add", [&](float* o) { cpu().add(x.data(), dy.data(), o, n); },
+        [&](float* o) { gpu().add(dx.data(), ddy.data(), o, n); });
     for (bool acc : {false, true}) {
-      check("scale", [&](float* o) { cpu().scale(x.data(), 0.3f, o, n, acc); },
-            [&](float* o) { gpu().scale(dx.data(), 0.3f, o, n, acc); });
-      check("accumulate_into", [&](float* o) { cpu().accumulate_into(x.data(), o, n, acc); },
-            [&](float* o) { gpu().accumulate_into(dx.data(), o, n, acc); });
-      check("gelu_backward",
-            [&](float* o) { cpu().gelu_backward(x.data(), dy.data(), o, n, acc); },
-            [&](float* o) { gpu().gelu_backward(dx.data(), ddy.data(), o, n, acc); });
-      check("relu_backward",
-            [&](float* o) { cpu().relu_backward(x.data(), dy.data(), o, n, acc); },
-            [&](float* o) { gpu().relu_backward(dx.data(), ddy.data(), o, n, acc); });
+      check(
+          "scale", [&](float* o) { cpu().scale(x.data(), 0.3f, o, n, acc); },
+          [&](float* o) { gpu().scale(dx.data(), 0.3f, o, n, acc); });
+      check(
+          "accumulate_into", [&](float* o) { cpu().accumulate_into(x.data(), o, n, acc); },
+          [&](float* o) { gpu().accumulate_into(dx.data(), o, n, acc); });
+      check(
+          "gelu_backward", [&](float* o) { cpu().gelu_backward(x.data(), dy.data(), o, n, acc); },
+          [&](float* o) { gpu().gelu_backward(dx.data(), ddy.data(), o, n, acc); });
+      check(
+          "relu_backward", [&](float* o) { cpu().relu_backward(x.data(), dy.data(), o, n, acc); },
+          [&](float* o) { gpu().relu_backward(dx.data(), ddy.data(), o, n, acc); });
     }
-    check("gelu", [&](float* o) { cpu().gelu_forward(x.data(), o, n); },
-          [&](float* o) { gpu().gelu_forward(dx.data(), o, n); });
-    check("relu", [&](float* o) { cpu().relu_forward(x.data(), o, n); },
-          [&](float* o) { gpu().relu_forward(dx.data(), o, n); });
-    check("copy", [&](float* o) { cpu().copy(x.data(), o, n); },
-          [&](float* o) { gpu().copy(dx.data(), o, n); });
-    check("fill", [&](float* o) { cpu().fill(o, -1.5f, n); },
-          [&](float* o) { gpu().fill(o, -1.5f, n); });
+    check(
+        "gelu", [&](float* o) { cpu().gelu_forward(x.data(), o, n); },
+        [&](float* o) { gpu().gelu_forward(dx.data(), o, n); });
+    check(
+        "relu", [&](float* o) { cpu().relu_forward(x.data(), o, n); },
+        [&](float* o) { gpu().relu_forward(dx.data(), o, n); });
+    check(
+        "copy", [&](float* o) { cpu().copy(x.data(), o, n); },
+        [&](float* o) { gpu().copy(dx.data(), o, n); });
+    check(
+        "fill", [&](float* o) { cpu().fill(o, -1.5f, n); },
+        [&](float* o) { gpu().fill(o, -1.5f, n); });
     EXPECT_NEAR(gpu().sum_squares(dx.data(), n), cpu().sum_squares(x.data(), n),
                 1e-12 * cpu().sum_squares(x.data(), n));
     // bf16 casts: bitwise the CPU's (the same kmath rounding)
@@ -166,8 +172,7 @@ TEST_F(CudaParity, BiasRowsAndColumnSums) {
     for (bool acc : {false, true}) {
       const auto x = random_vec(N * M, 30), b = random_vec(M, 31), db0 = random_vec(M, 32);
       std::vector<float> y(N * M), db = db0;
-      Tensor dx = dev(x), db_ = dev(b), dy = Tensor::empty({N * M}, Device::cuda()),
-             ddb = dev(db0);
+      Tensor dx = dev(x), db_ = dev(b), dy = Tensor::empty({N * M}, Device::cuda()), ddb = dev(db0);
       cpu().bias_rows(x.data(), b.data(), y.data(), N, M);
       gpu().bias_rows(dx.data(), db_.data(), dy.data(), N, M);
       EXPECT_LT(rel_err(host(dy), to_double(y)), kElem);
@@ -178,8 +183,8 @@ TEST_F(CudaParity, BiasRowsAndColumnSums) {
 }
 
 TEST_F(CudaParity, NormsForwardAndBackward) {
-  for (auto [N, D] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {3, 17}, {65, 130},
-                                                               {40, 768}, {5, 3000}})
+  for (auto [N, D] :
+       std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {3, 17}, {65, 130}, {40, 768}, {5, 3000}})
     for (bool acc : {false, true}) {
       const auto x = random_vec(N * D, 40, 2.0f), g = random_vec(D, 41), dy = random_vec(N * D, 42);
       const auto b = random_vec(D, 43), dx0 = random_vec(N * D, 44), dg0 = random_vec(D, 45);
@@ -205,10 +210,10 @@ TEST_F(CudaParity, NormsForwardAndBackward) {
       cpu().layernorm_forward(x.data(), g.data(), b.data(), y.data(), s.data(), N, D, 1e-5f);
       gpu().layernorm_forward(X.data(), G.data(), Bb.data(), Y.data(), S.data(), N, D, 1e-5f);
       EXPECT_LT(rel_err(host(Y), to_double(y)), kRow) << "layernorm " << N << "x" << D;
-      cpu().layernorm_backward(x.data(), g.data(), s.data(), dy.data(), dx2.data(), acc,
-                               dg2.data(), acc, db2.data(), acc, N, D);
-      gpu().layernorm_backward(X.data(), G.data(), S.data(), DY.data(), DX2.data(), acc,
-                               DG2.data(), acc, DB2.data(), acc, N, D);
+      cpu().layernorm_backward(x.data(), g.data(), s.data(), dy.data(), dx2.data(), acc, dg2.data(),
+                               acc, db2.data(), acc, N, D);
+      gpu().layernorm_backward(X.data(), G.data(), S.data(), DY.data(), DX2.data(), acc, DG2.data(),
+                               acc, DB2.data(), acc, N, D);
       EXPECT_LT(rel_err(host(DX2), to_double(dx2)), kRow) << "layernorm dx";
       EXPECT_LT(rel_err(host(DG2), to_double(dg2)), kRow) << "layernorm dgain";
       EXPECT_LT(rel_err(host(DB2), to_double(db2)), kRow) << "layernorm dbias";
@@ -236,8 +241,8 @@ TEST_F(CudaParity, AttentionForwardAndBackward) {
         EXPECT_LT(rel_err(host(dO), to_double(out)), tol) << "out " << B << "," << T << "," << H;
         cpu().attention_backward(d, q.data(), k.data(), v.data(), P.data(), dout.data(), dq.data(),
                                  acc, dk.data(), acc, dv.data(), acc, DType::f32);
-        gpu().attention_backward(d, Q.data(), K.data(), V.data(), dP.data(), DO.data(),
-                                 DQ.data(), acc, DK.data(), acc, DV.data(), acc, dt);
+        gpu().attention_backward(d, Q.data(), K.data(), V.data(), dP.data(), DO.data(), DQ.data(),
+                                 acc, DK.data(), acc, DV.data(), acc, dt);
         EXPECT_LT(rel_err(host(DQ), to_double(dq)), tol) << "dq";
         EXPECT_LT(rel_err(host(DK), to_double(dk)), tol) << "dk";
         EXPECT_LT(rel_err(host(DV), to_double(dv)), tol) << "dv";
@@ -337,8 +342,8 @@ TEST_F(CudaParity, BatchedNewtonSchulzMatchesTheCpu) {
       std::vector<std::array<float, 3>> coeffs;
       for (int s = 0; s < 5; ++s) {
         const auto c = ns_coefficients(NsCoefficients::quintic, s);
-        coeffs.push_back({static_cast<float>(c[0]), static_cast<float>(c[1]),
-                          static_cast<float>(c[2])});
+        coeffs.push_back(
+            {static_cast<float>(c[0]), static_cast<float>(c[1]), static_cast<float>(c[2])});
       }
       Tensor IN = dev(in), OUT = Tensor::empty({batch * n}, Device::cuda());
       cuda::NsBatchWorkspace gws;
