@@ -45,7 +45,7 @@ have_header gtest/gtest.h || optional+=("libgtest-dev: no tests (ctest -L cuda s
 { have_header mpi.h || command -v mpicxx >/dev/null 2>&1; } || optional+=("libopenmpi-dev: no MPI/NCCL, the 1 vs 2 ranks test is not built")
 have_header nccl.h || optional+=("NCCL headers: no NCCL communicator")
 have_header oneapi/dnnl/dnnl.hpp || optional+=("libdnnl-dev: CPU bf16 off (CPU reference runs stay fp32)")
-python3 -c "import h5py" 2>/dev/null || optional+=("python3-h5py: the NCCL ranks test skips")
+{ /usr/bin/python3 -c "import h5py" 2>/dev/null || python3 -c "import h5py" 2>/dev/null; } || optional+=("python3-h5py: the NCCL ranks test skips")
 TORCH=1
 python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null || {
   TORCH=0; optional+=("PyTorch with CUDA: the PyTorch sides of both benchmarks are skipped"); }

@@ -8,22 +8,21 @@
 
 #include "core/error.h"
 
-#define MT_NCCL_CHECK(call)                                                                \
-  do {                                                                                     \
-    const ncclResult_t mt_nccl_rc = (call);                                                \
-    if (mt_nccl_rc != ncclSuccess)                                                         \
-      ::mt::runtime_error("nccl", #call, " failed at ", __FILE__, ":", __LINE__, ": ",     \
-                          ncclGetErrorString(mt_nccl_rc), " (", ncclGetLastError(nullptr), \
-                          ")");                                                            \
+#define MT_NCCL_CHECK(call)                                                                      \
+  do {                                                                                           \
+    const ncclResult_t mt_nccl_rc = (call);                                                      \
+    if (mt_nccl_rc != ncclSuccess)                                                               \
+      ::mt::runtime_error("nccl", #call, " failed at ", __FILE__, ":", __LINE__, ": ",           \
+                          ncclGetErrorString(mt_nccl_rc), " (", ncclGetLastError(nullptr), ")"); \
   } while (0)
 
-#define MT_NCCL_CUDA_CHECK(call)                                                        \
-  do {                                                                                  \
-    const cudaError_t mt_cuda_rc = (call);                                              \
-    if (mt_cuda_rc != cudaSuccess)                                                      \
-      ::mt::runtime_error("cuda", #call, " failed at ", __FILE__, ":", __LINE__, ": ",  \
-                          cudaGetErrorName(mt_cuda_rc), " (",                           \
-                          cudaGetErrorString(mt_cuda_rc), ")");                         \
+#define MT_NCCL_CUDA_CHECK(call)                                                              \
+  do {                                                                                        \
+    const cudaError_t mt_cuda_rc = (call);                                                    \
+    if (mt_cuda_rc != cudaSuccess)                                                            \
+      ::mt::runtime_error("cuda", #call, " failed at ", __FILE__, ":", __LINE__, ": ",        \
+                          cudaGetErrorName(mt_cuda_rc), " (", cudaGetErrorString(mt_cuda_rc), \
+                          ")");                                                               \
   } while (0)
 
 namespace mt {
