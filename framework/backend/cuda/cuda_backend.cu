@@ -220,12 +220,14 @@ void CudaBackend::bias_rows(const float* x, const float* b, float* y, int64_t N,
 }
 
 void CudaBackend::column_sums(const float* dy, float* db, int64_t N, int64_t M, bool accumulate) {
-  // One thread per column, rows in order, in double (as the CPU): coalesced across columns.
-  for_each_index(M, [=] __device__(int64_t j) {
-    double s = 0.0;
-    for (int64_t i = 0; i < N; ++i) s += dy[i * M + j];
-    db[j] = static_cast<float>(s) + (accumulate ? db[j] : 0.0f);
-  });
+  // In double (as the CPU), over chunks of rows then in chunk order.
+  m_reduce.reserve(sizeof(double) * static_cast<size_t>(column_chunks(N) * M + 1));
+  column_reduce(
+      N, M, m_reduce.as<double>(),
+      [=] __device__(int64_t i, int64_t j) -> double { return dy[i * M + j]; },
+      [=] __device__(int64_t j, double s) {
+        db[j] = static_cast<float>(s) + (accumulate ? db[j] : 0.0f);
+      });
 }
 
 double CudaBackend::sum_squares(const float* x, int64_t n) {

@@ -174,12 +174,17 @@ void CudaBackend::rmsnorm_backward(const float* x, const float* gain, const floa
         x, gain, rstd, dy, dx, dx_acc, D);
     MT_CUDA_LAUNCHED(rmsnorm_dx_kernel);
   }
-  if (dgain)  // dgain_j (+)= sum_i dy_ij xhat_ij, a thread per column
-    for_each_index(D, [=] __device__(int64_t j) {
-      float s = 0.0f;
-      for (int64_t i = 0; i < N; ++i) s += dy[i * D + j] * (x[i * D + j] * rstd[i]);
-      dgain[j] = dgain_acc ? dgain[j] + s : s;
-    });
+  if (dgain) {  // dgain_j (+)= sum_i dy_ij xhat_ij
+    m_reduce.reserve(sizeof(double) * static_cast<size_t>(column_chunks(N) * D));
+    column_reduce(
+        N, D, m_reduce.as<double>(),
+        [=] __device__(int64_t i, int64_t j) -> double {
+          return dy[i * D + j] * (x[i * D + j] * rstd[i]);
+        },
+        [=] __device__(int64_t j, double s) {
+          dgain[j] = dgain_acc ? dgain[j] + static_cast<float>(s) : static_cast<float>(s);
+        });
+  }
 }
 
 void CudaBackend::layernorm_forward(const float* x, const float* gain, const float* bias, float* y,
@@ -200,17 +205,23 @@ void CudaBackend::layernorm_backward(const float* x, const float* gain, const fl
         x, gain, stats, dy, dx, dx_acc, D);
     MT_CUDA_LAUNCHED(layernorm_dx_kernel);
   }
-  if (dgain || dbias)
-    for_each_index(D, [=] __device__(int64_t j) {
-      float sg = 0.0f, sb = 0.0f;
-      for (int64_t i = 0; i < N; ++i) {
-        const float xhat = (x[i * D + j] - stats[2 * i]) * stats[2 * i + 1];
-        sg += dy[i * D + j] * xhat;
-        sb += dy[i * D + j];
-      }
-      if (dgain) dgain[j] = dgain_acc ? dgain[j] + sg : sg;
-      if (dbias) dbias[j] = dbias_acc ? dbias[j] + sb : sb;
-    });
+  if (dgain || dbias) m_reduce.reserve(sizeof(double) * static_cast<size_t>(column_chunks(N) * D));
+  if (dgain)  // dgain_j (+)= sum_i dy_ij xhat_ij
+    column_reduce(
+        N, D, m_reduce.as<double>(),
+        [=] __device__(int64_t i, int64_t j) -> double {
+          return dy[i * D + j] * ((x[i * D + j] - stats[2 * i]) * stats[2 * i + 1]);
+        },
+        [=] __device__(int64_t j, double s) {
+          dgain[j] = dgain_acc ? dgain[j] + static_cast<float>(s) : static_cast<float>(s);
+        });
+  if (dbias)  // dbias_j (+)= sum_i dy_ij
+    column_reduce(
+        N, D, m_reduce.as<double>(),
+        [=] __device__(int64_t i, int64_t j) -> double { return dy[i * D + j]; },
+        [=] __device__(int64_t j, double s) {
+          dbias[j] = dbias_acc ? dbias[j] + static_cast<float>(s) : static_cast<float>(s);
+        });
 }
 
 void CudaBackend::attention_forward(const AttentionDims& d, const float* q, const float* k,
