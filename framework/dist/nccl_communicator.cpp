@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include <cstdlib>
 #include <numeric>
 
 #include "core/error.h"
@@ -88,6 +89,7 @@ void Nccl::abort(const std::string& reason, int exit_code) {
   if (m_state->comm) ncclCommAbort(m_state->comm);
   m_state->comm = nullptr;
   m_host.abort(reason, exit_code);
+  std::_Exit(exit_code);  // not reached: the host communicator ends the process
 }
 
 }  // namespace mt

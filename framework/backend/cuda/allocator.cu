@@ -18,8 +18,10 @@ __global__ void fill_kernel(float* p, float v, int64_t n) {
 }  // namespace
 
 CachingAllocator& CachingAllocator::instance() {
-  static CachingAllocator a;
-  return a;
+  // Never destroyed: tensors and buffers held by other statics (the backend's scratch) release
+  // into it during static destruction at exit; the driver frees the device memory.
+  static CachingAllocator* a = new CachingAllocator;
+  return *a;
 }
 
 size_t CachingAllocator::bucket(size_t bytes) {
