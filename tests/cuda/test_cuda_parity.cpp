@@ -6,8 +6,10 @@
 // element kernels 2e-6 (the same kmath functions; the device's expf / sqrtf / logf and FMA
 // contraction differ from the host's in the last bits); row reductions (norms, softmax,
 // cross-entropy, attention) 1e-5 (tree vs sequential order); bf16 products 1e-2 against the fp32
-// CPU result (operand rounding 2^-9 relative, accumulated); Newton-Schulz in bf16 4e-2 (the science
-// band of docs/precision.md), in fp32 1e-4.
+// CPU result (operand rounding 2^-9 relative, accumulated), attention in bf16 2e-2 (the softmax
+// passes the logits' rounding on); Newton-Schulz in fp32 5e-4 (5 iterations amplify the products'
+// order differences), in bf16 1.5e-2 against the CPU's bf16 iteration (oneDNN) or 6e-2 against
+// fp32 where the CPU has no bf16 (the bf16 iteration's own error, docs/precision.md).
 #include <gtest/gtest.h>
 
 #include <array>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/cpu/dnnl_gemm.h"
 #include "backend/cuda/newton_schulz.h"
 #include "backend/parity.h"
 #include "core/tensor.h"
@@ -236,7 +239,7 @@ TEST_F(CudaParity, AttentionForwardAndBackward) {
         Tensor DQ = dev(g0), DK = dev(g0), DV = dev(g0);
         cpu().attention_forward(d, q.data(), k.data(), v.data(), P.data(), out.data(), DType::f32);
         gpu().attention_forward(d, Q.data(), K.data(), V.data(), dP.data(), dO.data(), dt);
-        const double tol = dt == DType::f32 ? kRow : kBf16;
+        const double tol = dt == DType::f32 ? kRow : 2 * kBf16;
         EXPECT_LT(rel_err(host(dP), to_double(P)), tol) << "P " << B << "," << T << "," << H;
         EXPECT_LT(rel_err(host(dO), to_double(out)), tol) << "out " << B << "," << T << "," << H;
         cpu().attention_backward(d, q.data(), k.data(), v.data(), P.data(), dout.data(), dq.data(),
@@ -345,12 +348,22 @@ TEST_F(CudaParity, BatchedNewtonSchulzMatchesTheCpu) {
         coeffs.push_back(
             {static_cast<float>(c[0]), static_cast<float>(c[1]), static_cast<float>(c[2])});
       }
+      // bf16: against the CPU's bf16 Newton-Schulz where the CPU has bf16 products (the same
+      // operand rounding and order: accumulation order only), else against fp32 (the bf16
+      // iteration's own error, the band of docs/precision.md).
+      std::string why;
+      const bool cpu_bf16 = dt == DType::bf16 && cpu::bf16_available(&why);
+      if (cpu_bf16)
+        for (int64_t b = 0; b < batch; ++b)
+          newton_schulz(in.data() + b * n, want.data() + b * n, rows, cols, 5,
+                        NsCoefficients::quintic, 1e-7f, ws, DType::bf16);
       Tensor IN = dev(in), OUT = Tensor::empty({batch * n}, Device::cuda());
       cuda::NsBatchWorkspace gws;
       cuda::newton_schulz_batched(IN.data(), OUT.data(), batch, rows, cols, coeffs, 1e-7f, false,
                                   dt, gws);
-      EXPECT_LT(rel_err(host(OUT), to_double(want)), dt == DType::f32 ? 1e-4 : 4e-2)
-          << rows << "x" << cols << " bf16 " << (dt == DType::bf16);
+      const double tol = dt == DType::f32 ? 5e-4 : (cpu_bf16 ? 1.5e-2 : 6e-2);
+      EXPECT_LT(rel_err(host(OUT), to_double(want)), tol)
+          << rows << "x" << cols << " bf16 " << (dt == DType::bf16) << " vs cpu bf16 " << cpu_bf16;
     }
 }
 
