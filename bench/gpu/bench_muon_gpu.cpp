@@ -1,8 +1,9 @@
 // One Muon step over GPT-2 small's 72 hidden matrices on the GPU (12 x four 768x768, twelve
 // 3072x768, twelve 768x3072), bf16 Newton-Schulz (5 quintic steps) batched over same-shape
 // matrices: the optimizer exactly as training runs it (Muon::step on device parameters: momentum,
-// Newton-Schulz, decayed update), and Newton-Schulz alone (Backend::newton_schulz_batched on the
-// three stacks), medians over --iters timed steps after --warmup. Prints "RESULT key value" lines
+// Newton-Schulz, decayed update; MT_CUDA_NS_STORAGE picks the storage, bf16 by default), and
+// Newton-Schulz alone on the three stacks in both storages (backend/cuda/newton_schulz.h), medians
+// over --iters timed steps after --warmup. Prints "RESULT key value" lines
 // (bench/gpu/verify.sh collects them). Exit 77 without a device.
 #include <algorithm>
 #include <chrono>
@@ -17,6 +18,7 @@
 #include "apps/builtins.h"
 #include "backend/backend.h"
 #include "backend/cuda/context.h"
+#include "backend/cuda/newton_schulz.h"
 #include "core/tensor.h"
 #include "optimizers/muon.h"
 #include "optimizers/newton_schulz.h"
@@ -71,9 +73,11 @@ int main(int argc, char** argv) {
     int k = 0;
     for (const Shape& s : shapes)
       for (int64_t i = 0; i < s.count; ++i, ++k) {
-        ps.push_back(std::make_unique<mt::Parameter>("w" + std::to_string(k),
-                                                     mt::Shape{s.rows, s.cols}, mt::Role::hidden,
-                                                     mt::InitSpec::normal(), s.cols, s.rows));
+        char name[16];  // (std::string + to_string: a GCC 12 -Wrestrict false positive at -O3)
+        std::snprintf(name, sizeof name, "w%d", k);
+        ps.push_back(std::make_unique<mt::Parameter>(name, mt::Shape{s.rows, s.cols},
+                                                     mt::Role::hidden, mt::InitSpec::normal(),
+                                                     s.cols, s.rows));
         std::vector<float> w(s.rows * s.cols), g(w.size());
         for (size_t j = 0; j < w.size(); ++j) {
           w[j] = 0.02f * std::sin(0.37f * static_cast<float>(j + 1000 * k));
@@ -96,17 +100,24 @@ int main(int argc, char** argv) {
     std::vector<mt::Tensor> stacks;
     for (const Shape& s : shapes)
       stacks.push_back(mt::Tensor::full({s.count * s.rows * s.cols}, 0.01f, dev));
-    mt::Backend& be = mt::backend_for(dev);
-    const double ns_ms = median(time_ms(warmup, iters, [&] {
-      for (size_t i = 0; i < shapes.size(); ++i)
-        be.newton_schulz_batched(stacks[i].data(), stacks[i].data(), shapes[i].count,
-                                 shapes[i].rows, shapes[i].cols, coeffs, o.eps, false,
-                                 mt::DType::bf16);
-    }));
+    mt::cuda::NsBatchWorkspace ws;
+    auto ns_ms = [&](mt::cuda::NsStorage storage) {
+      return median(time_ms(warmup, iters, [&] {
+        for (size_t i = 0; i < shapes.size(); ++i)
+          mt::cuda::newton_schulz_batched(stacks[i].data(), stacks[i].data(), shapes[i].count,
+                                          shapes[i].rows, shapes[i].cols, coeffs, o.eps, false,
+                                          mt::DType::bf16, ws, storage);
+      }));
+    };
+    const double ns_bf16 = ns_ms(mt::cuda::NsStorage::bf16);
+    const double ns_fp32 = ns_ms(mt::cuda::NsStorage::fp32);
     std::printf("RESULT device %s\n", mt::cuda::context().device_name.c_str());
     std::printf("RESULT ns_tflop %.4f\n", flops / 1e12);
     std::printf("RESULT ours_muon_step_ms %.4f\n", step_ms);
-    std::printf("RESULT ours_ns_only_ms %.4f\n", ns_ms);
+    std::printf("RESULT ours_ns_storage %s\n",
+                mt::cuda::ns_storage_from_env() == mt::cuda::NsStorage::bf16 ? "bf16" : "fp32");
+    std::printf("RESULT ours_ns_only_ms %.4f\n", ns_bf16);
+    std::printf("RESULT ours_ns_fp32_storage_ms %.4f\n", ns_fp32);
     return 0;
   } catch (const std::exception& e) {
     std::printf("ERROR %s\n", e.what());

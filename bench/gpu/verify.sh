@@ -123,12 +123,13 @@ if [[ -z $PEAK ]]; then
 fi
 O="$BUILD/verify_muon_ours.log"; T="$BUILD/verify_muon_torch.log"
 ours_step="$(result "$O" ours_muon_step_ms)"; ours_ns="$(result "$O" ours_ns_only_ms)"
+ours_ns32="$(result "$O" ours_ns_fp32_storage_ms)"
 tflop="$(result "$O" ns_tflop)"; torch_step="$(result "$T" torch_muon_step_ms)"
 torch_ns="$(result "$T" torch_compile_ns_ms)"
 eager="$(result "$BUILD/verify_gpt_eager.log" torch_eager_tokens_per_s 2>/dev/null)"
 compiled="$(result "$BUILD/verify_gpt_compile.log" torch_compile_tokens_per_s 2>/dev/null)"
 python3 - "$ours_step" "$ours_ns" "$tflop" "$torch_step" "$torch_ns" "$PEAK" "${OURS_TPS:-}" \
-  "${eager:-}" "${compiled:-}" "$GPU_NAME" "$TESTS" <<'PY' | tee -a "$SUMMARY"
+  "${eager:-}" "${compiled:-}" "$GPU_NAME" "$TESTS" "$ours_ns32" <<'PY' | tee -a "$SUMMARY"
 import sys
 def num(s):
     try:
@@ -136,7 +137,7 @@ def num(s):
     except (ValueError, IndexError, AttributeError):
         return None
 ours_step, ours_ns, tflop, torch_step, torch_ns, peak, ours_tps, eager, compiled = map(num, sys.argv[1:10])
-gpu, tests = sys.argv[10], sys.argv[11]
+gpu, tests, ours_ns32 = sys.argv[10], sys.argv[11], num(sys.argv[12])
 f = lambda v, u="": "n/a" if v is None else f"{v:.3f}{u}"
 print("=" * 78)
 print(f"mutrain CUDA verification on {gpu or 'unknown GPU'}")
@@ -144,6 +145,7 @@ print(f"tests (ctest -L cuda): {tests}")
 print(f"(a) Muon step, 72 GPT-2 small matrices ({f(tflop)} TFLOP of Newton-Schulz):")
 print(f"    ours, Muon step (momentum + batched bf16 NS + update): {f(ours_step, ' ms')}")
 print(f"    ours, Newton-Schulz only (3 batched stacks):         {f(ours_ns, ' ms')}")
+print(f"    ours, NS only with the CPU's fp32 storage:            {f(ours_ns32, ' ms')}")
 print(f"    torch.optim.Muon.step():                              {f(torch_step, ' ms')}")
 print(f"    torch.compile'd batched bf16 NS:                       {f(torch_ns, ' ms')}")
 if tflop and peak:
