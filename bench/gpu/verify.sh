@@ -9,13 +9,16 @@
 #   5. benchmark (b): GPT-2 124M training tokens/s (B=16, T=1024, bf16, Muon + AdamW), ours vs
 #      PyTorch eager vs torch.compile,
 #   6. prints a summary (also written to build-gpu/verify_summary.txt) with the acceptance checks.
-# Usage: bash bench/gpu/verify.sh   (env: MT_VERIFY_JOBS=16, MT_BF16_PEAK_TFLOPS to override the
-# peak, MT_VERIFY_SKIP_BUILD=1 to reuse the build, MT_VERIFY_BUILD_DIR instead of build-gpu/). Logs of every phase: build-gpu/verify_*.log.
+# Usage: bash bench/gpu/verify.sh
+# Environment: MT_VERIFY_JOBS (16), MT_VERIFY_PYTHON (python3: the one with PyTorch),
+# MT_BF16_PEAK_TFLOPS (else from the GPU's name), MT_VERIFY_SKIP_BUILD=1 (reuse the build),
+# MT_VERIFY_BUILD_DIR (build-gpu/). Logs of every phase: build-gpu/verify_*.log.
 set -uo pipefail
 START=$SECONDS
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="${MT_VERIFY_BUILD_DIR:-$ROOT/build-gpu}"
 JOBS="${MT_VERIFY_JOBS:-16}"
+PY="${MT_VERIFY_PYTHON:-python3}"
 mkdir -p "$BUILD"
 SUMMARY="$BUILD/verify_summary.txt"
 : > "$SUMMARY"
@@ -41,13 +44,20 @@ if (( ${#missing[@]} > 0 )); then
   exit 2
 fi
 optional=()
-have_header gtest/gtest.h || optional+=("libgtest-dev: no tests (ctest -L cuda skipped)")
-{ have_header mpi.h || command -v mpicxx >/dev/null 2>&1; } || optional+=("libopenmpi-dev: no MPI/NCCL, the 1 vs 2 ranks test is not built")
+cmake_args=()
+if ! have_header gtest/gtest.h; then
+  optional+=("libgtest-dev: no tests (ctest -L cuda skipped)")
+  cmake_args+=(-DMT_BUILD_TESTS=OFF)
+fi
+if ! { have_header mpi.h || command -v mpicxx >/dev/null 2>&1; }; then
+  optional+=("libopenmpi-dev: no MPI/NCCL, the 1 vs 2 ranks test is not built")
+  cmake_args+=(-DMT_WITH_MPI=OFF)
+fi
 have_header nccl.h || optional+=("NCCL headers: no NCCL communicator")
 have_header oneapi/dnnl/dnnl.hpp || optional+=("libdnnl-dev: CPU bf16 off (CPU reference runs stay fp32)")
 { /usr/bin/python3 -c "import h5py" 2>/dev/null || python3 -c "import h5py" 2>/dev/null; } || optional+=("python3-h5py: the NCCL ranks test skips")
 TORCH=1
-python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null || {
+"$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null || {
   TORCH=0; optional+=("PyTorch with CUDA: the PyTorch sides of both benchmarks are skipped"); }
 for o in ${optional[@]+"${optional[@]}"}; do say "note: missing $o"; done
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | sed 's/^/[verify] gpu: /'
@@ -57,7 +67,8 @@ GPU_NAME="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head
 if [[ "${MT_VERIFY_SKIP_BUILD:-0}" != 1 ]]; then
   say "configure ($(elapsed))"
   cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-    -DMT_WITH_CUDA=ON -DMT_BUILD_BENCH=OFF >"$BUILD/verify_configure.log" 2>&1 \
+    -DMT_WITH_CUDA=ON -DMT_BUILD_BENCH=OFF ${cmake_args[@]+"${cmake_args[@]}"} \
+    >"$BUILD/verify_configure.log" 2>&1 \
     || { say "configure failed:"; tail -30 "$BUILD/verify_configure.log"; exit 1; }
   grep -E "CUDA backend|NCCL|oneDNN" "$BUILD/verify_configure.log" | sed 's/^/[verify] /'
   grep -q "CUDA backend: on" "$BUILD/verify_configure.log" || { say "the CUDA backend is off (see above)"; exit 1; }
@@ -75,7 +86,7 @@ MUTRAIN="$BUILD/mutrain"
 TESTS="not run"
 if have_header gtest/gtest.h; then
   say "ctest -L cuda ($(elapsed))"
-  (cd "$BUILD" && timeout 240 ctest -L cuda --output-on-failure) >"$BUILD/verify_ctest.log" 2>&1
+  (cd "$BUILD" && timeout 180 ctest -L cuda --output-on-failure) >"$BUILD/verify_ctest.log" 2>&1
   rc=$?
   grep -E "tests passed|Skipped|Failed|\*\*\*" "$BUILD/verify_ctest.log" | sed 's/^/[verify] /'
   TESTS="$(grep -E "tests passed" "$BUILD/verify_ctest.log" | tail -1), $(grep -c "(Skipped)" \
@@ -88,7 +99,7 @@ result() { sed -n "s/^RESULT $2 //p" "$1" | tail -1; }
 say "benchmark (a): Muon step over the 72 GPT-2 small matrices ($(elapsed))"
 timeout 120 "$BUILD/bench/bench_muon_gpu" --warmup 5 --iters 30 >"$BUILD/verify_muon_ours.log" 2>&1
 if (( TORCH )); then
-  timeout 240 python3 "$ROOT/bench/gpu/torch_muon_step.py" --warmup 5 --iters 30 \
+  timeout 180 "$PY" "$ROOT/bench/gpu/torch_muon_step.py" --warmup 5 --iters 30 \
     >"$BUILD/verify_muon_torch.log" 2>&1
 else
   echo "SKIP no torch" >"$BUILD/verify_muon_torch.log"
@@ -98,7 +109,7 @@ cat "$BUILD/verify_muon_ours.log" "$BUILD/verify_muon_torch.log" | grep -E "^(RE
 # ---- 5. benchmark (b): GPT-2 124M tokens/s ------------------------------------------------------
 say "benchmark (b): GPT-2 124M tokens/s, ours ($(elapsed))"
 rm -rf "$BUILD/verify_runs"
-timeout 240 "$MUTRAIN" train "$ROOT/bench/gpu/gpt2_124m.yaml" --out "$BUILD/verify_runs" \
+timeout 180 "$MUTRAIN" train "$ROOT/bench/gpu/gpt2_124m.yaml" --out "$BUILD/verify_runs" \
   >"$BUILD/verify_gpt_ours.log" 2>&1
 OURS_TPS="$(grep -oE '[0-9.]+[kM]? tok/s' "$BUILD/verify_gpt_ours.log" | tail -1 | awk '{v=$1; m=1; if (v ~ /k$/) m=1e3; if (v ~ /M$/) m=1e6; sub(/[kM]$/, "", v); printf "%.0f", v*m}')"
 grep -E "^\[train\] device" "$BUILD/verify_gpt_ours.log" | head -1 | sed 's/^/[verify] /'
@@ -106,7 +117,8 @@ grep -E "^\[train\] device" "$BUILD/verify_gpt_ours.log" | head -1 | sed 's/^/[v
 for mode in eager compile; do
   if (( TORCH )); then
     say "benchmark (b): PyTorch $mode ($(elapsed))"
-    timeout 240 python3 "$ROOT/bench/gpu/torch_gpt2.py" --mode "$mode" >"$BUILD/verify_gpt_$mode.log" 2>&1
+    limit=120; [[ $mode == compile ]] && limit=240
+    timeout "$limit" "$PY" "$ROOT/bench/gpu/torch_gpt2.py" --mode "$mode" >"$BUILD/verify_gpt_$mode.log" 2>&1
     grep -E "^(RESULT|SKIP|ERROR)|Error" "$BUILD/verify_gpt_$mode.log" | tail -4 | sed 's/^/[verify] /'
   fi
 done
