@@ -53,12 +53,14 @@ DeviceAllocator& copier(Device a, Device b) {
 
 }  // namespace
 
-Tensor Tensor::empty(const Shape& shape, Device device) {
+Tensor Tensor::empty(const Shape& shape, Device device, DType dtype) {
   for (int64_t d : shape) MT_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
   Tensor t;
   t.m_shape = shape;
   t.m_numel = shape_numel(shape);
-  t.m_storage = std::make_shared<Storage>(static_cast<size_t>(t.m_numel) * sizeof(float), device);
+  t.m_dtype = dtype;
+  t.m_storage =
+      std::make_shared<Storage>(static_cast<size_t>(t.m_numel) * dtype_size(dtype), device);
   return t;
 }
 
@@ -96,13 +98,23 @@ Device Tensor::device() const {
 }
 
 float* Tensor::data() {
-  MT_CHECK(defined(), "undefined tensor");
+  MT_CHECK(defined() && m_dtype == DType::f32, "data() of an undefined or non-f32 tensor");
   return static_cast<float*>(m_storage->data()) + m_offset;
 }
 
 const float* Tensor::data() const {
-  MT_CHECK(defined(), "undefined tensor");
+  MT_CHECK(defined() && m_dtype == DType::f32, "data() of an undefined or non-f32 tensor");
   return static_cast<const float*>(m_storage->data()) + m_offset;
+}
+
+uint16_t* Tensor::data_bf16() {
+  MT_CHECK(defined() && m_dtype == DType::bf16, "data_bf16() of an undefined or non-bf16 tensor");
+  return static_cast<uint16_t*>(m_storage->data()) + m_offset;
+}
+
+const uint16_t* Tensor::data_bf16() const {
+  MT_CHECK(defined() && m_dtype == DType::bf16, "data_bf16() of an undefined or non-bf16 tensor");
+  return static_cast<const uint16_t*>(m_storage->data()) + m_offset;
 }
 
 float Tensor::item() const {
@@ -145,26 +157,29 @@ Tensor Tensor::flat_view(int64_t offset, const Shape& shape) const {
 }
 
 Tensor Tensor::clone() const {
-  Tensor t = empty(m_shape, device());
+  MT_CHECK(defined(), "clone() of an undefined tensor");
+  Tensor t = empty(m_shape, device(), m_dtype);
   t.copy_from(*this);
   return t;
 }
 
 void Tensor::copy_from(const Tensor& src) {
-  MT_CHECK(src.numel() == m_numel, "copy_from: ", shape_str(src.shape()), " into ",
-           shape_str(m_shape));
+  MT_CHECK(src.numel() == m_numel && src.dtype() == m_dtype, "copy_from: ", shape_str(src.shape()),
+           " ", dtype_name(src.dtype()), " into ", shape_str(m_shape), " ", dtype_name(m_dtype));
+  const size_t bytes = dtype_size(m_dtype);
+  char* dst = static_cast<char*>(m_storage->data()) + m_offset * bytes;
+  const char* from = static_cast<const char*>(src.m_storage->data()) + src.m_offset * bytes;
   if (device().is_cpu() && src.device().is_cpu()) {
-    std::memcpy(data(), src.data(), sizeof(float) * m_numel);
+    std::memcpy(dst, from, bytes * m_numel);
     return;
   }
-  copier(device(), src.device())
-      .copy(data(), device(), src.data(), src.device(), sizeof(float) * m_numel);
+  copier(device(), src.device()).copy(dst, device(), from, src.device(), bytes * m_numel);
 }
 
 Tensor Tensor::to(Device device) const {
   MT_CHECK(defined(), "to() on an undefined tensor");
   if (device == this->device()) return *this;
-  Tensor t = empty(m_shape, device);
+  Tensor t = empty(m_shape, device, m_dtype);
   t.copy_from(*this);
   return t;
 }

@@ -1,4 +1,5 @@
-// Tensor: a contiguous fp32 array with a shape, on a device, sharing its storage between views.
+// Tensor: a contiguous array (fp32, or bf16 for matrix-product operands) with a shape, on a device,
+// sharing its storage between views.
 // A tensor may carry a gradient slot (shared by all copies of the handle) for the autograd Graph.
 // CPU storage comes from the HostAllocator; other devices' from the DeviceAllocator their backend
 // registered (core/allocator.h). data() is a pointer on the tensor's device; item(), to_vector(),
@@ -50,7 +51,7 @@ class Tensor {
  public:
   Tensor() = default;  // an undefined tensor: defined() is false
 
-  static Tensor empty(const Shape& shape, Device device = Device::cpu());
+  static Tensor empty(const Shape& shape, Device device = Device::cpu(), DType dtype = DType::f32);
   static Tensor zeros(const Shape& shape, Device device = Device::cpu());
   static Tensor full(const Shape& shape, float value, Device device = Device::cpu());
   static Tensor from(const Shape& shape, const std::vector<float>& values);
@@ -61,10 +62,15 @@ class Tensor {
   int64_t size(int64_t d) const;  // negative d counts from the end
   int64_t numel() const { return m_numel; }
   Device device() const;
-  DType dtype() const { return DType::f32; }
+  DType dtype() const { return m_dtype; }
 
+  // The elements of an f32 tensor (an internal error on any other dtype).
   float* data();
   const float* data() const;
+  // The elements of a bf16 tensor, as bf16 bit patterns (an internal error on any other dtype).
+  uint16_t* data_bf16();
+  const uint16_t* data_bf16() const;
+  // (Conversions between dtypes run on the device's backend: nn/ops.h to_dtype.)
   float item() const;  // the single value of a 1-element tensor (copied to the host)
 
   // Same storage, new shape (numel must match). Drops the grad slot: views are values.
@@ -97,6 +103,7 @@ class Tensor {
   int64_t m_offset = 0;  // in elements
   Shape m_shape;
   int64_t m_numel = 0;
+  DType m_dtype = DType::f32;
   std::shared_ptr<GradSlot> m_grad;
 };
 

@@ -9,7 +9,13 @@
 
 namespace mt {
 
+// A copy of t in dtype on its device (f32 -> bf16 rounds to nearest even, bf16 -> f32 is exact);
+// t itself when it has that dtype already. Not recorded on a graph (a value, no gradient).
+Tensor to_dtype(const Tensor& t, DType dtype);
+
 // y = x W^T: x (N, K), w (M, K) -> (N, M). PyTorch layout: W is (d_out, d_in).
+// With the graph's matmul dtype bf16, x and W are rounded to bf16 once, kept for the backward
+// (as torch.autocast keeps its casts), and dY once in the backward; products accumulate in fp32.
 Tensor matmul_nt(Graph& g, const Tensor& x, const Tensor& w);
 // y = x + b broadcast over rows: x (N, M), b (M).
 Tensor add_bias(Graph& g, const Tensor& x, const Tensor& b);

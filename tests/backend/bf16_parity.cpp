@@ -130,5 +130,16 @@ TEST(Bf16Parity, AttentionForwardAndBackward) {
     EXPECT_LT(rel_err(dq, ref.dq), kBf16Grad) << "T " << T;
     EXPECT_LT(rel_err(dk, ref.dk), kBf16Grad) << "T " << T;
     EXPECT_LT(rel_err(dv, ref.dv), kBf16Grad) << "T " << T;
+    // The CPU backend runs attention's small per-head products in fp32 in both precisions
+    // (cpu_backend_nn.cpp head_gemm): bf16 gives exactly the fp32 results.
+    std::vector<float> P32(P.size()), out32(q.size()), dq32(q.size()), dk32(q.size()),
+        dv32(q.size());
+    be.attention_forward(d, q.data(), k.data(), v.data(), P32.data(), out32.data(), DType::f32);
+    be.attention_backward(d, q.data(), k.data(), v.data(), P32.data(), dout.data(), dq32.data(),
+                          false, dk32.data(), false, dv32.data(), false, DType::f32);
+    EXPECT_EQ(out, out32);
+    EXPECT_EQ(dq, dq32);
+    EXPECT_EQ(dk, dk32);
+    EXPECT_EQ(dv, dv32);
   }
 }

@@ -155,10 +155,9 @@ void CpuBackend::cast(const void* x, DType from, void* y, DType to, int64_t n) {
     return;
   }
   if (from == DType::f32) {  // f32 -> bf16, round to nearest even
-    const auto* src = static_cast<const float*>(x);
-    auto* dst = static_cast<uint16_t*>(y);
-#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
-    for (int64_t i = 0; i < n; ++i) dst[i] = kmath::bf16_from_float(src[i]);
+    // AVX512-BF16's conversion where it exists (kmath::bf16_from_float's result, except that a
+    // denormal input becomes a signed zero: mutrain's threads flush denormals anyway), else kmath.
+    round_to_bf16(static_cast<const float*>(x), static_cast<uint16_t*>(y), n);
   } else {  // bf16 -> f32, exact
     const auto* src = static_cast<const uint16_t*>(x);
     auto* dst = static_cast<float*>(y);

@@ -4,6 +4,7 @@
 // buffers first, as torch.autocast casts its matmul inputs.
 #include "backend/cpu/dnnl_gemm.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -11,10 +12,10 @@
 #include "core/error.h"
 
 #if defined(MT_WITH_DNNL)
+#include <immintrin.h>
 #include <omp.h>
 
 #include <map>
-#include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <tuple>
 #include <vector>
@@ -22,23 +23,44 @@
 
 namespace mt::cpu {
 
-void round_to_bf16(const float* x, uint16_t* y, int64_t n) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) y[i] = kmath::bf16_from_float(x[i]);
-}
-
 #if defined(MT_WITH_DNNL)
 namespace {
 
-// rows x cols of a row-major f32 array with leading dim ld -> dense bf16 (ld = cols).
-void round_block(const float* src, int64_t rows, int64_t cols, int64_t ld, uint16_t* dst) {
-  for (int64_t i = 0; i < rows; ++i) {
-    const float* s = src + i * ld;
-    uint16_t* d = dst + i * cols;
-#pragma omp simd
-    for (int64_t j = 0; j < cols; ++j) d[j] = kmath::bf16_from_float(s[j]);
+// y[0, n) = bf16(x) with AVX512-BF16's vcvtne2ps2bf16 (round to nearest even, NaN made quiet,
+// as kmath::bf16_from_float; denormal inputs become 0, which the products flush anyway). Only
+// called where bf16_available() holds, which implies the instruction.
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void round_row_avx512bf16(const float* x,
+                                                                                 uint16_t* y,
+                                                                                 int64_t n) {
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512bh r = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i));
+    _mm512_storeu_si512(reinterpret_cast<void*>(y + i), reinterpret_cast<__m512i>(r));
   }
+  for (; i < n; ++i) y[i] = kmath::bf16_from_float(x[i]);
 }
+
+// rows x cols of a row-major f32 array with leading dim ld -> dense bf16 (ld = cols), rows split
+// over the OpenMP pool when called outside a parallel region.
+void round_block(const float* src, int64_t rows, int64_t cols, int64_t ld, uint16_t* dst) {
+#pragma omp parallel for schedule(static) if (rows * cols > 65536 && !omp_in_parallel())
+  for (int64_t i = 0; i < rows; ++i) round_row_avx512bf16(src + i * ld, dst + i * cols, cols);
+}
+
+}  // namespace
+
+void round_to_bf16(const float* x, uint16_t* y, int64_t n) {
+  if (!bf16_available()) {  // no AVX512-BF16: the portable rounding
+    for (int64_t i = 0; i < n; ++i) y[i] = kmath::bf16_from_float(x[i]);
+    return;
+  }
+  constexpr int64_t kChunk = 4096;
+#pragma omp parallel for schedule(static) if (n > 65536 && !omp_in_parallel())
+  for (int64_t c = 0; c < (n + kChunk - 1) / kChunk; ++c)
+    round_row_avx512bf16(x + c * kChunk, y + c * kChunk, std::min(kChunk, n - c * kChunk));
+}
+
+namespace {
 
 struct Key {
   bool ta, tb;
@@ -50,55 +72,59 @@ struct Key {
   }
 };
 
+// One cached product: the primitive and the memory objects it runs on (their data handles are
+// set per call), with a scratchpad of its own.
 struct Prim {
-  dnnl::memory::desc a, b, c, scratch;
   dnnl::matmul prim;
+  dnnl::memory a, b, c, scratch;
 };
 
-class Dnnl {
- public:
-  static Dnnl& get() {
-    static Dnnl d;
-    return d;
-  }
-  dnnl::engine& engine() { return m_engine; }
-  const Prim& primitive(const Key& k) {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    auto it = m_cache.find(k);
-    if (it != m_cache.end()) return it->second;
-    using dt = dnnl::memory::data_type;
-    // op(A) (M, K) with strides: row-major A is (M, K) lda or, transposed, A^T of (K, M) lda.
-    const dnnl::memory::dims sa =
-        k.ta ? dnnl::memory::dims{1, k.lda} : dnnl::memory::dims{k.lda, 1};
-    const dnnl::memory::dims sb =
-        k.tb ? dnnl::memory::dims{1, k.ldb} : dnnl::memory::dims{k.ldb, 1};
-    Prim p;
-    p.a = dnnl::memory::desc({k.M, k.K}, dt::bf16, sa);
-    p.b = dnnl::memory::desc({k.K, k.N}, dt::bf16, sb);
-    p.c = dnnl::memory::desc({k.M, k.N}, dt::f32, dnnl::memory::dims{k.ldc, 1});
-    dnnl::primitive_attr attr;
-    // User scratchpad: a primitive's own (library) scratchpad is shared by all callers, and Muon
-    // runs several products at once (one matrix per thread); each thread brings its own.
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    if (k.alpha != 1.0f) attr.set_output_scales(0, {k.alpha});
-    if (k.beta != 0.0f) {
-      dnnl::post_ops ops;
-      ops.append_sum(k.beta);
-      attr.set_post_ops(ops);
-    }
-    dnnl::matmul::desc desc(p.a, p.b, p.c);
-    const dnnl::matmul::primitive_desc pd(desc, attr, m_engine);
-    p.scratch = pd.scratchpad_desc();
-    p.prim = dnnl::matmul(pd);
-    return m_cache.emplace(k, std::move(p)).first->second;
-  }
+// The engine, shared; everything else per thread: a call from inside an OpenMP region (one
+// attention head or one Muon matrix per thread) takes no lock and shares no scratchpad. A
+// primitive's own (library) scratchpad would be shared by all callers, so the scratchpad is the
+// user's, one per cached primitive and thread.
+dnnl::engine& engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
 
- private:
-  Dnnl() : m_engine(dnnl::engine::kind::cpu, 0) {}
-  dnnl::engine m_engine;
-  std::mutex m_mutex;
-  std::map<Key, Prim> m_cache;
+struct ThreadCache {
+  dnnl::stream stream{engine()};
+  std::map<Key, Prim> prims;
 };
+
+ThreadCache& thread_cache() {
+  thread_local ThreadCache cache;
+  return cache;
+}
+
+Prim& primitive(const Key& k) {
+  ThreadCache& tc = thread_cache();
+  auto it = tc.prims.find(k);
+  if (it != tc.prims.end()) return it->second;
+  using dt = dnnl::memory::data_type;
+  // op(A) (M, K) with strides: row-major A is (M, K) lda or, transposed, A^T of (K, M) lda.
+  const dnnl::memory::dims sa = k.ta ? dnnl::memory::dims{1, k.lda} : dnnl::memory::dims{k.lda, 1};
+  const dnnl::memory::dims sb = k.tb ? dnnl::memory::dims{1, k.ldb} : dnnl::memory::dims{k.ldb, 1};
+  const dnnl::memory::desc a({k.M, k.K}, dt::bf16, sa), b({k.K, k.N}, dt::bf16, sb),
+      c({k.M, k.N}, dt::f32, dnnl::memory::dims{k.ldc, 1});
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (k.alpha != 1.0f) attr.set_output_scales(0, {k.alpha});
+  if (k.beta != 0.0f) {
+    dnnl::post_ops ops;
+    ops.append_sum(k.beta);
+    attr.set_post_ops(ops);
+  }
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, engine());
+  Prim p;
+  p.prim = dnnl::matmul(pd);
+  p.a = dnnl::memory(a, engine(), nullptr);
+  p.b = dnnl::memory(b, engine(), nullptr);
+  p.c = dnnl::memory(c, engine(), nullptr);
+  p.scratch = dnnl::memory(pd.scratchpad_desc(), engine());  // allocated by oneDNN, this thread's
+  return tc.prims.emplace(k, std::move(p)).first->second;
+}
 
 // Per-thread conversion buffers (operands of one call).
 std::vector<uint16_t>& scratch(int which) {
@@ -106,17 +132,11 @@ std::vector<uint16_t>& scratch(int which) {
   return buf[which];
 }
 
-// Per-thread oneDNN scratchpad of at least `bytes`.
-void* scratchpad(size_t bytes) {
-  thread_local std::vector<unsigned char> buf;
-  if (buf.size() < bytes) buf.resize(bytes);
-  return buf.data();
-}
-
 }  // namespace
 #endif
 
-bool bf16_available(std::string* why) {
+namespace {
+bool probe_bf16(std::string* why) {
   auto no = [&](const char* reason) {
     if (why) *why = reason;
     return false;
@@ -136,6 +156,21 @@ bool bf16_available(std::string* why) {
       "this build has no oneDNN (install libdnnl-dev: scripts/install_deps.sh, and rebuild); "
       "use train.precision: fp32");
 #endif
+}
+}  // namespace
+
+// Probed once per process (the environment and the CPU do not change while it runs).
+#if !defined(MT_WITH_DNNL)
+void round_to_bf16(const float* x, uint16_t* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = kmath::bf16_from_float(x[i]);
+}
+#endif
+
+bool bf16_available(std::string* why) {
+  static std::string reason;
+  static const bool ok = probe_bf16(&reason);
+  if (!ok && why) *why = reason;
+  return ok;
 }
 
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
@@ -164,16 +199,15 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
     return;
   }
-  Dnnl& d = Dnnl::get();
-  const Prim& p = d.primitive({trans_a, trans_b, M, N, K, la, lb, ldc, alpha, beta});
-  dnnl::memory ma(p.a, d.engine(), const_cast<void*>(a));
-  dnnl::memory mb(p.b, d.engine(), const_cast<void*>(b));
-  dnnl::memory mc(p.c, d.engine(), C);
-  dnnl::memory msp(p.scratch, d.engine(), scratchpad(p.scratch.get_size()));
-  dnnl::stream s(d.engine());
-  p.prim.execute(
-      s,
-      {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}, {DNNL_ARG_SCRATCHPAD, msp}});
+  Prim& p = primitive({trans_a, trans_b, M, N, K, la, lb, ldc, alpha, beta});
+  p.a.set_data_handle(const_cast<void*>(a));
+  p.b.set_data_handle(const_cast<void*>(b));
+  p.c.set_data_handle(C);
+  dnnl::stream& s = thread_cache().stream;
+  p.prim.execute(s, {{DNNL_ARG_SRC, p.a},
+                     {DNNL_ARG_WEIGHTS, p.b},
+                     {DNNL_ARG_DST, p.c},
+                     {DNNL_ARG_SCRATCHPAD, p.scratch}});
   s.wait();
 #else
   (void)trans_a, (void)trans_b, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)a_type,

@@ -14,7 +14,9 @@ namespace mt::cpu {
 // without AVX512-BF16/AMX, MT_BF16_DISABLE set).
 bool bf16_available(std::string* why = nullptr);
 
-// y[i] = x[i] rounded to bf16 bits (round to nearest even; NaN stays NaN), i in [0, n).
+// y[i] = x[i] rounded to bf16 bits (round to nearest even, NaN made quiet), i in [0, n): with
+// AVX512-BF16's conversion instruction where bf16 products are available (denormal inputs become
+// 0 there), else kmath::bf16_from_float. Splits large arrays over the OpenMP pool.
 void round_to_bf16(const float* x, uint16_t* y, int64_t n);
 
 // C(M, N) = alpha op(A) op(B) + beta C (fp32 C, leading dim ldc). A and B are f32 arrays (rounded
