@@ -2,6 +2,7 @@
 #include "train/train_options.h"
 
 #include "backend/backend.h"
+#include "core/allocator.h"
 #include "core/error.h"
 
 namespace mt {
@@ -22,7 +23,9 @@ TrainOptions TrainOptions::from_config(const Config& c) {
 
 void TrainOptions::read_device(const Config& c, bool stats_on) {
   std::string why_not;
-  const bool cuda_ok = register_cuda_backend(&why_not);
+  // A registered device (backend + memory): the CUDA backend, or one a test registered.
+  const bool cuda_ok =
+      register_cuda_backend(&why_not) || device_allocator(DeviceType::cuda) != nullptr;
   const char* kStats =
       "stats (stats.every > 0) are not computed on cuda yet: set stats.every: 0 to train on cuda";
   std::string def = "cpu";
