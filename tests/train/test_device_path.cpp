@@ -44,41 +44,115 @@ class CpuAsCuda final : public Backend {
   bool supports(DType compute, const char** why_not) const override {
     return m_cpu.supports(compute, why_not);
   }
-  void gemm(int64_t M, int64_t N, int64_t K, float alpha, const MatRef& A, const MatRef& B, float beta, float* C, int64_t ldc, DType compute) override { m_cpu.gemm(M, N, K, alpha, A, B, beta, C, ldc, compute); }
-  void gemm_strided_batched(int64_t batch, int64_t M, int64_t N, int64_t K, float alpha, const MatRef& A, int64_t stride_a, const MatRef& B, int64_t stride_b, float beta, float* C, int64_t ldc, int64_t stride_c, DType compute) override { m_cpu.gemm_strided_batched(batch, M, N, K, alpha, A, stride_a, B, stride_b, beta, C, ldc, stride_c, compute); }
-  void syrk(int64_t N, int64_t K, float alpha, const MatRef& A, float beta, float* C, int64_t ldc, DType compute) override { m_cpu.syrk(N, K, alpha, A, beta, C, ldc, compute); }
+  void gemm(int64_t M, int64_t N, int64_t K, float alpha, const MatRef& A, const MatRef& B,
+            float beta, float* C, int64_t ldc, DType compute) override {
+    m_cpu.gemm(M, N, K, alpha, A, B, beta, C, ldc, compute);
+  }
+  void gemm_strided_batched(int64_t batch, int64_t M, int64_t N, int64_t K, float alpha,
+                            const MatRef& A, int64_t stride_a, const MatRef& B, int64_t stride_b,
+                            float beta, float* C, int64_t ldc, int64_t stride_c,
+                            DType compute) override {
+    m_cpu.gemm_strided_batched(batch, M, N, K, alpha, A, stride_a, B, stride_b, beta, C, ldc,
+                               stride_c, compute);
+  }
+  void syrk(int64_t N, int64_t K, float alpha, const MatRef& A, float beta, float* C, int64_t ldc,
+            DType compute) override {
+    m_cpu.syrk(N, K, alpha, A, beta, C, ldc, compute);
+  }
   void fill(float* y, float value, int64_t n) override { m_cpu.fill(y, value, n); }
   void copy(const float* x, float* y, int64_t n) override { m_cpu.copy(x, y, n); }
-  void cast(const void* x, DType from, void* y, DType to, int64_t n) override { m_cpu.cast(x, from, y, to, n); }
+  void cast(const void* x, DType from, void* y, DType to, int64_t n) override {
+    m_cpu.cast(x, from, y, to, n);
+  }
   void add(const float* a, const float* b, float* y, int64_t n) override { m_cpu.add(a, b, y, n); }
-  void scale(const float* x, float s, float* y, int64_t n, bool accumulate) override { m_cpu.scale(x, s, y, n, accumulate); }
-  void accumulate_into(const float* x, float* y, int64_t n, bool accumulate) override { m_cpu.accumulate_into(x, y, n, accumulate); }
+  void scale(const float* x, float s, float* y, int64_t n, bool accumulate) override {
+    m_cpu.scale(x, s, y, n, accumulate);
+  }
+  void accumulate_into(const float* x, float* y, int64_t n, bool accumulate) override {
+    m_cpu.accumulate_into(x, y, n, accumulate);
+  }
   void gelu_forward(const float* x, float* y, int64_t n) override { m_cpu.gelu_forward(x, y, n); }
-  void gelu_backward(const float* x, const float* dy, float* dx, int64_t n, bool accumulate) override { m_cpu.gelu_backward(x, dy, dx, n, accumulate); }
+  void gelu_backward(const float* x, const float* dy, float* dx, int64_t n,
+                     bool accumulate) override {
+    m_cpu.gelu_backward(x, dy, dx, n, accumulate);
+  }
   void relu_forward(const float* x, float* y, int64_t n) override { m_cpu.relu_forward(x, y, n); }
-  void relu_backward(const float* x, const float* dy, float* dx, int64_t n, bool accumulate) override { m_cpu.relu_backward(x, dy, dx, n, accumulate); }
-  void bias_rows(const float* x, const float* b, float* y, int64_t N, int64_t M) override { m_cpu.bias_rows(x, b, y, N, M); }
-  void column_sums(const float* dy, float* db, int64_t N, int64_t M, bool accumulate) override { m_cpu.column_sums(dy, db, N, M, accumulate); }
+  void relu_backward(const float* x, const float* dy, float* dx, int64_t n,
+                     bool accumulate) override {
+    m_cpu.relu_backward(x, dy, dx, n, accumulate);
+  }
+  void bias_rows(const float* x, const float* b, float* y, int64_t N, int64_t M) override {
+    m_cpu.bias_rows(x, b, y, N, M);
+  }
+  void column_sums(const float* dy, float* db, int64_t N, int64_t M, bool accumulate) override {
+    m_cpu.column_sums(dy, db, N, M, accumulate);
+  }
   double sum_squares(const float* x, int64_t n) override { return m_cpu.sum_squares(x, n); }
-  void rmsnorm_forward(const float* x, const float* gain, float* y, float* rstd, int64_t N, int64_t D, float eps) override { m_cpu.rmsnorm_forward(x, gain, y, rstd, N, D, eps); }
-  void rmsnorm_backward(const float* x, const float* gain, const float* rstd, const float* dy, float* dx, bool dx_acc, float* dgain, bool dgain_acc, int64_t N, int64_t D) override { m_cpu.rmsnorm_backward(x, gain, rstd, dy, dx, dx_acc, dgain, dgain_acc, N, D); }
-  void layernorm_forward(const float* x, const float* gain, const float* bias, float* y, float* stats, int64_t N, int64_t D, float eps) override { m_cpu.layernorm_forward(x, gain, bias, y, stats, N, D, eps); }
-  void layernorm_backward(const float* x, const float* gain, const float* stats, const float* dy, float* dx, bool dx_acc, float* dgain, bool dgain_acc, float* dbias, bool dbias_acc, int64_t N, int64_t D) override { m_cpu.layernorm_backward(x, gain, stats, dy, dx, dx_acc, dgain, dgain_acc, dbias, dbias_acc, N, D); }
-  void attention_forward(const AttentionDims& d, const float* q, const float* k, const float* v, float* P, float* out, DType compute) override { m_cpu.attention_forward(d, q, k, v, P, out, compute); }
-  void attention_backward(const AttentionDims& d, const float* q, const float* k, const float* v, const float* P, const float* dout, float* dq, bool dq_acc, float* dk, bool dk_acc, float* dv, bool dv_acc, DType compute) override { m_cpu.attention_backward(d, q, k, v, P, dout, dq, dq_acc, dk, dk_acc, dv, dv_acc, compute); }
-  void embedding_forward(const float* table, const int32_t* ids, float* y, int64_t N, int64_t D) override { m_cpu.embedding_forward(table, ids, y, N, D); }
-  void embedding_backward(const int32_t* ids, const float* dy, float* dtable, bool acc, int64_t V, int64_t N, int64_t D) override { m_cpu.embedding_backward(ids, dy, dtable, acc, V, N, D); }
-  double cross_entropy_forward(const float* logits, const int32_t* labels, float* lse, int64_t N, int64_t V, int64_t* count) override { return m_cpu.cross_entropy_forward(logits, labels, lse, N, V, count); }
-  void cross_entropy_backward(const float* logits, const int32_t* labels, const float* lse, float dloss_per_row, float* dlogits, bool acc, int64_t N, int64_t V) override { m_cpu.cross_entropy_backward(logits, labels, lse, dloss_per_row, dlogits, acc, N, V); }
-  void adamw_update(float* w, const float* g, float* m, float* v, int64_t n, const AdamWStep& s) override { m_cpu.adamw_update(w, g, m, v, n, s); }
-  void momentum_update(const float* g, float* buf, float* out, int64_t n, float mu, bool nesterov) override { m_cpu.momentum_update(g, buf, out, n, mu, nesterov); }
-  void decayed_update(float* w, const float* u, int64_t n, float decay, float step) override { m_cpu.decayed_update(w, u, n, decay, step); }
-  void sgd_update(float* w, const float* g, float* buf, int64_t n, float mu, bool first, bool nesterov, float decay, float lr) override { m_cpu.sgd_update(w, g, buf, n, mu, first, nesterov, decay, lr); }
+  void rmsnorm_forward(const float* x, const float* gain, float* y, float* rstd, int64_t N,
+                       int64_t D, float eps) override {
+    m_cpu.rmsnorm_forward(x, gain, y, rstd, N, D, eps);
+  }
+  void rmsnorm_backward(const float* x, const float* gain, const float* rstd, const float* dy,
+                        float* dx, bool dx_acc, float* dgain, bool dgain_acc, int64_t N,
+                        int64_t D) override {
+    m_cpu.rmsnorm_backward(x, gain, rstd, dy, dx, dx_acc, dgain, dgain_acc, N, D);
+  }
+  void layernorm_forward(const float* x, const float* gain, const float* bias, float* y,
+                         float* stats, int64_t N, int64_t D, float eps) override {
+    m_cpu.layernorm_forward(x, gain, bias, y, stats, N, D, eps);
+  }
+  void layernorm_backward(const float* x, const float* gain, const float* stats, const float* dy,
+                          float* dx, bool dx_acc, float* dgain, bool dgain_acc, float* dbias,
+                          bool dbias_acc, int64_t N, int64_t D) override {
+    m_cpu.layernorm_backward(x, gain, stats, dy, dx, dx_acc, dgain, dgain_acc, dbias, dbias_acc, N,
+                             D);
+  }
+  void attention_forward(const AttentionDims& d, const float* q, const float* k, const float* v,
+                         float* P, float* out, DType compute) override {
+    m_cpu.attention_forward(d, q, k, v, P, out, compute);
+  }
+  void attention_backward(const AttentionDims& d, const float* q, const float* k, const float* v,
+                          const float* P, const float* dout, float* dq, bool dq_acc, float* dk,
+                          bool dk_acc, float* dv, bool dv_acc, DType compute) override {
+    m_cpu.attention_backward(d, q, k, v, P, dout, dq, dq_acc, dk, dk_acc, dv, dv_acc, compute);
+  }
+  void embedding_forward(const float* table, const int32_t* ids, float* y, int64_t N,
+                         int64_t D) override {
+    m_cpu.embedding_forward(table, ids, y, N, D);
+  }
+  void embedding_backward(const int32_t* ids, const float* dy, float* dtable, bool acc, int64_t V,
+                          int64_t N, int64_t D) override {
+    m_cpu.embedding_backward(ids, dy, dtable, acc, V, N, D);
+  }
+  double cross_entropy_forward(const float* logits, const int32_t* labels, float* lse, int64_t N,
+                               int64_t V, int64_t* count) override {
+    return m_cpu.cross_entropy_forward(logits, labels, lse, N, V, count);
+  }
+  void cross_entropy_backward(const float* logits, const int32_t* labels, const float* lse,
+                              float dloss_per_row, float* dlogits, bool acc, int64_t N,
+                              int64_t V) override {
+    m_cpu.cross_entropy_backward(logits, labels, lse, dloss_per_row, dlogits, acc, N, V);
+  }
+  void adamw_update(float* w, const float* g, float* m, float* v, int64_t n,
+                    const AdamWStep& s) override {
+    m_cpu.adamw_update(w, g, m, v, n, s);
+  }
+  void momentum_update(const float* g, float* buf, float* out, int64_t n, float mu,
+                       bool nesterov) override {
+    m_cpu.momentum_update(g, buf, out, n, mu, nesterov);
+  }
+  void decayed_update(float* w, const float* u, int64_t n, float decay, float step) override {
+    m_cpu.decayed_update(w, u, n, decay, step);
+  }
+  void sgd_update(float* w, const float* g, float* buf, int64_t n, float mu, bool first,
+                  bool nesterov, float decay, float lr) override {
+    m_cpu.sgd_update(w, g, buf, n, mu, first, nesterov, decay, lr);
+  }
 
   // The quintic iteration, one matrix at a time on the CPU (what CpuBackend runs for Muon).
-  void newton_schulz_batched(const float* in, float* out, int64_t batch, int64_t rows,
-                             int64_t cols, const std::vector<std::array<float, 3>>& coeffs,
-                             float eps, bool polar, DType compute) override {
+  void newton_schulz_batched(const float* in, float* out, int64_t batch, int64_t rows, int64_t cols,
+                             const std::vector<std::array<float, 3>>& coeffs, float eps, bool polar,
+                             DType compute) override {
     ++ns_calls;
     EXPECT_FALSE(polar);
     const int64_t n = rows * cols;
