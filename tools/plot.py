@@ -106,15 +106,16 @@ PLOTS = [
 
 
 def plot_coord_check(f, path):
-    """mean |x| of every layer output against width (log-log), one panel per step shown."""
-    for name in ("widths", "layers", "mean_abs"):
+    """mean |x| of every layer output against width or depth (log-log), one panel per step."""
+    axis = "depth" if "depths" in f else "width"
+    for name in (axis + "s", "layers", "mean_abs"):
         if name not in f:
             return f"coord_check.h5 has no /{name}"
-    widths = mtio.read_1d(f["widths"])
+    widths = mtio.read_1d(f[axis + "s"])
     layers = [mtio.attr_str(x) for x in f["layers"][()]]
     mean_abs = np.asarray(f["mean_abs"][()], dtype=float)  # (width, step, layer)
     if mean_abs.ndim != 3 or mean_abs.shape[0] != len(widths) or mean_abs.shape[2] != len(layers):
-        return f"/mean_abs has shape {mean_abs.shape}, expected (widths, steps, layers)"
+        return f"/mean_abs has shape {mean_abs.shape}, expected ({axis}s, steps, layers)"
     slope = np.asarray(f["slope"][()], dtype=float) if "slope" in f else None
     n_steps = mean_abs.shape[1]
     shown = sorted(set(np.linspace(0, n_steps - 1, min(4, n_steps)).round().astype(int).tolist()))
@@ -128,7 +129,7 @@ def plot_coord_check(f, path):
                     color=cmap(rank / max(1, len(order) - 1)), label=layers[i])
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        ax.set_xlabel("width")
+        ax.set_xlabel(axis)
         worst = f", max |slope| {np.nanmax(np.abs(slope[s])):.2f}" if slope is not None else ""
         ax.set_title(f"step {s + 1}{worst}", fontsize=9)
         ax.grid(alpha=0.3, which="both")
@@ -139,7 +140,7 @@ def plot_coord_check(f, path):
         sm = matplotlib.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, len(order) - 1))
         bar = fig.colorbar(sm, ax=axes[0].tolist())
         bar.set_label(f"depth: 0 = {layers[order[0]]}, {len(order) - 1} = {layers[order[-1]]}")
-    fig.suptitle("coordinate check (flat lines: width-independent activations)", fontsize=10)
+    fig.suptitle(f"coordinate check (flat lines: {axis}-independent activations)", fontsize=10)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return None
