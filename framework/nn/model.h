@@ -27,8 +27,8 @@ class Model : public Module {
   // residual_branch (docs/mup.md "Depth").
   virtual int64_t depth() const { return 0; }
 
-  // x + m_L * branch, the one place a residual branch joins the stream: m_L is the residual
-  // multiplier the parametrization set (1: plain x + branch, bitwise).
+  // x + mult * branch, the one place a residual branch joins the stream: mult is the residual
+  // multiplier the parametrization set, (base_depth / depth)^alpha (1: plain x + branch).
   Tensor residual_add(Graph& g, const Tensor& x, const Tensor& branch) const;
   float residual_multiplier() const { return m_residual_mult; }
   // Set by the parametrization (mup/init.cpp apply_depth): (base_depth / depth)^alpha.

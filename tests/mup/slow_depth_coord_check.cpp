@@ -1,13 +1,13 @@
 // Depth coordinate check of the GPT on the SOTU text (docs/mup.md "Depth"): depths 2, 4, 8, 16 at
-// width 64, base depth 2, 5 steps, activations averaged over 4 seeds (2 for the growth check). Under CompleteP
-// (depth_alpha 1), with AdamW and with Muon on the hidden matrices, the change since init of the
-// final residual stream, the branch outputs (mean over blocks), the final norm and the readout has
-// |slope| < 0.1 in log(depth); without depth µP (alpha 0) it grows with depth (slope > 0.5: the L
-// branches' updates add up). Rows deliberately not asserted, with the reason (docs/mup.md):
-// sublayers of block l see the updates of l blocks, (l / L) x 2 at base depth 2, a finite-depth
-// offset of slope up to 0.3 at L = 2..16 under any alpha; and the values themselves (not their
-// change) carry the init-time depth dependence of alpha 1, whose L random branches add up to
-// 2 / sqrt(L) of the stream (AdamW's fan-in init: -0.12 for the final stream, -0.20 for the
+// width 64, base depth 2, 5 steps, activations averaged over 4 seeds (2 for the growth check).
+// Under CompleteP (depth_alpha 1), with AdamW and with Muon on the hidden matrices, the change
+// since init of the final residual stream, the branch outputs (mean over blocks), the final norm
+// and the readout has |slope| < 0.1 in log(depth); without depth µP (alpha 0) it grows with depth
+// (slope > 0.5: the L branches' updates add up). Rows deliberately not asserted, with the reason
+// (docs/mup.md): sublayers of block l see the updates of l blocks, (l / L) x 2 at base depth 2, a
+// finite-depth offset of slope up to 0.3 at L = 2..16 under any alpha; and the values themselves
+// (not their change) carry the init-time depth dependence of alpha 1, whose L random branches add
+// up to 2 / sqrt(L) of the stream (AdamW's fan-in init: -0.12 for the final stream, -0.20 for the
 // readout at step 1).
 #include <gtest/gtest.h>
 
@@ -72,10 +72,11 @@ Slopes run(double alpha, const std::string& hidden_opt, int64_t seeds) {
         out.worst_value = cat(where, ": ", r.slope[s][l]);
       }
     }
-  std::printf("depth_alpha %.1f, %s: max |slope| of the change since init %.3f (%s); of mean |x| "
-              "%.3f (%s)\n",
-              alpha, hidden_opt.c_str(), out.delta, out.worst_delta.c_str(), out.value,
-              out.worst_value.c_str());
+  std::printf(
+      "depth_alpha %.1f, %s: max |slope| of the change since init %.3f (%s); of mean |x| "
+      "%.3f (%s)\n",
+      alpha, hidden_opt.c_str(), out.delta, out.worst_delta.c_str(), out.value,
+      out.worst_value.c_str());
   return out;
 }
 
