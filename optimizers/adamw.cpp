@@ -47,17 +47,19 @@ std::vector<StateInfo> AdamW::do_states() const {
 }
 
 // Width: Tensor Programs V (hidden lr 1/m_N, wd m_N). Depth (docs/mup.md "Depth"; Dey et al.
-// 2025, CompleteP, Table 1): inside a residual branch (hidden matrices, biases, norm gains) lr x
-// m_L^(alpha-1); epsilon x m_L^-alpha on every parameter, as the reference code scales its one
-// AdamW epsilon; weight decay and init have no depth factor.
+// 2025, CompleteP, Table 1): inside the residual blocks (hidden matrices, biases, pre-LN gains)
+// lr x m_L^(alpha-1) and epsilon x m_L^-alpha ("AdamW epsilon (residual blocks)"); weight decay
+// and init have no depth factor; embeddings, final norm and readout none at all.
 MupRule adamw_mup_rule(const Parameter& p, const MupScale& s) {
   MupRule r;
   if (p.role() == Role::hidden) {
     r.lr_mult = 1.0f / s.width_mult;
     r.wd_mult = s.width_mult;  // decoupled weight decay: keep lr * wd width-independent
   }
-  if (p.residual_branch) r.lr_mult *= s.depth_pow(s.depth_alpha - 1.0f);
-  r.eps_mult = s.depth_pow(-s.depth_alpha);
+  if (p.residual_branch) {
+    r.lr_mult *= s.depth_pow(s.depth_alpha - 1.0f);
+    r.eps_mult = s.depth_pow(-s.depth_alpha);
+  }
   return r;
 }
 

@@ -146,7 +146,8 @@ TEST(Mup, TrainerAppliesTheRulesAndStoresThem) {
   EXPECT_NEAR(std::sqrt(ss / q->numel()), 1.0 / 8.0, 0.01);
 }
 
-// Depth µP (docs/mup.md "Depth"; CompleteP, Dey et al. 2025, Table 1): m_L = depth / base_depth.
+// Depth µP (docs/mup.md "Depth"; CompleteP, Dey et al. 2025, Table 1, the alpha column):
+// m_L = depth / base_depth.
 Parametrization depth_mup(float alpha, int64_t base_depth) {
   Parametrization pz = mup(64);
   pz.depth_alpha = alpha;
@@ -187,14 +188,17 @@ TEST(DepthMup, AdamWRulesPerAlphaAndRole) {
                                        256, opt("adamw"), 16);
     EXPECT_FLOAT_EQ(g.lr_mult, lr_depth) << alpha;
     EXPECT_FLOAT_EQ(g.wd_mult, 1.0f) << alpha;
-    // outside the residual branches: no lr depth factor; the one AdamW epsilon is scaled
+    EXPECT_FLOAT_EQ(g.eps_mult, eps) << alpha;
+    // outside the residual blocks: no depth factor at all (Table 1: embeddings, final LN,
+    // unembedding; epsilon is scaled "in the residual blocks")
     const ParamRule e =
         parameter_rule(make("wte.weight", Role::input, 1, 256), pz, 256, opt("adamw"), 16);
     EXPECT_EQ(e.lr_mult, 1.0f) << alpha;
-    EXPECT_FLOAT_EQ(e.eps_mult, eps) << alpha;
+    EXPECT_EQ(e.eps_mult, 1.0f) << alpha;
     const ParamRule h =
         parameter_rule(make("head.weight", Role::output, 256, 10), pz, 256, opt("adamw"), 16);
     EXPECT_EQ(h.lr_mult, 1.0f) << alpha;
+    EXPECT_EQ(h.eps_mult, 1.0f) << alpha;
   }
 }
 
@@ -248,7 +252,9 @@ TEST(DepthMup, TrainerMarksGptBlocksAndScalesTheirBranches) {
   EXPECT_FALSE(t.params().find("ln_f.weight")->residual_branch);
   EXPECT_FALSE(t.params().find("wte.weight")->residual_branch);
   EXPECT_FALSE(t.params().find("head.weight")->residual_branch);
-  EXPECT_FLOAT_EQ(t.params().find("wte.weight")->eps_mult, 0.25f);
+  EXPECT_EQ(t.params().find("wte.weight")->eps_mult, 1.0f);
+  EXPECT_EQ(t.params().find("ln_f.weight")->eps_mult, 1.0f);
+  EXPECT_FLOAT_EQ(t.params().find("blocks.0.ln1.weight")->eps_mult, 0.25f);
 }
 
 // A config error (exit 2) whose message names `key`.
