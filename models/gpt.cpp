@@ -1,5 +1,8 @@
 // The reference GPT (docs/science.md 5.1): token + learned position embeddings, pre-norm blocks
 // x + Attn(RMSNorm(x)), x + MLP(RMSNorm(x)), final RMSNorm, untied readout. Forward only.
+// Depth µP: each block (its norms included: pre-norm branches) is a residual branch, joined
+// through Model::residual_add, which applies the parametrization's multiplier (base_depth /
+// depth)^alpha.
 #include <vector>
 
 #include "models/register.h"
@@ -15,21 +18,23 @@ struct GptShape {
 
 class Block : public Module {
  public:
-  Block(std::string name, const GptShape& s, float logit_scale)
+  Block(std::string name, const GptShape& s, float logit_scale, const Model& model)
       : Module(std::move(name)),
+        m_model(model),
         m_ln1(add_module<RMSNorm>("ln1", s.width)),
         m_attn(add_module<CausalSelfAttention>("attn", s.width, s.heads, logit_scale, s.bias)),
         m_ln2(add_module<RMSNorm>("ln2", s.width)),
         m_mlp(add_module<Mlp>("mlp", s.width, s.mlp_hidden, Activation::gelu, s.bias)) {}
 
   Tensor operator()(Graph& g, const Tensor& x, int64_t B, int64_t T) {
-    Tensor h = add(g, x, m_attn(g, m_ln1(g, x), B, T));  // (B*T, d)
-    Tensor out = add(g, h, m_mlp(g, m_ln2(g, h)));
+    Tensor h = m_model.residual_add(g, x, m_attn(g, m_ln1(g, x), B, T));  // (B*T, d)
+    Tensor out = m_model.residual_add(g, h, m_mlp(g, m_ln2(g, h)));
     g.observe(name(), out);
     return out;
   }
 
  private:
+  const Model& m_model;
   RMSNorm& m_ln1;
   CausalSelfAttention& m_attn;
   RMSNorm& m_ln2;
@@ -43,8 +48,10 @@ class Gpt : public Model {
         m_wte(add_module<Embedding>("wte", s.vocab, s.width)),
         m_wpe(add_module<Embedding>("wpe", s.context, s.width)) {
     const float logit_scale = in.attn_logit_scale(s.width / s.heads);
-    for (int64_t l = 0; l < s.depth; ++l)
-      m_blocks.push_back(&add_module<Block>("blocks." + std::to_string(l), s, logit_scale));
+    for (int64_t l = 0; l < s.depth; ++l) {
+      m_blocks.push_back(&add_module<Block>("blocks." + std::to_string(l), s, logit_scale, *this));
+      residual_branch(*m_blocks.back());
+    }
     m_ln_f = &add_module<RMSNorm>("ln_f", s.width);
     m_head = &add_module<Linear>("head", s.width, s.vocab, Role::output);
   }
@@ -62,6 +69,7 @@ class Gpt : public Model {
 
   int64_t context() const override { return m_shape.context; }
   int64_t width() const override { return m_shape.width; }
+  int64_t depth() const override { return m_shape.depth; }
 
  private:
   GptShape m_shape;

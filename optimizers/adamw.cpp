@@ -30,7 +30,7 @@ void AdamW::do_step(float lr_factor) {
     const float lr = m_lr * lr_factor * p->lr_mult;
     const AdamWStep s{.beta1 = b1,
                       .beta2 = b2,
-                      .eps = eps,
+                      .eps = eps * p->eps_mult,
                       .decay = 1.0f - lr * m_opts.weight_decay * p->wd_mult,
                       .step = static_cast<float>(lr / bc1),
                       .inv_sqrt_bc2 = inv_sqrt_bc2};
@@ -46,11 +46,19 @@ std::vector<StateInfo> AdamW::do_states() const {
           {"exp_avg_sq", "second moment, EMA of the squared gradients (beta2)", false}};
 }
 
-MupRule adamw_mup_rule(const Parameter& p, float width_mult) {
+// Width: Tensor Programs V (hidden lr 1/m_N, wd m_N). Depth (docs/mup.md "Depth"; Dey et al.
+// 2025, CompleteP, Table 1): inside the residual blocks (hidden matrices, biases, pre-LN gains)
+// lr x m_L^(alpha-1) and epsilon x m_L^-alpha ("AdamW epsilon (residual blocks)"); weight decay
+// and init have no depth factor; embeddings, final norm and readout none at all.
+MupRule adamw_mup_rule(const Parameter& p, const MupScale& s) {
   MupRule r;
   if (p.role() == Role::hidden) {
-    r.lr_mult = 1.0f / width_mult;
-    r.wd_mult = width_mult;  // decoupled weight decay: keep lr * wd width-independent
+    r.lr_mult = 1.0f / s.width_mult;
+    r.wd_mult = s.width_mult;  // decoupled weight decay: keep lr * wd width-independent
+  }
+  if (p.residual_branch) {
+    r.lr_mult *= s.depth_pow(s.depth_alpha - 1.0f);
+    r.eps_mult = s.depth_pow(-s.depth_alpha);
   }
   return r;
 }

@@ -25,7 +25,8 @@ class AdamW : public Optimizer {
 };
 
 std::unique_ptr<Optimizer> make_adamw(const Config& section);
-// µP (docs/science.md 4): hidden matrices lr / m and weight decay * m (lr * wd width-independent).
-MupRule adamw_mup_rule(const Parameter& p, float width_mult);
+// µP (docs/science.md 4): hidden matrices lr / m and weight decay * m (lr * wd width-independent);
+// depth µP (docs/mup.md "Depth"): lr x m_L^(alpha-1) and eps x m_L^-alpha in residual blocks.
+MupRule adamw_mup_rule(const Parameter& p, const MupScale& scale);
 
 }  // namespace mt

@@ -57,9 +57,16 @@ double Muon::do_diagnostic(const Parameter& p, const std::string& /*name*/) cons
   return orthogonality_error(p);
 }
 
-MupRule muon_mup_rule(const Parameter& p, float /*width_mult*/) {
+// Width: spectral init, lr x 1 (adjust_lr: spectral scales the update by sqrt(d_out/d_in)).
+// Depth (docs/mup.md "Depth, Muon"): the orthogonalised update's size does not depend on the
+// gradient's scale, so, as for Adam, a branch weight's step moves the stream by
+// m_L^-alpha x lr: lr x m_L^(alpha-1) inside residual branches makes the L blocks' summed
+// contribution depth-independent. No epsilon rule (Newton-Schulz's eps only guards a zero norm),
+// no init or weight-decay factor.
+MupRule muon_mup_rule(const Parameter& p, const MupScale& s) {
   MupRule r;
   if (p.role() == Role::hidden) r.init = MupRule::Init::spectral;
+  if (p.residual_branch) r.lr_mult = s.depth_pow(s.depth_alpha - 1.0f);
   return r;
 }
 

@@ -61,7 +61,8 @@ class Muon : public Optimizer {
 
 std::unique_ptr<Optimizer> make_muon(const Config& section);
 // µP (docs/science.md 4): hidden matrices get the spectral init, multipliers 1; with
-// adjust_lr: spectral the update is spectral too (do_mup_problems warns otherwise).
-MupRule muon_mup_rule(const Parameter& p, float width_mult);
+// adjust_lr: spectral the update is spectral too (do_mup_problems warns otherwise); depth µP
+// (docs/mup.md "Depth"): lr x m_L^(alpha-1) in residual branches.
+MupRule muon_mup_rule(const Parameter& p, const MupScale& scale);
 
 }  // namespace mt

@@ -39,9 +39,14 @@ std::vector<StateInfo> Sgd::do_states() const {
       {"momentum_buffer", "buf <- mu buf + g (g at the first step); only with momentum > 0", true}};
 }
 
-MupRule sgd_mup_rule(const Parameter& p, float width_mult) {
+// Width: Tensor Programs V (lr x m_N except hidden matrices). Depth (docs/mup.md "Depth"; not
+// in CompleteP's Table 1, which is for Adam): a branch weight's gradient carries m_L^-alpha, so
+// its SGD step moves the stream by m_L^-2alpha x lr; lr x m_L^(2 alpha - 1) inside residual
+// branches (alpha 1/2: lr x 1, Tensor Programs VI's depth-µP for SGD).
+MupRule sgd_mup_rule(const Parameter& p, const MupScale& s) {
   MupRule r;
-  if (p.role() != Role::hidden) r.lr_mult = width_mult;
+  if (p.role() != Role::hidden) r.lr_mult = s.width_mult;
+  if (p.residual_branch) r.lr_mult *= s.depth_pow(2.0f * s.depth_alpha - 1.0f);
   return r;
 }
 

@@ -25,7 +25,8 @@ class Sgd : public Optimizer {
 };
 
 std::unique_ptr<Optimizer> make_sgd(const Config& section);
-// µP (docs/science.md 4): input, output and vector parameters lr * m; hidden matrices unchanged.
-MupRule sgd_mup_rule(const Parameter& p, float width_mult);
+// µP (docs/science.md 4): input, output and vector parameters lr * m; hidden matrices unchanged;
+// depth µP (docs/mup.md "Depth"): lr x m_L^(2 alpha - 1) in residual branches.
+MupRule sgd_mup_rule(const Parameter& p, const MupScale& scale);
 
 }  // namespace mt

@@ -106,40 +106,52 @@ PLOTS = [
 
 
 def plot_coord_check(f, path):
-    """mean |x| of every layer output against width (log-log), one panel per step shown."""
-    for name in ("widths", "layers", "mean_abs"):
+    """mean |x| of every layer output (and its change since init, when recorded) against width or
+    depth (log-log), one panel per step shown."""
+    axis = "depth" if "depths" in f else "width"
+    for name in (axis + "s", "layers", "mean_abs"):
         if name not in f:
             return f"coord_check.h5 has no /{name}"
-    widths = mtio.read_1d(f["widths"])
+    widths = mtio.read_1d(f[axis + "s"])
     layers = [mtio.attr_str(x) for x in f["layers"][()]]
     mean_abs = np.asarray(f["mean_abs"][()], dtype=float)  # (width, step, layer)
     if mean_abs.ndim != 3 or mean_abs.shape[0] != len(widths) or mean_abs.shape[2] != len(layers):
-        return f"/mean_abs has shape {mean_abs.shape}, expected (widths, steps, layers)"
+        return f"/mean_abs has shape {mean_abs.shape}, expected ({axis}s, steps, layers)"
     slope = np.asarray(f["slope"][()], dtype=float) if "slope" in f else None
+    rows = [(mean_abs, slope, "mean |x| of layer output")]
+    if "mean_delta" in f:  # the change since init (files written since the depth check)
+        delta = np.asarray(f["mean_delta"][()], dtype=float)
+        if delta.shape == mean_abs.shape:
+            dslope = np.asarray(f["delta_slope"][()], dtype=float) if "delta_slope" in f else None
+            rows.append((delta, dslope, "mean |x - x_init|"))
     n_steps = mean_abs.shape[1]
     shown = sorted(set(np.linspace(0, n_steps - 1, min(4, n_steps)).round().astype(int).tolist()))
     order = sorted(range(len(layers)), key=lambda i: mtio.depth_key(layers[i]))
     cmap = plt.get_cmap("viridis")
-    fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown) + 1.5, 4), squeeze=False,
-                             sharey=True)
-    for ax, s in zip(axes[0], shown):
-        for rank, i in enumerate(order):
-            ax.plot(widths, mean_abs[:, s, i], "o-", ms=3, lw=1,
-                    color=cmap(rank / max(1, len(order) - 1)), label=layers[i])
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel("width")
-        worst = f", max |slope| {np.nanmax(np.abs(slope[s])):.2f}" if slope is not None else ""
-        ax.set_title(f"step {s + 1}{worst}", fontsize=9)
-        ax.grid(alpha=0.3, which="both")
-    axes[0][0].set_ylabel("mean |x| of layer output")
+    fig, axes = plt.subplots(len(rows), len(shown), figsize=(3.6 * len(shown) + 1.5, 4 * len(rows)),
+                             squeeze=False, sharey="row")
+    for r, (values, fit, label) in enumerate(rows):
+        for ax, s in zip(axes[r], shown):
+            for rank, i in enumerate(order):
+                y = np.where(values[:, s, i] > 0, values[:, s, i], np.nan)
+                ax.plot(widths, y, "o-", ms=3, lw=1,
+                        color=cmap(rank / max(1, len(order) - 1)), label=layers[i])
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.set_xlabel(axis)
+            worst = (f", max |slope| {np.nanmax(np.abs(fit[s])):.2f}"
+                     if fit is not None else "")
+            ax.set_title(f"step {s + 1}{worst}", fontsize=9)
+            ax.grid(alpha=0.3, which="both")
+        axes[r][0].set_ylabel(label)
     if len(order) <= LEGEND_MAX:
         axes[0][-1].legend(fontsize=7)
     else:
         sm = matplotlib.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, len(order) - 1))
-        bar = fig.colorbar(sm, ax=axes[0].tolist())
-        bar.set_label(f"depth: 0 = {layers[order[0]]}, {len(order) - 1} = {layers[order[-1]]}")
-    fig.suptitle("coordinate check (flat lines: width-independent activations)", fontsize=10)
+        bar = fig.colorbar(sm, ax=axes.ravel().tolist())
+        bar.set_label(f"layer order: 0 = {layers[order[0]]}, {len(order) - 1} = "
+                      f"{layers[order[-1]]}")
+    fig.suptitle(f"coordinate check (flat lines: {axis}-independent activations)", fontsize=10)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return None

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mup/parametrization.h"
+#include "nn/model.h"
 #include "nn/parameter.h"
 #include "optim/optimizer.h"
 
@@ -16,22 +17,30 @@ namespace mt {
 struct ParamRule {
   float init_std = 0.0f;  // std of the normal init (0 with zero init)
   bool zero_init = false;
-  float lr_mult = 1.0f, wd_mult = 1.0f;
+  float lr_mult = 1.0f, wd_mult = 1.0f, eps_mult = 1.0f;
 };
 
-// The rule for parameter p of a model of width `width`, updated by `optimizer`.
-// sp: std 1/sqrt(fan_in), multipliers 1. mup, with width_mult m = width / base_width: the
-// optimizer's MupRule (init fan_in or spectral sqrt(d_out/d_in) / (sqrt(d_in) + sqrt(d_out)),
-// lr and weight-decay multipliers); readout (and attention query) zero init when asked.
+// The rule for parameter p of a model of width `width` and `depth` residual blocks (0: none),
+// updated by `optimizer`. sp: std 1/sqrt(fan_in), multipliers 1. mup: the optimizer's MupRule at
+// pz.scale(width, depth) (init fan_in or spectral sqrt(d_out/d_in) / (sqrt(d_in) + sqrt(d_out)),
+// lr, weight-decay and epsilon multipliers, with the depth rules under depth_alpha > 0); readout
+// (and attention query) zero init when asked.
 ParamRule parameter_rule(const Parameter& p, const Parametrization& pz, int64_t width,
-                         const Optimizer& optimizer);
+                         const Optimizer& optimizer, int64_t depth = 0);
 
-// Apply µP to every parameter: lr_mult, wd_mult, the init std every parameter will be drawn with,
-// and the readout multiplier (output_mult of output-role matrices; set_readout_multipliers).
-// Under mup, each optimizer's mup_problems() is logged once as a "[mup]" warning.
+// Apply µP to every parameter: lr_mult, wd_mult, eps_mult, the init std every parameter will be
+// drawn with, and the readout multiplier (output_mult of output-role matrices;
+// set_readout_multipliers). `depth`: the model's residual blocks (Model::depth). Under mup, each
+// optimizer's mup_problems() is logged once as a "[mup]" warning.
 void apply_parametrization(const std::vector<Parameter*>& params, const Parametrization& pz,
                            int64_t width,
-                           const std::function<const Optimizer&(const Parameter&)>& optimizer_of);
+                           const std::function<const Optimizer&(const Parameter&)>& optimizer_of,
+                           int64_t depth = 0);
+
+// Depth µP on the model: sets its residual multiplier (base_depth / depth)^alpha, which
+// Model::residual_add applies. depth_alpha > 0 on a model without residual blocks (depth() 0) is
+// a config error naming parametrization.depth_alpha (`section` is "parametrization").
+void apply_depth(Model& model, const Parametrization& pz, const Config& section);
 
 // The readout multiplier alone: output_mult = pz.readout_multiplier(width) on every output-role
 // matrix (output_mult / width_mult under mup; output_mult under sp).

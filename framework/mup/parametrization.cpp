@@ -15,6 +15,10 @@ Parametrization Parametrization::from_config(const Config& c) {
   p.output_mult = static_cast<float>(c.get_positive("output_mult", 1.0));
   p.readout_zero_init = c.get<bool>("readout_zero_init", false);
   p.query_zero_init = c.get<bool>("query_zero_init", false);
+  p.depth_alpha = static_cast<float>(c.get_in("depth_alpha", 0.0, 0.0, 1.0));
+  p.base_depth = c.get_in("base_depth", int64_t{0}, int64_t{0}, int64_t{1024});
+  if (p.depth_alpha > 0.0f && p.type != Type::mup)
+    c.fail("depth_alpha", "depth µP (depth_alpha > 0) needs type: mup");
   return p;
 }
 
@@ -25,6 +29,23 @@ float Parametrization::attn_logit_scale(int64_t d_head) const {
 float Parametrization::width_mult(int64_t width) const {
   if (base_width <= 0) return 1.0f;
   return static_cast<float>(width) / static_cast<float>(base_width);
+}
+
+float Parametrization::depth_mult(int64_t depth) const {
+  if (base_depth <= 0 || depth <= 0) return 1.0f;
+  return static_cast<float>(depth) / static_cast<float>(base_depth);
+}
+
+MupScale Parametrization::scale(int64_t width, int64_t depth) const {
+  MupScale s;
+  s.width_mult = width_mult(width);
+  s.depth_mult = depth_mult(depth);
+  s.depth_alpha = depth_alpha;
+  return s;
+}
+
+float Parametrization::residual_multiplier(int64_t depth) const {
+  return scale(1, depth).depth_pow(-depth_alpha);
 }
 
 float Parametrization::readout_multiplier(int64_t width) const {

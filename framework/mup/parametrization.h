@@ -9,6 +9,7 @@
 #include "io/config.h"
 #include "nn/model.h"
 #include "nn/parameter.h"
+#include "optim/optimizer.h"
 
 namespace mt {
 
@@ -20,6 +21,10 @@ struct Parametrization {
   float output_mult = 1.0f;
   bool readout_zero_init = false;  // µP allows a zero-initialised readout
   bool query_zero_init = false;    // and zero-initialised attention queries
+  // Depth µP (docs/mup.md "Depth"): residual branches scaled by m_L^-alpha, m_L = depth /
+  // base_depth, with the optimizers' depth rules. alpha 0: off; 0.5: depth-µP; 1: CompleteP.
+  float depth_alpha = 0.0f;
+  int64_t base_depth = 0;  // 0: the model's own depth (depth_mult = 1)
 
   static Parametrization from_config(const Config& section);  // "parametrization"
   std::string type_name() const { return type == Type::sp ? "sp" : "mup"; }
@@ -29,6 +34,13 @@ struct Parametrization {
   // Multiplier applied to the readout logits: output_mult / width_mult under µP, 1 under sp.
   float readout_multiplier(int64_t width) const;
   float width_mult(int64_t width) const;
+  // m_L = depth / base_depth (1 when base_depth is 0).
+  float depth_mult(int64_t depth) const;
+  // What the optimizers' µP rules are asked about at this width and depth (depth_alpha 0 when
+  // depth µP is off).
+  MupScale scale(int64_t width, int64_t depth) const;
+  // The residual-branch multiplier m_L^-alpha = (base_depth / depth)^alpha; exactly 1 when off.
+  float residual_multiplier(int64_t depth) const;
 };
 
 }  // namespace mt

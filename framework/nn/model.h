@@ -21,6 +21,25 @@ class Model : public Module {
   virtual int64_t context() const { return 0; }
   // Width of the model (d_model / hidden width), for µP and coordinate checks.
   virtual int64_t width() const = 0;
+  // Number of residual blocks, for depth µP and depth coordinate checks; 0: the model has none
+  // (then depth µP is refused). A model with residual blocks returns its depth, joins every
+  // residual branch to the stream with residual_add and declares each branch's modules with
+  // residual_branch (docs/mup.md "Depth").
+  virtual int64_t depth() const { return 0; }
+
+  // x + mult * branch, the one place a residual branch joins the stream: mult is the residual
+  // multiplier the parametrization set, (base_depth / depth)^alpha (1: plain x + branch).
+  Tensor residual_add(Graph& g, const Tensor& x, const Tensor& branch) const;
+  float residual_multiplier() const { return m_residual_mult; }
+  // Set by the parametrization (mup/init.cpp apply_depth): (base_depth / depth)^alpha.
+  void set_residual_multiplier(float mult);
+
+ protected:
+  // Marks every parameter of `branch` (and its children) as inside a residual branch.
+  static void residual_branch(Module& branch);
+
+ private:
+  float m_residual_mult = 1.0f;
 };
 
 // How attention logits scale with the head dimension d: 1/sqrt(d) or 1/d (µP). The

@@ -19,14 +19,24 @@ void Optimizer::step(float lr_factor) {
   ++m_steps;
 }
 
-MupRule Optimizer::mup_rule(const Parameter& p, float width_mult) const {
+float MupScale::depth_pow(float e) const {
+  if (depth_alpha == 0.0f || depth_mult == 1.0f || e == 0.0f) return 1.0f;
+  return static_cast<float>(std::pow(static_cast<double>(depth_mult), static_cast<double>(e)));
+}
+
+MupRule Optimizer::mup_rule(const Parameter& p, const MupScale& scale) const {
   MT_CHECK(static_cast<bool>(m_mup_rule), "optimizer '", m_name,
            "' has no µP rule (build it with make_optimizer)");
-  MT_CHECK(std::isfinite(width_mult) && width_mult > 0.0f, "width multiplier ", width_mult);
-  const MupRule r = m_mup_rule(p, width_mult);
+  MT_CHECK(std::isfinite(scale.width_mult) && scale.width_mult > 0.0f &&
+               std::isfinite(scale.depth_mult) && scale.depth_mult > 0.0f &&
+               std::isfinite(scale.depth_alpha) && scale.depth_alpha >= 0.0f,
+           "µP scales: width multiplier ", scale.width_mult, ", depth multiplier ",
+           scale.depth_mult, ", depth alpha ", scale.depth_alpha);
+  const MupRule r = m_mup_rule(p, scale);
   MT_CHECK(std::isfinite(r.lr_mult) && r.lr_mult >= 0.0f && std::isfinite(r.wd_mult) &&
-               r.wd_mult >= 0.0f,
-           m_name, ": µP multipliers of '", p.name(), "' (", r.lr_mult, ", ", r.wd_mult, ")");
+               r.wd_mult >= 0.0f && std::isfinite(r.eps_mult) && r.eps_mult > 0.0f,
+           m_name, ": µP multipliers of '", p.name(), "' (lr ", r.lr_mult, ", wd ", r.wd_mult,
+           ", eps ", r.eps_mult, ")");
   return r;
 }
 

@@ -20,10 +20,23 @@
 
 namespace mt {
 
-// An optimizer's µP rule for one parameter (docs/science.md 4): how the parameter is initialised
-// and how its lr and weight decay scale with the width multiplier m = width / base_width. The
-// parametrization's own options (zero-init readout and queries, the readout multiplier) are
-// applied on top by mup/init.cpp.
+// The scales a µP rule is asked about (docs/mup.md): the width multiplier m_N = width / base_width
+// and, for depth µP, the depth multiplier m_L = depth / base_depth with the residual-branch
+// exponent alpha (residual blocks x <- x + m_L^-alpha F(x); alpha 0: depth rules off, every depth
+// factor exactly 1).
+struct MupScale {
+  float width_mult = 1.0f;
+  float depth_mult = 1.0f;
+  float depth_alpha = 0.0f;
+  // m_L^e; exactly 1 with depth µP off (alpha 0) or at the base depth.
+  float depth_pow(float e) const;
+};
+
+// An optimizer's µP rule for one parameter (docs/science.md 4, docs/mup.md "Depth"): how the
+// parameter is initialised and how its lr, weight decay and epsilon (if it has one) scale with the
+// width and depth multipliers. A parameter inside a residual branch (Parameter::residual_branch)
+// gets the optimizer's depth rule. The parametrization's own options (zero-init readout and
+// queries, the readout and residual multipliers) are applied on top by mup/init.cpp.
 struct MupRule {
   enum class Init {
     fan_in,   // normal, std 1/sqrt(fan_in) (the standard init)
@@ -31,9 +44,10 @@ struct MupRule {
   };
   Init init = Init::fan_in;
   float lr_mult = 1.0f, wd_mult = 1.0f;
+  float eps_mult = 1.0f;  // multiplier of the optimizer's epsilon (1 for those without one)
 };
-// (parameter, width multiplier m) -> rule. Every optimizer registers one (register_optimizer).
-using MupRuleFn = std::function<MupRule(const Parameter& p, float width_mult)>;
+// (parameter, scales) -> rule. Every optimizer registers one (register_optimizer).
+using MupRuleFn = std::function<MupRule(const Parameter& p, const MupScale& scale)>;
 
 // One per-parameter state tensor: its name (checkpoint key /optim/<param>/<name>) and meaning.
 struct StateInfo {
@@ -76,9 +90,9 @@ class Optimizer {
   int64_t steps_taken() const { return m_steps; }
   void set_steps_taken(int64_t s) { m_steps = s; }
 
-  // µP: this optimizer's rule for p at width multiplier m > 0 (an internal error when the
-  // optimizer was built without one: build optimizers with make_optimizer).
-  MupRule mup_rule(const Parameter& p, float width_mult) const;
+  // µP: this optimizer's rule for p at width and depth multipliers > 0 (an internal error when
+  // the optimizer was built without one: build optimizers with make_optimizer).
+  MupRule mup_rule(const Parameter& p, const MupScale& scale) const;
   // Settings of this optimizer that break µP ("[mup]" warnings), e.g. Muon without spectral
   // update scaling. Empty when µP holds.
   std::vector<std::string> mup_problems() const { return do_mup_problems(); }

@@ -1,6 +1,7 @@
-// Coordinate check (docs/science.md 4.6): train the same config at several widths for a few steps
-// and record, after each step, mean |x| and RMS of every layer's output on a fixed batch; the slope
-// of log(activation) against log(width) per layer and step should be ~0 under µP.
+// Coordinate check (docs/science.md 4.6, docs/mup.md): train the same config at several widths (or
+// depths) for a few steps and record, after each step, mean |x| and RMS of every layer's output on
+// a fixed batch; the slope of log(activation) against log(width) per layer and step should be ~0
+// under µP, and against log(depth) under depth µP (CompleteP, depth-µP).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -11,29 +12,50 @@
 
 namespace mt {
 
+// The size that varies: model.width or model.depth (the number of residual blocks).
+enum class CoordAxis { width, depth };
+const char* axis_name(CoordAxis axis);  // "width" | "depth"
+
 struct CoordCheckResult {
-  std::vector<int64_t> widths;
-  std::vector<std::string> layers;  // module names, in forward order
+  CoordAxis axis = CoordAxis::width;
+  std::vector<int64_t> sizes;  // the widths or depths, in the order given
+  // Module names, in forward order. Along depth, a name's block index is replaced by "*" (the
+  // mean over blocks: "blocks.*.attn.o") and by "last" (the last block's), so that every depth
+  // records the same layers.
+  std::vector<std::string> layers;
   int64_t steps = 0;
   int64_t seeds = 1;  // values are means over seeds seed, seed+1, ...
-  // [width][step][layer], step 0 = after the first update
-  std::vector<std::vector<std::vector<double>>> mean_abs, rms;
-  std::vector<std::vector<double>> slope;  // [step][layer]: d log(mean |x|) / d log(width)
-  double max_abs_slope(int64_t from_step = 0) const;
-  std::string worst(int64_t from_step = 0) const;  // "layer at step s: slope"
+  // [size][step][layer], step 0 = after the first update; mean_delta: mean |x - x_init|, the
+  // change of the layer output since init (what the lr rules govern; at init the residual
+  // multiplier alone sets the depth dependence).
+  std::vector<std::vector<std::vector<double>>> mean_abs, rms, mean_delta;
+  std::vector<std::vector<double>> slope;        // [step][layer]: d log(mean |x|) / d log(size)
+  std::vector<std::vector<double>> delta_slope;  // d log(mean |x - x_init|) / d log(size)
+  // Over steps >= from_step and every layer (of_delta: the change since init, skipping layers
+  // that never change, e.g. fixed embeddings of unused rows).
+  double max_abs_slope(int64_t from_step = 0, bool of_delta = false) const;
+  std::string worst(int64_t from_step = 0,
+                    bool of_delta = false) const;  // "layer at step s: slope"
+  bool zero_delta(size_t layer) const;             // the layer's output never changed
 };
 
-// `base` is a full run config; model.width is overridden per width (and train.steps by `steps`).
-// With seeds > 1 every width is trained from seeds seed .. seed+seeds-1 (init and batches) and the
-// activations are averaged before the fit, as microsoft/mup's coord check does: at widths of a few
-// hundred one seed's slopes carry noise of about +-0.1.
-CoordCheckResult run_coord_check(const Config& base, const std::vector<int64_t>& widths,
-                                 int64_t steps, Communicator& comm, int64_t seeds = 1);
+// `base` is a full run config; model.width (or model.depth) is overridden per size (and
+// train.steps by `steps`). With seeds > 1 every size is trained from seeds seed .. seed+seeds-1
+// (init and batches) and the activations are averaged before the fit, as microsoft/mup's coord
+// check does: at widths of a few hundred one seed's slopes carry noise of about +-0.1.
+CoordCheckResult run_coord_check(const Config& base, CoordAxis axis,
+                                 const std::vector<int64_t>& sizes, int64_t steps,
+                                 Communicator& comm, int64_t seeds = 1);
+
+// Along depth: a layer name with its numeric path component replaced ("blocks.3.attn" ->
+// "blocks.*.attn" with index 3); the name unchanged and index -1 when it has none.
+std::string block_pattern(const std::string& name, const std::string& replacement, int64_t* index);
 
 // Least-squares slope of y against x.
 double fit_slope(const std::vector<double>& x, const std::vector<double>& y);
 
-// coord_check.h5: /widths, /layers, /mean_abs and /rms (width, step, layer), /slope (step, layer).
+// coord_check.h5: /widths or /depths (attribute "axis"), /layers, /mean_abs, /rms and /mean_delta
+// (size, step, layer), /slope and /delta_slope (step, layer).
 void write_coord_check(const CoordCheckResult& r, const std::string& path,
                        const std::string& config);
 

@@ -62,6 +62,7 @@ ShardPolicy Run::read_sections() {
   pz = Parametrization::from_config(root.section("parametrization"));
   const Config model_cfg = root.section("model");
   model = lookup(model_registry(), model_cfg, "name")(model_cfg, {data->info(), pz.attn_scale});
+  apply_depth(*model, pz, root.section("parametrization"));
   seq = std::max<int64_t>(1, model->context());
   optimizers = std::make_unique<OptimizerSet>(OptimizerSet::from_config(root.section("optimizer")));
   for (Optimizer* opt : optimizers->all()) opt->set_compute_dtype(opts.precision);
@@ -96,9 +97,10 @@ void Run::lay_out_parameters(ShardPolicy policy) {
   plan = ShardPlan::build(all, numel, cost, comm.size(), policy);
   params = std::make_unique<ParameterSet>(plan.ordered(), opts.device);
   device_comm = make_device_communicator(comm, opts.device);
-  apply_parametrization(all, pz, model->width(), [&](const Parameter& p) -> const Optimizer& {
-    return optimizers->for_role(p.role());
-  });
+  apply_parametrization(
+      all, pz, model->width(),
+      [&](const Parameter& p) -> const Optimizer& { return optimizers->for_role(p.role()); },
+      model->depth());
   params->initialize(seed);
   optimizers->assign(plan.owned_by(comm.rank()));
 }

@@ -48,7 +48,7 @@ const char* kMup = "{type: mup, base_width: 64, readout_zero_init: true}";
 double run(const Config& c, int64_t seeds, std::string* worst, int64_t from_step = 0) {
   register_builtins();
   SingleProcess comm;
-  const CoordCheckResult r = run_coord_check(c, kWidths, 5, comm, seeds);
+  const CoordCheckResult r = run_coord_check(c, CoordAxis::width, kWidths, 5, comm, seeds);
   *worst = r.worst(from_step);
   return r.max_abs_slope(from_step);
 }

@@ -146,5 +146,158 @@ TEST(Mup, TrainerAppliesTheRulesAndStoresThem) {
   EXPECT_NEAR(std::sqrt(ss / q->numel()), 1.0 / 8.0, 0.01);
 }
 
+// Depth µP (docs/mup.md "Depth"; CompleteP, Dey et al. 2025, Table 1, the alpha column):
+// m_L = depth / base_depth.
+Parametrization depth_mup(float alpha, int64_t base_depth) {
+  Parametrization pz = mup(64);
+  pz.depth_alpha = alpha;
+  pz.base_depth = base_depth;
+  return pz;
+}
+
+Parameter in_branch(const char* name, Role role, int64_t d_in, int64_t d_out) {
+  Parameter p = role == Role::vector ? Parameter(name, {d_out}, role, InitSpec::ones(), 1, d_out)
+                                     : make(name, role, d_in, d_out);
+  p.residual_branch = true;
+  return p;
+}
+
+TEST(DepthMup, ResidualMultiplierIsBaseOverDepthToTheAlpha) {
+  EXPECT_EQ(depth_mup(0.0f, 2).residual_multiplier(16), 1.0f);  // off
+  EXPECT_FLOAT_EQ(depth_mup(1.0f, 2).residual_multiplier(16), 2.0f / 16.0f);
+  EXPECT_FLOAT_EQ(depth_mup(0.5f, 2).residual_multiplier(16), std::sqrt(2.0f / 16.0f));
+  EXPECT_EQ(depth_mup(1.0f, 0).residual_multiplier(16), 1.0f);  // base_depth 0: own depth
+  EXPECT_EQ(depth_mup(1.0f, 16).residual_multiplier(16), 1.0f);
+  EXPECT_FLOAT_EQ(depth_mup(1.0f, 8).residual_multiplier(4), 2.0f);  // shallower than the base
+  EXPECT_FLOAT_EQ(depth_mup(1.0f, 4).depth_mult(12), 3.0f);
+}
+
+TEST(DepthMup, AdamWRulesPerAlphaAndRole) {
+  // width 256 at base 64 (m_N 4), depth 16 at base 2 (m_L 8)
+  for (float alpha : {0.0f, 0.5f, 1.0f}) {
+    const Parametrization pz = depth_mup(alpha, 2);
+    const float lr_depth = alpha == 0.0f ? 1.0f : std::pow(8.0f, alpha - 1.0f);
+    const float eps = alpha == 0.0f ? 1.0f : std::pow(8.0f, -alpha);
+    const ParamRule w = parameter_rule(in_branch("blocks.3.mlp.fc.weight", Role::hidden, 256, 1024),
+                                       pz, 256, opt("adamw"), 16);
+    EXPECT_FLOAT_EQ(w.lr_mult, 0.25f * lr_depth) << alpha;
+    EXPECT_FLOAT_EQ(w.wd_mult, 4.0f) << alpha;  // no depth factor
+    EXPECT_FLOAT_EQ(w.eps_mult, eps) << alpha;
+    EXPECT_FLOAT_EQ(w.init_std, 1.0f / 16.0f) << alpha;  // no depth factor
+    const ParamRule g = parameter_rule(in_branch("blocks.3.ln1.weight", Role::vector, 1, 256), pz,
+                                       256, opt("adamw"), 16);
+    EXPECT_FLOAT_EQ(g.lr_mult, lr_depth) << alpha;
+    EXPECT_FLOAT_EQ(g.wd_mult, 1.0f) << alpha;
+    EXPECT_FLOAT_EQ(g.eps_mult, eps) << alpha;
+    // outside the residual blocks: no depth factor at all (Table 1: embeddings, final LN,
+    // unembedding; epsilon is scaled "in the residual blocks")
+    const ParamRule e =
+        parameter_rule(make("wte.weight", Role::input, 1, 256), pz, 256, opt("adamw"), 16);
+    EXPECT_EQ(e.lr_mult, 1.0f) << alpha;
+    EXPECT_EQ(e.eps_mult, 1.0f) << alpha;
+    const ParamRule h =
+        parameter_rule(make("head.weight", Role::output, 256, 10), pz, 256, opt("adamw"), 16);
+    EXPECT_EQ(h.lr_mult, 1.0f) << alpha;
+    EXPECT_EQ(h.eps_mult, 1.0f) << alpha;
+  }
+}
+
+TEST(DepthMup, MuonAndSgdRulesPerAlpha) {
+  for (float alpha : {0.0f, 0.5f, 1.0f}) {
+    const Parametrization pz = depth_mup(alpha, 2);
+    const Parameter w = in_branch("blocks.3.attn.o.weight", Role::hidden, 256, 256);
+    const ParamRule m = parameter_rule(w, pz, 256, opt("muon"), 16);
+    EXPECT_FLOAT_EQ(m.lr_mult, alpha == 0.0f ? 1.0f : std::pow(8.0f, alpha - 1.0f)) << alpha;
+    EXPECT_EQ(m.wd_mult, 1.0f);
+    EXPECT_EQ(m.eps_mult, 1.0f);
+    EXPECT_FLOAT_EQ(m.init_std, 1.0f / 32.0f);  // spectral, no depth factor
+    const ParamRule s = parameter_rule(w, pz, 256, opt("sgd"), 16);
+    EXPECT_FLOAT_EQ(s.lr_mult, alpha == 0.0f ? 1.0f : std::pow(8.0f, 2.0f * alpha - 1.0f)) << alpha;
+    const ParamRule sv = parameter_rule(in_branch("blocks.3.ln2.weight", Role::vector, 1, 256), pz,
+                                        256, opt("sgd"), 16);
+    EXPECT_FLOAT_EQ(sv.lr_mult, 4.0f * (alpha == 0.0f ? 1.0f : std::pow(8.0f, 2.0f * alpha - 1.0f)))
+        << alpha;
+  }
+}
+
+TEST(DepthMup, OffIsExactlyTheWidthRules) {
+  // depth_alpha 0 (the default) must leave every multiplier bitwise as before, at any base_depth
+  for (const char* o : {"adamw", "muon", "sgd"}) {
+    const Parameter w = in_branch("blocks.1.mlp.proj.weight", Role::hidden, 1024, 256);
+    const ParamRule a = parameter_rule(w, mup(64), 256, opt(o));
+    const ParamRule b = parameter_rule(w, depth_mup(0.0f, 3), 256, opt(o), 16);
+    EXPECT_EQ(a.lr_mult, b.lr_mult) << o;
+    EXPECT_EQ(a.wd_mult, b.wd_mult) << o;
+    EXPECT_EQ(b.eps_mult, 1.0f) << o;
+    EXPECT_EQ(a.init_std, b.init_std) << o;
+  }
+}
+
+TEST(DepthMup, TrainerMarksGptBlocksAndScalesTheirBranches) {
+  register_builtins();
+  SingleProcess comm;
+  Trainer t(Config::parse("model: {name: gpt, width: 64, depth: 8, heads: 2, context: 8}\n"
+                          "data: {name: random_tokens}\n"
+                          "parametrization: {type: mup, base_width: 64, depth_alpha: 1.0, "
+                          "base_depth: 2}\n"
+                          "optimizer: {groups: {hidden: adamw}}\n"
+                          "train: {batch_size: 2, threads: 1}\n"),
+            comm);
+  EXPECT_FLOAT_EQ(t.model().residual_multiplier(), 0.25f);
+  const Parameter* q = t.params().find("blocks.5.attn.q.weight");
+  EXPECT_TRUE(q->residual_branch);
+  EXPECT_FLOAT_EQ(q->lr_mult, 1.0f);  // alpha 1: m_L^0
+  EXPECT_FLOAT_EQ(q->eps_mult, 0.25f);
+  EXPECT_TRUE(t.params().find("blocks.5.ln2.weight")->residual_branch);
+  EXPECT_FALSE(t.params().find("ln_f.weight")->residual_branch);
+  EXPECT_FALSE(t.params().find("wte.weight")->residual_branch);
+  EXPECT_FALSE(t.params().find("head.weight")->residual_branch);
+  EXPECT_EQ(t.params().find("wte.weight")->eps_mult, 1.0f);
+  EXPECT_EQ(t.params().find("ln_f.weight")->eps_mult, 1.0f);
+  EXPECT_FLOAT_EQ(t.params().find("blocks.0.ln1.weight")->eps_mult, 0.25f);
+}
+
+// A config error (exit 2) whose message names `key`.
+void expect_config_error(const std::string& yaml, const std::string& key) {
+  register_builtins();
+  SingleProcess comm;
+  try {
+    Trainer t(Config::parse(yaml), comm);
+    ADD_FAILURE() << "accepted: " << yaml;
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::bad_input) << e.what();
+    EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+  }
+}
+
+TEST(DepthMup, BadValuesAreConfigErrorsNamingTheKey) {
+  const std::string gpt =
+      "model: {name: gpt, width: 32, depth: 2, heads: 2, context: 8}\n"
+      "data: {name: random_tokens}\ntrain: {batch_size: 2, threads: 1}\n";
+  expect_config_error(gpt + "parametrization: {type: mup, depth_alpha: -0.5}\n", "depth_alpha");
+  expect_config_error(gpt + "parametrization: {type: mup, depth_alpha: 1.5}\n", "depth_alpha");
+  expect_config_error(gpt + "parametrization: {type: mup, depth_alpha: .nan}\n", "depth_alpha");
+  expect_config_error(gpt + "parametrization: {type: mup, depth_alpha: one}\n", "depth_alpha");
+  expect_config_error(gpt + "parametrization: {type: sp, depth_alpha: 1.0}\n", "depth_alpha");
+  expect_config_error(gpt + "parametrization: {type: mup, depth_alpha: 1, base_depth: -2}\n",
+                      "base_depth");
+  expect_config_error(gpt + "parametrization: {type: mup, depth_alpha: 1, base_depth: 2.5}\n",
+                      "base_depth");
+  // a model without residual blocks (the MLP declares none)
+  DataInfo features;
+  features.input_dim = 4;
+  features.num_classes = 3;
+  auto mlp = model_registry().get("mlp")(Config::parse("{width: 8, depth: 3}"), {features});
+  EXPECT_EQ(mlp->depth(), 0);
+  const Config section = Config::parse("{type: mup, depth_alpha: 1.0}");
+  try {
+    apply_depth(*mlp, Parametrization::from_config(section), section);
+    ADD_FAILURE() << "depth µP accepted on the MLP";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::bad_input) << e.what();
+    EXPECT_NE(std::string(e.what()).find("depth_alpha"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace mt

@@ -66,7 +66,8 @@ std::unique_ptr<Optimizer> make_toy(const Config& c) {
   return std::make_unique<ToySign>(static_cast<float>(c.get_positive("lr", 0.01)));
 }
 
-MupRule toy_rule(const Parameter& p, float m) {
+MupRule toy_rule(const Parameter& p, const MupScale& s) {
+  const float m = s.width_mult;
   MupRule r;
   if (p.role() == Role::hidden) {
     r.lr_mult = 1.0f / (m * m);
