@@ -62,13 +62,17 @@ void round_to_bf16(const float* x, uint16_t* y, int64_t n) {
 
 namespace {
 
+// A primitive is built for the thread count it will run on (oneDNN reads it at creation): the
+// OpenMP pool's size outside a parallel region, 1 inside one. A process that changes its thread
+// count (the benchmarks, the tests) gets new primitives rather than single-threaded old ones.
 struct Key {
   bool ta, tb;
   int64_t M, N, K, lda, ldb, ldc;
   float alpha, beta;
+  int threads;
   bool operator<(const Key& o) const {
-    return std::tie(ta, tb, M, N, K, lda, ldb, ldc, alpha, beta) <
-           std::tie(o.ta, o.tb, o.M, o.N, o.K, o.lda, o.ldb, o.ldc, o.alpha, o.beta);
+    return std::tie(ta, tb, M, N, K, lda, ldb, ldc, alpha, beta, threads) <
+           std::tie(o.ta, o.tb, o.M, o.N, o.K, o.lda, o.ldb, o.ldc, o.alpha, o.beta, o.threads);
   }
 };
 
@@ -199,7 +203,8 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
     return;
   }
-  Prim& p = primitive({trans_a, trans_b, M, N, K, la, lb, ldc, alpha, beta});
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  Prim& p = primitive({trans_a, trans_b, M, N, K, la, lb, ldc, alpha, beta, threads});
   p.a.set_data_handle(const_cast<void*>(a));
   p.b.set_data_handle(const_cast<void*>(b));
   p.c.set_data_handle(C);
