@@ -89,12 +89,7 @@ void newton_schulz(const float* in, float* out, int64_t rows, int64_t cols, int 
       be.cast(x, DType::f32, ws.x16.data(), DType::bf16, m * n);
       xr = {ws.x16.data(), DType::bf16, n, false};
     }
-    MatRef xt = xr;
-    xt.trans = true;
-    if (bf16)  // A = X X^T (m, m): no bf16 syrk, a full product
-      be.gemm(m, m, n, 1.0f, xr, xt, 0.0f, gram, m, compute);
-    else
-      be.syrk(m, n, 1.0f, xr, 0.0f, gram, m, compute);
+    be.syrk(m, n, 1.0f, xr, 0.0f, gram, m, compute);  // A = X X^T (m, m)
     for (int64_t i = 0; i < m * m; ++i) poly[i] = static_cast<float>(b) * gram[i];
     if (bf16) {
       be.cast(gram, DType::f32, ws.gram16.data(), DType::bf16, m * m);

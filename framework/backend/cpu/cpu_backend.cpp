@@ -55,10 +55,11 @@ MatRef offset(const MatRef& X, int64_t elements) {
   return r;
 }
 
-// One product on the calling thread (OpenBLAS single-threaded by the caller's BlasSingleThread,
-// oneDNN on the calling thread inside a parallel region).
-void gemm_here(int64_t M, int64_t N, int64_t K, float alpha, const MatRef& A, const MatRef& B,
-               float beta, float* C, int64_t ldc, DType compute) {
+// One product. bf16: oneDNN (the pool outside a parallel region, the calling thread inside one).
+// f32: with split, C split over the OpenMP pool (gemm_omp); else one OpenBLAS call on the calling
+// thread (single-threaded under the caller's BlasSingleThread).
+void product(int64_t M, int64_t N, int64_t K, float alpha, const MatRef& A, const MatRef& B,
+             float beta, float* C, int64_t ldc, DType compute, bool split) {
   if (compute == DType::bf16) {
     gemm_bf16(A.trans, B.trans, M, N, K, alpha, A.data, A.dtype, A.ld, B.data, B.dtype, B.ld, beta,
               C, ldc);
@@ -67,7 +68,10 @@ void gemm_here(int64_t M, int64_t N, int64_t K, float alpha, const MatRef& A, co
   std::vector<float> ca, cb;
   const float* a = as_f32(A, stored_rows(A, M, K), stored_cols(A, M, K), ca);
   const float* b = as_f32(B, stored_rows(B, K, N), stored_cols(B, K, N), cb);
-  cpu::gemm(A.trans, B.trans, M, N, K, alpha, a, A.ld, b, B.ld, beta, C, ldc);
+  if (split)
+    gemm_omp(A.trans, B.trans, M, N, K, alpha, a, A.ld, b, B.ld, beta, C, ldc);
+  else
+    cpu::gemm(A.trans, B.trans, M, N, K, alpha, a, A.ld, b, B.ld, beta, C, ldc);
 }
 
 }  // namespace
@@ -95,16 +99,8 @@ void CpuBackend::require(DType compute) const {
 
 void CpuBackend::gemm(int64_t M, int64_t N, int64_t K, float alpha, const MatRef& A,
                       const MatRef& B, float beta, float* C, int64_t ldc, DType compute) {
-  if (compute == DType::bf16) {
-    require(compute);
-    gemm_bf16(A.trans, B.trans, M, N, K, alpha, A.data, A.dtype, A.ld, B.data, B.dtype, B.ld, beta,
-              C, ldc);
-    return;
-  }
-  std::vector<float> ca, cb;
-  const float* a = as_f32(A, stored_rows(A, M, K), stored_cols(A, M, K), ca);
-  const float* b = as_f32(B, stored_rows(B, K, N), stored_cols(B, K, N), cb);
-  gemm_omp(A.trans, B.trans, M, N, K, alpha, a, A.ld, b, B.ld, beta, C, ldc);
+  require(compute);
+  product(M, N, K, alpha, A, B, beta, C, ldc, compute, true);
 }
 
 void CpuBackend::gemm_strided_batched(int64_t batch, int64_t M, int64_t N, int64_t K, float alpha,
@@ -117,8 +113,8 @@ void CpuBackend::gemm_strided_batched(int64_t batch, int64_t M, int64_t N, int64
   BlasSingleThread guard;  // one product per thread
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < batch; ++i)
-    gemm_here(M, N, K, alpha, offset(A, i * stride_a), offset(B, i * stride_b), beta,
-              C + i * stride_c, ldc, compute);
+    product(M, N, K, alpha, offset(A, i * stride_a), offset(B, i * stride_b), beta,
+            C + i * stride_c, ldc, compute, false);
 }
 
 void CpuBackend::syrk(int64_t N, int64_t K, float alpha, const MatRef& A, float beta, float* C,

@@ -47,21 +47,6 @@ void round_block(const float* src, int64_t rows, int64_t cols, int64_t ld, uint1
   for (int64_t i = 0; i < rows; ++i) round_row_avx512bf16(src + i * ld, dst + i * cols, cols);
 }
 
-}  // namespace
-
-void round_to_bf16(const float* x, uint16_t* y, int64_t n) {
-  if (!bf16_available()) {  // no AVX512-BF16: the portable rounding
-    for (int64_t i = 0; i < n; ++i) y[i] = kmath::bf16_from_float(x[i]);
-    return;
-  }
-  constexpr int64_t kChunk = 4096;
-#pragma omp parallel for schedule(static) if (n > 65536 && !omp_in_parallel())
-  for (int64_t c = 0; c < (n + kChunk - 1) / kChunk; ++c)
-    round_row_avx512bf16(x + c * kChunk, y + c * kChunk, std::min(kChunk, n - c * kChunk));
-}
-
-namespace {
-
 // A primitive is built for the thread count it will run on (oneDNN reads it at creation): the
 // OpenMP pool's size outside a parallel region, 1 inside one. A process that changes its thread
 // count (the benchmarks, the tests) gets new primitives rather than single-threaded old ones.
@@ -163,12 +148,20 @@ bool probe_bf16(std::string* why) {
 }
 }  // namespace
 
-// Probed once per process (the environment and the CPU do not change while it runs).
-#if !defined(MT_WITH_DNNL)
 void round_to_bf16(const float* x, uint16_t* y, int64_t n) {
+#if defined(MT_WITH_DNNL)
+  if (bf16_available()) {  // the AVX512-BF16 instruction, in chunks over the pool
+    constexpr int64_t kChunk = 4096;
+#pragma omp parallel for schedule(static) if (n > 65536 && !omp_in_parallel())
+    for (int64_t c = 0; c < (n + kChunk - 1) / kChunk; ++c)
+      round_row_avx512bf16(x + c * kChunk, y + c * kChunk, std::min(kChunk, n - c * kChunk));
+    return;
+  }
+#endif
   for (int64_t i = 0; i < n; ++i) y[i] = kmath::bf16_from_float(x[i]);
 }
-#endif
+
+// Probed once per process (the environment and the CPU do not change while it runs).
 
 bool bf16_available(std::string* why) {
   static std::string reason;
