@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "io/config.h"
 #include "io/run_name.h"
+#include "train/search_space.h"
 
 namespace fs = std::filesystem;
 
@@ -209,16 +210,19 @@ std::string flow(const YAML::Node& n) {
   return e.c_str();
 }
 
-// A sweep: spec {base: CONFIG, name: NAME, grid: {key: [values]}, set: {key: value}} gives one
-// config per point of the grid (first key varies slowest) under OUT/sweeps/NAME/, a list.txt with
-// their absolute paths, and a job array whose task i trains line i+1.
+// A sweep: spec {base: CONFIG, name: NAME, grid: {key: [values]}, set: {key: value}, sample:
+// {key: log:LO:HI | uniform:LO:HI | choice:A,B}, trials: N, search_seed: S} gives one config per
+// point (random-search trials, then the grid; first key varies slowest) under OUT/sweeps/NAME/, a
+// list.txt with their absolute paths, and a job array whose task i trains line i+1. The trials
+// draw the values `mutrain sweep --sample` draws (train/search_space.h).
 Script sweep_runs(const SubmitOptions& o, const std::string& out_abs) {
   const Config spec = Config::load_file(o.config);
   const YAML::Node root = spec.node();
   for (const auto& kv : root) {
     const std::string k = kv.first.as<std::string>();
-    if (k != "base" && k != "name" && k != "grid" && k != "set")
-      spec.fail(k, "unknown sweep key; known: base, name, grid, set");
+    if (k != "base" && k != "name" && k != "grid" && k != "set" && k != "sample" && k != "trials" &&
+        k != "search_seed")
+      spec.fail(k, "unknown sweep key; known: base, name, grid, set, sample, trials, search_seed");
   }
   const std::string base_rel = spec.require<std::string>("base");
   const fs::path base = fs::path(o.config).parent_path() / base_rel;
@@ -229,38 +233,89 @@ Script sweep_runs(const SubmitOptions& o, const std::string& out_abs) {
   if (root["set"])
     for (const auto& kv : root["set"])
       fixed.push_back(kv.first.as<std::string>() + "=" + flow(kv.second));
-  std::vector<std::pair<std::string, std::vector<std::string>>> axes;
-  if (!root["grid"] || !root["grid"].IsMap() || root["grid"].size() == 0)
+  // Axes: each value is a list of assignments (a grid value sets one key, a trial every sampled
+  // key).
+  struct Axis {
+    std::string label;
+    std::vector<std::vector<std::string>> sets;
+    std::vector<std::string> cells;  // grid.tsv text per value
+  };
+  std::vector<Axis> axes;
+  std::vector<std::string> sample_keys;
+  if (root["sample"]) {
+    if (!root["sample"].IsMap() || root["sample"].size() == 0)
+      spec.fail("sample",
+                "must map config keys to distributions, e.g. optimizer.adamw.lr: "
+                "log:1e-4:1e-2");
+    std::vector<SearchDim> space;
+    for (const auto& kv : root["sample"]) {
+      const std::string key = kv.first.as<std::string>();
+      if (!kv.second.IsScalar()) spec.section("sample").fail(key, "must be a distribution text");
+      space.push_back(parse_search_dim(key, kv.second.as<std::string>(), "submit"));
+      sample_keys.push_back(key);
+    }
+    if (!root["trials"])
+      spec.fail("trials", "is missing: how many random-search trials (1..10000)");
+    const int64_t trials = spec.get_in("trials", int64_t{1}, int64_t{1}, int64_t{10000});
+    const uint64_t seed =
+        static_cast<uint64_t>(spec.get_in("search_seed", int64_t{0}, int64_t{0}, int64_t{1} << 62));
+    Axis trial{"trial", {}, {}};
+    for (int64_t t = 0; t < trials; ++t) {
+      const std::vector<std::string> values = sample_trial(space, seed, t);
+      std::vector<std::string> sets;
+      std::string cell = std::to_string(t);
+      for (size_t k = 0; k < space.size(); ++k) {
+        sets.push_back(space[k].key + "=" + values[k]);
+        cell += "\t" + values[k];
+      }
+      trial.sets.push_back(sets);
+      trial.cells.push_back(cell);
+    }
+    axes.push_back(trial);
+  } else if (root["trials"] || root["search_seed"]) {
+    spec.fail(root["trials"] ? "trials" : "search_seed", "needs a sample: map (random search)");
+  }
+  if (root["grid"] && (!root["grid"].IsMap() || root["grid"].size() == 0))
     spec.fail("grid",
               "must map config keys to lists of values, e.g. optimizer.muon.lr: [0.01, 0.02]");
-  for (const auto& kv : root["grid"]) {
-    const std::string key = kv.first.as<std::string>();
-    if (!kv.second.IsSequence() || kv.second.size() == 0)
-      spec.section("grid").fail(key, "must be a non-empty list of values");
-    std::vector<std::string> values;
-    for (const auto& v : kv.second) values.push_back(flow(v));
-    axes.emplace_back(key, values);
-  }
+  if (!root["grid"] && axes.empty())
+    spec.fail("grid", "is missing: give a grid (config keys to lists of values) or a sample");
+  if (root["grid"])
+    for (const auto& kv : root["grid"]) {
+      const std::string key = kv.first.as<std::string>();
+      if (!kv.second.IsSequence() || kv.second.size() == 0)
+        spec.section("grid").fail(key, "must be a non-empty list of values");
+      Axis a{key, {}, {}};
+      for (const auto& v : kv.second) {
+        a.sets.push_back({key + "=" + flow(v)});
+        a.cells.push_back(flow(v));
+      }
+      axes.push_back(a);
+    }
   size_t points = 1;
-  for (const auto& a : axes) points *= a.second.size();
+  for (const auto& a : axes) points *= a.sets.size();
   if (points > 10000) spec.fail("grid", "has " + std::to_string(points) + " points; at most 10000");
 
   // Every point's config is built and checked in memory first; only then is anything written.
   const fs::path dir = path_under(out_abs, "sweeps", name);
   std::vector<std::pair<fs::path, std::string>> files;  // generated config: path, text
   std::string list, table = "index\tname";
-  for (const auto& a : axes) table += "\t" + a.first;
+  for (const auto& a : axes) {
+    table += "\t" + a.label;
+    if (a.label == "trial")
+      for (const std::string& k : sample_keys) table += "\t" + k;
+  }
   table += "\n";
   int threads = 1;
   for (size_t i = 0; i < points; ++i) {
     std::vector<std::string> sets = fixed;
     std::string row;
     for (size_t k = axes.size(), rest = i; k-- > 0;) {  // last axis varies fastest
-      const auto& [key, values] = axes[k];
-      const std::string& v = values[rest % values.size()];
-      sets.push_back(key + "=" + v);
-      row = "\t" + v + row;
-      rest /= values.size();
+      const Axis& a = axes[k];
+      const size_t v = rest % a.sets.size();
+      sets.insert(sets.end(), a.sets[v].begin(), a.sets[v].end());
+      row = "\t" + a.cells[v] + row;
+      rest /= a.sets.size();
     }
     char run[64];
     std::snprintf(run, sizeof run, "_%03zu", i);

@@ -1,8 +1,13 @@
-// `mutrain sweep CONFIG --grid key=v1,v2,... [--grid ...] [--widths a,b,...] [--set k=v] [--out
-// DIR]`: trains one run per grid point (widths x grid values), one after another in this process,
-// into DIR/sweeps/NAME/<point>/. tools/transfer.py reads them. For a SLURM job array over the same
-// grid use `mutrain submit --sweep` (docs/slurm.md).
+// `mutrain sweep CONFIG --grid key=v1,v2,... [--grid ...] [--widths a,b,...] [--sample
+// key=log:LO:HI ... --trials N [--search-seed S]] [--set k=v] [--out DIR]`: trains one run per
+// point (random-search trials x widths x grid values), one after another in this process, into
+// DIR/sweeps/NAME/<point>/. tools/transfer.py reads them; `mutrain transfer` takes the best trial
+// to other widths. For a SLURM job array over the same points use `mutrain submit --sweep`
+// (docs/slurm.md).
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <set>
 
@@ -10,14 +15,19 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "io/run_name.h"
+#include "train/search_space.h"
 #include "train/trainer.h"
 
 namespace mt::cli {
+
+namespace fs = std::filesystem;
 
 namespace {
 struct Axis {
   std::string key;
   std::vector<std::string> values;
+  // Assignments per value; empty: key=value. The trial axis sets every sampled key.
+  std::vector<std::vector<std::string>> sets;
 };
 
 Axis parse_axis(const std::string& text) {
@@ -25,7 +35,7 @@ Axis parse_axis(const std::string& text) {
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
     usage_error("--grid takes key=v1,v2,... (e.g. optimizer.adamw.lr=1e-3,2e-3), got '" + text +
                 "'");
-  Axis a{text.substr(0, eq), {}};
+  Axis a{text.substr(0, eq), {}, {}};
   std::string rest = text.substr(eq + 1), item;
   for (char c : rest + ",") {
     if (c != ',') {
@@ -49,9 +59,33 @@ int sweep(const std::vector<std::string>& args, Communicator& comm) {
   std::string config_path, out_dir = "runs";
   std::vector<std::string> overrides;
   std::vector<Axis> axes;
+  std::vector<SearchDim> space;
+  int64_t trials = 0;
+  uint64_t search_seed = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--set" || a.rfind("--set=", 0) == 0)
+    if (a == "--sample" || a.rfind("--sample=", 0) == 0) {
+      const std::string text = option_value(args, i, "--sample");
+      const size_t eq = text.find('=');
+      if (eq == std::string::npos)
+        usage_error(
+            "--sample takes key=log:LO:HI | uniform:LO:HI | choice:A,B (e.g. "
+            "optimizer.adamw.lr=log:1e-4:1e-2), got '" +
+            text + "'");
+      space.push_back(parse_search_dim(text.substr(0, eq), text.substr(eq + 1), "sweep"));
+    } else if (a == "--trials" || a.rfind("--trials=", 0) == 0) {
+      const std::string v = option_value(args, i, "--trials");
+      char* end = nullptr;
+      trials = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != 0 || trials < 1 || trials > 10000)
+        usage_error("--trials takes a number of random-search trials in 1..10000, got '" + v + "'");
+    } else if (a == "--search-seed" || a.rfind("--search-seed=", 0) == 0) {
+      const std::string v = option_value(args, i, "--search-seed");
+      char* end = nullptr;
+      search_seed = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || *end != 0 || v[0] == '-')
+        usage_error("--search-seed takes a non-negative integer, got '" + v + "'");
+    } else if (a == "--set" || a.rfind("--set=", 0) == 0)
       overrides.push_back(option_value(args, i, "--set"));
     else if (a == "--out" || a.rfind("--out=", 0) == 0)
       out_dir = option_value(args, i, "--out");
@@ -60,15 +94,39 @@ int sweep(const std::vector<std::string>& args, Communicator& comm) {
     else if (a == "--widths" || a.rfind("--widths=", 0) == 0)
       axes.push_back(parse_axis("model.width=" + option_value(args, i, "--widths")));
     else if (!a.empty() && a[0] == '-')
-      usage_error("unknown option '" + a + "' for sweep; known: --grid, --widths, --set, --out");
+      usage_error("unknown option '" + a +
+                  "' for sweep; known: --grid, --widths, --sample, --trials, --search-seed, --set, "
+                  "--out");
     else if (config_path.empty())
       config_path = a;
     else
       usage_error("sweep takes one CONFIG file");
   }
+  if (space.empty() != (trials == 0))
+    usage_error(space.empty() ? "--trials needs at least one --sample key=DISTRIBUTION"
+                              : "--sample needs --trials N (how many random-search trials)");
+  if (!space.empty()) {
+    // Random search: the trial axis comes first (slowest), so a trial's seeds and widths run
+    // together; its values are drawn per trial (search_space.h).
+    std::set<std::string> keys;
+    for (const SearchDim& d : space)
+      if (!keys.insert(d.key).second) usage_error("--sample names '" + d.key + "' twice");
+    Axis trial{"trial", {}, {}};
+    for (int64_t t = 0; t < trials; ++t) {
+      char id[16];
+      std::snprintf(id, sizeof id, "%03lld", static_cast<long long>(t));
+      trial.values.push_back(id);
+      const std::vector<std::string> values = sample_trial(space, search_seed, t);
+      std::vector<std::string> sets;
+      for (size_t k = 0; k < space.size(); ++k) sets.push_back(space[k].key + "=" + values[k]);
+      trial.sets.push_back(sets);
+    }
+    axes.insert(axes.begin(), trial);
+  }
   if (config_path.empty() || axes.empty())
     usage_error(
-        "usage: mutrain sweep CONFIG --grid key=v1,v2 [--widths 128,256] [--set k=v] [--out DIR]");
+        "usage: mutrain sweep CONFIG --grid key=v1,v2 [--widths 128,256] [--sample key=log:LO:HI "
+        "--trials N] [--set k=v] [--out DIR]");
   Config base = Config::load_file(config_path);
   for (const std::string& o : overrides) base.apply_override(o);
   const std::string name = read_run_name(base, "name", "run");
@@ -79,9 +137,9 @@ int sweep(const std::vector<std::string>& args, Communicator& comm) {
   for (const Axis& ax : axes) {
     std::vector<std::vector<std::string>> next;
     for (const auto& p : points)
-      for (const std::string& v : ax.values) {
+      for (size_t v = 0; v < ax.values.size(); ++v) {
         next.push_back(p);
-        next.back().push_back(v);
+        next.back().push_back(std::to_string(v));
       }
     points = next;
   }
@@ -92,10 +150,14 @@ int sweep(const std::vector<std::string>& args, Communicator& comm) {
     Config cfg = Config::parse(base_yaml, base.source());
     point.clear();
     for (size_t k = 0; k < axes.size(); ++k) {
-      cfg.apply_override(axes[k].key + "=" + points[i][k]);
+      const size_t v = std::stoul(points[i][k]);
+      if (axes[k].sets.empty())
+        cfg.apply_override(axes[k].key + "=" + axes[k].values[v]);
+      else
+        for (const std::string& set : axes[k].sets[v]) cfg.apply_override(set);
       if (k > 0) point += '_';
       point += short_key(axes[k].key);
-      point += points[i][k];
+      point += axes[k].values[v];
     }
     const std::string problem = run_name_problem(point);
     if (!problem.empty())
@@ -111,6 +173,21 @@ int sweep(const std::vector<std::string>& args, Communicator& comm) {
     if (!names.insert(point).second)
       input_error("sweep", "two grid points are both named '", point, "'; give each value once");
     Trainer check(cfg, comm, dir);  // refuses a bad point as the run would, writing nothing
+  }
+  if (!space.empty() && comm.rank() == 0) {
+    // trials.tsv: every trial's sampled values (also in each run's config.yaml).
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    std::ofstream tsv(fs::path(dir) / "trials.tsv");
+    tsv << "trial";
+    for (const SearchDim& d : space) tsv << '\t' << d.key;
+    tsv << '\n';
+    for (size_t t = 0; t < axes[0].values.size(); ++t) {
+      tsv << "trial" << axes[0].values[t];
+      for (const std::string& set : axes[0].sets[t]) tsv << '\t' << set.substr(set.find('=') + 1);
+      tsv << '\n';
+    }
+    if (!tsv) input_error("sweep", "cannot write ", (fs::path(dir) / "trials.tsv").string());
   }
   log::info("[sweep] ", points.size(), " runs into ", dir);
   int failures = 0;

@@ -35,7 +35,12 @@ const char* kUsage =
     "                    [--set k=v ...] [--out DIR]\n"
     "                    µP coordinate check: layer activations against width (or depth)\n"
     "  sweep CONFIG --grid key=v1,v2 [--widths 128,256] [--set k=v ...] [--out DIR]\n"
-    "                    one run per grid point, one after another (tools/transfer.py)\n"
+    "        [--sample key=log:LO:HI ... --trials N [--search-seed S]]\n"
+    "                    one run per grid point (and random-search trial), one after another\n"
+    "                    (tools/transfer.py)\n"
+    "  transfer SWEEP_DIR [--metric val_loss] [--widths 128,...,2048 --grid seed=0,1]\n"
+    "                    the sweep's best point (mean over seeds) to best.yaml; trained at the\n"
+    "                    widths given (µTransfer, docs/mup.md)\n"
     "  version                                           version, git revision, devices\n"
     "  help                                              this message\n"
     "Exit codes: 0 success, 1 runtime failure, 2 bad input (config, data, CLI), 3 stopped by a "
@@ -101,8 +106,10 @@ int main(int argc, char** argv) {
     if (command == "submit") return mt::cli::submit(args);
     if (command == "coord-check") return mt::cli::coord_check(args, *comm);
     if (command == "sweep") return mt::cli::sweep(args, *comm);
-    mt::cli::usage_error("unknown command '" + command +
-                         "'; known: coord-check, help, inspect, submit, sweep, train, version");
+    if (command == "transfer") return mt::cli::transfer(args, *comm);
+    mt::cli::usage_error(
+        "unknown command '" + command +
+        "'; known: coord-check, help, inspect, submit, sweep, train, transfer, version");
   } catch (const mt::Error& e) {
     return fail(e.what(), static_cast<int>(e.code()));
   } catch (const std::bad_alloc&) {

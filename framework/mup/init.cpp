@@ -13,14 +13,18 @@ ParamRule parameter_rule(const Parameter& p, const Parametrization& pz, int64_t 
                          const Optimizer& optimizer, int64_t depth) {
   ParamRule r;
   r.init_std = default_init_std(p);
-  if (pz.type == Parametrization::Type::sp) return r;
+  r.init_mult = pz.role_init_std_mult(p.role());
+  if (pz.type == Parametrization::Type::sp) {
+    r.lr_mult = pz.role_lr_mult(p.role());
+    return r;
+  }
   const MupRule m = optimizer.mup_rule(p, pz.scale(width, depth));
   if (m.init == MupRule::Init::spectral) {
     // Spectral condition (Yang, Simon, Bernstein): ||W||_2 ~ sqrt(d_out/d_in) at init.
     const float din = static_cast<float>(p.fan_in()), dout = static_cast<float>(p.fan_out());
     r.init_std = std::sqrt(dout / din) / (std::sqrt(din) + std::sqrt(dout));
   }
-  r.lr_mult = m.lr_mult;
+  r.lr_mult = m.lr_mult * pz.role_lr_mult(p.role());
   r.wd_mult = m.wd_mult;
   r.eps_mult = m.eps_mult;
   if (p.role() == Role::output && pz.readout_zero_init) r.zero_init = true;
@@ -31,8 +35,11 @@ ParamRule parameter_rule(const Parameter& p, const Parametrization& pz, int64_t 
 
 void set_readout_multipliers(const std::vector<Parameter*>& params, const Parametrization& pz,
                              int64_t width) {
-  for (Parameter* p : params)
-    if (p->role() == Role::output && p->is_matrix()) p->output_mult = pz.readout_multiplier(width);
+  for (Parameter* p : params) {
+    if (!p->is_matrix()) continue;
+    if (p->role() == Role::output) p->output_mult = pz.readout_multiplier(width);
+    if (p->role() == Role::input) p->output_mult = pz.input_mult;
+  }
 }
 
 void apply_parametrization(const std::vector<Parameter*>& params, const Parametrization& pz,
@@ -48,6 +55,7 @@ void apply_parametrization(const std::vector<Parameter*>& params, const Parametr
     p->wd_mult = r.wd_mult;
     p->eps_mult = r.eps_mult;
     p->init_std = r.zero_init ? 0.0f : r.init_std;
+    p->init_mult = r.init_mult;
     p->rule_applied = true;
   }
   set_readout_multipliers(params, pz, width);

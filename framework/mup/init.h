@@ -15,7 +15,8 @@
 namespace mt {
 
 struct ParamRule {
-  float init_std = 0.0f;  // std of the normal init (0 with zero init)
+  float init_std = 0.0f;   // std of the normal init (0 with zero init)
+  float init_mult = 1.0f;  // the role's init_std_mult: multiplies whichever std the init uses
   bool zero_init = false;
   float lr_mult = 1.0f, wd_mult = 1.0f, eps_mult = 1.0f;
 };
@@ -42,8 +43,9 @@ void apply_parametrization(const std::vector<Parameter*>& params, const Parametr
 // a config error naming parametrization.depth_alpha (`section` is "parametrization").
 void apply_depth(Model& model, const Parametrization& pz, const Config& section);
 
-// The readout multiplier alone: output_mult = pz.readout_multiplier(width) on every output-role
-// matrix (output_mult / width_mult under mup; output_mult under sp).
+// The forward multipliers alone: output_mult = pz.readout_multiplier(width) on every output-role
+// matrix (output_mult / width_mult under mup; output_mult under sp) and pz.input_mult on every
+// input-role matrix (first layer, embeddings; constant in width).
 void set_readout_multipliers(const std::vector<Parameter*>& params, const Parametrization& pz,
                              int64_t width);
 

@@ -17,6 +17,15 @@ Parametrization Parametrization::from_config(const Config& c) {
   p.query_zero_init = c.get<bool>("query_zero_init", false);
   p.depth_alpha = static_cast<float>(c.get_in("depth_alpha", 0.0, 0.0, 1.0));
   p.base_depth = c.get_in("base_depth", int64_t{0}, int64_t{0}, int64_t{1024});
+  p.input_mult = static_cast<float>(c.get_positive("input_mult", 1.0));
+  // Per-role maps {input, hidden, output, vector}: absent roles are 1; an unknown role is refused
+  // by the unused-key check.
+  const Config init = c.section("init_std_mult"), lr = c.section("lr_mult");
+  for (Role r : {Role::input, Role::hidden, Role::output, Role::vector}) {
+    const size_t i = static_cast<size_t>(r);
+    p.init_std_mult[i] = static_cast<float>(init.get_positive(role_name(r), 1.0));
+    p.lr_mult[i] = static_cast<float>(lr.get_positive(role_name(r), 1.0));
+  }
   if (p.depth_alpha > 0.0f && p.type != Type::mup)
     c.fail("depth_alpha", "depth µP (depth_alpha > 0) needs type: mup");
   return p;

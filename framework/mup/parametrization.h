@@ -2,6 +2,7 @@
 // weight-decay multipliers, the readout multiplier and the attention logit scale
 // (docs/science.md section 4; microsoft/mup semantics).
 #pragma once
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -25,9 +26,19 @@ struct Parametrization {
   // base_depth, with the optimizers' depth rules. alpha 0: off; 0.5: depth-µP; 1: CompleteP.
   float depth_alpha = 0.0f;
   int64_t base_depth = 0;  // 0: the model's own depth (depth_mult = 1)
+  // Per-role hyperparameters (Tensor Programs V's tunable multipliers; docs/mup.md "Per-role
+  // hyperparameters"): tuned at the base width, constant in width, the rules scale on top of
+  // them. They apply under sp as well (there they are just multipliers).
+  float input_mult = 1.0f;  // forward multiplier of input-role matrices' outputs
+  // By Role (input, hidden, output, vector):
+  std::array<float, 4> init_std_mult{1.0f, 1.0f, 1.0f, 1.0f};
+  std::array<float, 4> lr_mult{1.0f, 1.0f, 1.0f, 1.0f};
 
   static Parametrization from_config(const Config& section);  // "parametrization"
   std::string type_name() const { return type == Type::sp ? "sp" : "mup"; }
+
+  float role_init_std_mult(Role r) const { return init_std_mult[static_cast<size_t>(r)]; }
+  float role_lr_mult(Role r) const { return lr_mult[static_cast<size_t>(r)]; }
 
   // 1/sqrt(d_head) or 1/d_head.
   float attn_logit_scale(int64_t d_head) const;

@@ -58,14 +58,18 @@ class Parameter {
   float wd_mult = 1.0f;
   // Multiplier of the optimizer's epsilon (depth µP), set by the parametrization.
   float eps_mult = 1.0f;
-  // Forward multiplier of the layer output this weight produces (the µP readout multiplier,
-  // set for output-role matrices by mup/init.cpp; Linear applies it to x W^T).
+  // Forward multiplier of the layer output this weight produces (the µP readout multiplier of
+  // output-role matrices, the input multiplier of input-role ones; set by mup/init.cpp; Linear
+  // applies it to x W^T, Embedding to the rows it looks up).
   float output_mult = 1.0f;
   // Marks the query projection of attention (µP may zero-initialise it: query_zero_init).
   bool attention_query = false;
   // Inside a residual branch x + m_L F(x) (Model::residual_branch marks it): depth µP's rules
   // apply to it (docs/mup.md "Depth").
   bool residual_branch = false;
+  // Per-role init multiplier (parametrization.init_std_mult, a hyperparameter tuned at the base
+  // width): the normal init's std, whoever chose it, is multiplied by it.
+  float init_mult = 1.0f;
   float init_std = 0.0f;      // std the parametrization chose / actually used (outputs and tests)
   bool rule_applied = false;  // init_std was set by apply_parametrization
   int64_t offset = -1;        // element offset in the flat buffer

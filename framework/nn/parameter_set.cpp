@@ -40,9 +40,10 @@ void initialize_parameter(Parameter& p, uint64_t seed) {
       p.init_std = 0.0f;
       return;
     case InitSpec::Kind::normal: {
-      const float std = p.init().std >= 0 ? p.init().std
-                        : p.rule_applied  ? p.init_std
-                                          : default_init_std(p);
+      const float std = (p.init().std >= 0 ? p.init().std
+                         : p.rule_applied  ? p.init_std
+                                           : default_init_std(p)) *
+                        p.init_mult;
       p.init_std = std;
       if (std == 0.0f)
         v.fill(0.0f);

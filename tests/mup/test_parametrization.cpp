@@ -146,6 +146,97 @@ TEST(Mup, TrainerAppliesTheRulesAndStoresThem) {
   EXPECT_NEAR(std::sqrt(ss / q->numel()), 1.0 / 8.0, 0.01);
 }
 
+// Per-role hyperparameters (docs/mup.md "Per-role hyperparameters"): constant in width, the
+// rules on top of them, under mup and sp alike.
+TEST(Mup, PerRoleMultipliersMultiplyTheRules) {
+  Parametrization pz = mup(64);
+  pz.lr_mult = {0.5f, 2.0f, 4.0f, 8.0f};  // input, hidden, output, vector
+  pz.init_std_mult = {3.0f, 0.5f, 0.25f, 1.0f};
+  Parametrization sp;
+  sp.lr_mult = pz.lr_mult;
+  sp.init_std_mult = pz.init_std_mult;
+  for (int64_t width : {64, 256, 1024}) {
+    const float m = static_cast<float>(width) / 64.0f;
+    Parameter in = make("i", Role::input, 784, width), hid = make("h", Role::hidden, width, width),
+              out = make("o", Role::output, width, 10);
+    // AdamW under µP: input x1, hidden x1/m, output x1 (the readout multiplier carries 1/m).
+    EXPECT_FLOAT_EQ(parameter_rule(in, pz, width, opt("adamw")).lr_mult, 0.5f);
+    EXPECT_FLOAT_EQ(parameter_rule(hid, pz, width, opt("adamw")).lr_mult, 2.0f / m);
+    EXPECT_FLOAT_EQ(parameter_rule(hid, pz, width, opt("adamw")).wd_mult, m);  // unchanged
+    EXPECT_FLOAT_EQ(parameter_rule(out, pz, width, opt("adamw")).lr_mult, 4.0f);
+    // SGD under µP: input x m.
+    EXPECT_FLOAT_EQ(parameter_rule(in, pz, width, opt("sgd")).lr_mult, 0.5f * m);
+    // The init multiplier rides beside the rule's std (which it leaves as the rule says).
+    const ParamRule rh = parameter_rule(hid, pz, width, opt("adamw"));
+    EXPECT_FLOAT_EQ(rh.init_std, 1.0f / std::sqrt(static_cast<float>(width)));
+    EXPECT_FLOAT_EQ(rh.init_mult, 0.5f);
+    EXPECT_FLOAT_EQ(parameter_rule(in, pz, width, opt("adamw")).init_mult, 3.0f);
+    // Under sp the multipliers are all there is.
+    EXPECT_FLOAT_EQ(parameter_rule(hid, sp, width, opt("adamw")).lr_mult, 2.0f);
+    EXPECT_FLOAT_EQ(parameter_rule(out, sp, width, opt("adamw")).init_mult, 0.25f);
+  }
+  // input_mult is constant in width; the readout multiplier keeps its 1/m.
+  pz.input_mult = 5.0f;
+  std::vector<Parameter> ps = {make("i", Role::input, 784, 256), make("o", Role::output, 256, 10),
+                               make("h", Role::hidden, 256, 256)};
+  std::vector<Parameter*> ptrs = {&ps[0], &ps[1], &ps[2]};
+  set_readout_multipliers(ptrs, pz, 256);
+  EXPECT_FLOAT_EQ(ps[0].output_mult, 5.0f);
+  EXPECT_FLOAT_EQ(ps[1].output_mult, 2.0f / 4.0f);
+  EXPECT_EQ(ps[2].output_mult, 1.0f);
+}
+
+TEST(Mup, TrainerAppliesPerRoleHyperparametersFromTheConfig) {
+  register_builtins();
+  SingleProcess comm;
+  Trainer t(Config::parse("model: {name: gpt, width: 64, depth: 1, heads: 2, context: 8}\n"
+                          "data: {name: random_tokens}\n"
+                          "parametrization: {type: mup, base_width: 16, input_mult: 3.0,\n"
+                          "  lr_mult: {output: 0.5, vector: 2.0},\n"
+                          "  init_std_mult: {hidden: 2.0, input: 0.5}}\n"
+                          "optimizer: {groups: {hidden: adamw}}\n"
+                          "train: {batch_size: 2, threads: 1}\n"),
+            comm);
+  EXPECT_FLOAT_EQ(t.params().find("wte.weight")->output_mult, 3.0f);
+  EXPECT_FLOAT_EQ(t.params().find("wpe.weight")->output_mult, 3.0f);
+  EXPECT_FLOAT_EQ(t.params().find("head.weight")->output_mult, 1.0f / 4.0f);
+  EXPECT_FLOAT_EQ(t.params().find("head.weight")->lr_mult, 0.5f);
+  EXPECT_FLOAT_EQ(t.params().find("ln_f.weight")->lr_mult, 2.0f);
+  const Parameter* q = t.params().find("blocks.0.attn.q.weight");
+  EXPECT_FLOAT_EQ(q->lr_mult, 0.25f);  // the rule's 1/m, hidden multiplier 1
+  // Measured stds: hidden 2 x 1/sqrt(64), embeddings 0.5 x 1 (fan_in 1).
+  auto rms = [](const Parameter* p) {
+    double ss = 0;
+    for (float v : p->value().to_vector()) ss += static_cast<double>(v) * v;
+    return std::sqrt(ss / static_cast<double>(p->numel()));
+  };
+  EXPECT_NEAR(rms(q), 2.0 / 8.0, 0.02);
+  EXPECT_NEAR(rms(t.params().find("wte.weight")), 0.5, 0.03);
+}
+
+TEST(Mup, PerRoleHyperparameterMistakesAreConfigErrors) {
+  const std::string gpt =
+      "model: {name: gpt, width: 32, depth: 2, heads: 2, context: 8}\n"
+      "data: {name: random_tokens}\ntrain: {batch_size: 2, threads: 1}\n";
+  auto expect_error = [&](const std::string& pz, const std::string& key) {
+    register_builtins();
+    SingleProcess comm;
+    try {
+      Trainer t(Config::parse(gpt + "parametrization: " + pz + "\n"), comm);
+      ADD_FAILURE() << "accepted: " << pz;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::bad_input) << e.what();
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  };
+  expect_error("{type: mup, input_mult: 0}", "input_mult");
+  expect_error("{type: mup, input_mult: -1}", "input_mult");
+  expect_error("{type: mup, lr_mult: {hidden: 0}}", "lr_mult.hidden");
+  expect_error("{type: mup, lr_mult: {embedding: 2}}", "lr_mult.embedding");
+  expect_error("{type: mup, init_std_mult: {output: .nan}}", "init_std_mult.output");
+  expect_error("{type: mup, init_std_mult: 2}", "init_std_mult");
+}
+
 // Depth µP (docs/mup.md "Depth"; CompleteP, Dey et al. 2025, Table 1, the alpha column):
 // m_L = depth / base_depth.
 Parametrization depth_mup(float alpha, int64_t base_depth) {

@@ -116,6 +116,21 @@ TEST(Layers, EmbeddingParametersAndGrad) {
   }
 }
 
+TEST(Layers, EmbeddingInputMultiplierScalesTheRowsAndTheirGradient) {
+  Embedding emb("wte", 7, 4);
+  Bound b(emb);
+  const float mult = 3.0f;
+  emb.weight().output_mult = mult;  // what parametrization.input_mult sets (mup/init.cpp)
+  const std::vector<int32_t> ids{6, 0, 2, 2, 5};
+  Graph g(false);
+  Tensor y = emb(g, ids);
+  const float* W = emb.weight().value().data();
+  for (size_t n = 0; n < ids.size(); ++n)
+    for (int64_t c = 0; c < 4; ++c)
+      EXPECT_FLOAT_EQ(y.data()[n * 4 + c], mult * W[ids[n] * 4 + c]) << n << "," << c;
+  expect_gradcheck([&](Graph& g2) { return emb(g2, ids); }, module_inputs(emb));
+}
+
 TEST(Layers, RmsNormInitAndGrad) {
   RMSNorm norm("ln", 8);
   ASSERT_EQ(names(norm), (std::vector<std::string>{"ln.weight"}));

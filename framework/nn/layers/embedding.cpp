@@ -9,6 +9,8 @@ Embedding::Embedding(std::string name, int64_t vocab, int64_t dim, InitSpec init
 
 Tensor Embedding::operator()(Graph& g, const std::vector<int32_t>& ids) {
   Tensor y = embedding(g, m_weight->value(), ids);  // (N, dim)
+  // The input multiplier (parametrization.input_mult, mup/init.cpp) scales the looked-up rows.
+  if (m_weight->output_mult != 1.0f) y = scale(g, y, m_weight->output_mult);
   g.observe(name(), y);
   return y;
 }
