@@ -3,7 +3,8 @@
 // the points of a finished sweep (a random search at the base width, or a grid) by their final
 // metric averaged over seeds, writes the winner's resolved config to SWEEP_DIR/best.yaml, and with
 // --widths / --grid trains it at those widths as a new sweep (docs/mup.md "Random search and
-// transfer"). A point counts only if every seed of it finished all its steps.
+// transfer"). Runs whose configs differ only in `seed` (and `name`) are the seeds of one point; a
+// point counts only if every seed of it finished all its steps.
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -27,6 +28,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Group {
+  std::string label;           // the first member's point name without its seed token
   std::vector<double> values;  // one per finished seed
   int unfinished = 0;
   std::string config;  // config.yaml of one finished member
@@ -54,6 +56,21 @@ std::string group_of(const std::string& point) {
     token.clear();
   }
   return out.empty() ? point : out;
+}
+
+// What makes runs seeds of one point: the resolved config without `name` and `seed` (so the runs
+// of a `mutrain submit --sweep` array, named NAME_000, NAME_001, ..., group as well).
+std::string setting_of(const fs::path& run) {
+  try {
+    YAML::Node c = YAML::LoadFile((run / "config.yaml").string());
+    c.remove("name");
+    c.remove("seed");
+    YAML::Emitter e;
+    e << c;
+    return e.c_str();
+  } catch (const YAML::Exception&) {
+    return "unreadable:" + run.string();
+  }
 }
 
 // The metric of a finished run (summary.yaml written, no stop signal, every configured step
@@ -114,7 +131,9 @@ int transfer(const std::vector<std::string>& args, Communicator& comm) {
   std::map<std::string, Group> groups;
   for (const auto& entry : fs::directory_iterator(sweep_dir)) {
     if (!entry.is_directory() || !fs::exists(entry.path() / "config.yaml")) continue;
-    Group& g = groups[group_of(entry.path().filename().string())];
+    Group& g = groups[setting_of(entry.path())];
+    const std::string label = group_of(entry.path().filename().string());
+    if (g.label.empty() || label < g.label) g.label = label;
     const double v = finished_metric(entry.path(), metric);
     if (std::isnan(v)) {
       ++g.unfinished;
@@ -125,7 +144,7 @@ int transfer(const std::vector<std::string>& args, Communicator& comm) {
   }
   std::vector<std::pair<std::string, const Group*>> ranked;
   for (const auto& [key, g] : groups)
-    if (g.unfinished == 0 && !g.values.empty()) ranked.emplace_back(key, &g);
+    if (g.unfinished == 0 && !g.values.empty()) ranked.emplace_back(g.label, &g);
   if (ranked.empty())
     input_error("transfer", "no finished runs in '", sweep_dir, "' (", groups.size(),
                 " point(s), none with every seed finished: summary.yaml with all train.steps done "

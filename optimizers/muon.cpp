@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <cmath>
 #include <map>
 #include <utility>
 
 #include "backend/backend.h"
+#include "optim/spectral_norm.h"
 
 namespace mt {
 
@@ -24,6 +27,12 @@ MuonOptions MuonOptions::from_config(const Config& c) {
   o.coefficients = parse_ns_coefficients(
       c.get_choice("ns_coefficients", "quintic", {"quintic", "polar_express"}));
   o.eps = static_cast<float>(c.get_positive("eps", 1e-7));
+  const std::string control =
+      c.get_choice("weight_control", "none", {"none", "rescale", "retract"});
+  o.weight_control = control == "rescale"   ? WeightControl::rescale
+                     : control == "retract" ? WeightControl::retract
+                                            : WeightControl::none;
+  o.weight_control_scale = static_cast<float>(c.get_positive("weight_control_scale", 1.0));
   return o;
 }
 
@@ -33,9 +42,36 @@ std::vector<StateInfo> Muon::do_states() const {
   return {{"momentum", "EMA of the gradients, buf <- mu buf + (1 - mu) g", true}};
 }
 
+double Muon::weight_control_flops(int64_t rows, int64_t cols) const {
+  const double n = static_cast<double>(rows) * static_cast<double>(cols);
+  switch (m_opts.weight_control) {
+    case WeightControl::none:
+      return 0.0;
+    case WeightControl::retract:
+      return ns_flops(rows, cols, m_opts.ns_steps) + 2.0 * n;
+    case WeightControl::rescale: {
+      // Per Lanczos step: A v and A^T u (2 x 2n) and the full reorthogonalisation against the
+      // k earlier basis vectors of each side (about 4 k (rows + cols) on average k / 2).
+      const double k = SpectralNorm::kColdIters;
+      return k * (4.0 * n + 2.0 * k * static_cast<double>(rows + cols)) + 2.0 * n;
+    }
+  }
+  return 0.0;
+}
+
 double Muon::do_update_cost(const Parameter& p) const {
   if (!p.is_matrix()) return Optimizer::do_update_cost(p);
-  return ns_flops(p.shape()[0], p.shape()[1], m_opts.ns_steps);
+  return ns_flops(p.shape()[0], p.shape()[1], m_opts.ns_steps) +
+         weight_control_flops(p.shape()[0], p.shape()[1]);
+}
+
+std::vector<std::string> Muon::do_report() const {
+  if (m_opts.weight_control == WeightControl::none || m_control_steps == 0) return {};
+  return {cat("weight control (",
+              m_opts.weight_control == WeightControl::rescale ? "rescale" : "retract", ", scale ",
+              m_opts.weight_control_scale,
+              "): ", 1e3 * m_control_seconds / static_cast<double>(m_control_steps),
+              " ms per step (this rank's matrices, threads' time summed)")};
 }
 
 std::vector<std::string> Muon::do_mup_problems() const {
@@ -92,7 +128,7 @@ void Muon::do_step(float lr_factor) {
       std::max(1, std::min<int>(omp_get_max_threads(), static_cast<int>(order.size())));
   m_ws.resize(static_cast<size_t>(threads));
   m_update.resize(static_cast<size_t>(threads));
-  std::vector<double> orth(order.size(), -1.0);
+  std::vector<double> orth(order.size(), -1.0), control(order.size(), 0.0);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
   for (size_t i = 0; i < order.size(); ++i) {
     const int t = omp_get_thread_num();
@@ -100,6 +136,12 @@ void Muon::do_step(float lr_factor) {
     if (m_record_orth)
       orth[i] =
           mt::orthogonality_error(m_update[t].data(), order[i]->shape()[0], order[i]->shape()[1]);
+    if (m_opts.weight_control != WeightControl::none)
+      control[i] = control_one(*order[i], m_ws[t], m_update[t]);
+  }
+  if (m_opts.weight_control != WeightControl::none) {
+    for (double s : control) m_control_seconds += s;
+    ++m_control_steps;
   }
   if (m_record_orth)
     for (size_t i = 0; i < order.size(); ++i) m_orth_err[order[i]->name()] = orth[i];
@@ -122,7 +164,34 @@ void Muon::update_one(Parameter& p, float lr_factor, NsWorkspace& ws, std::vecto
   be.decayed_update(p.value().data(), u, n, decay, step);
 }
 
+double Muon::control_one(Parameter& p, NsWorkspace& ws, std::vector<float>& scratch) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t rows = p.shape()[0], cols = p.shape()[1], n = p.numel();
+  float* w = p.value().data();
+  const double target = static_cast<double>(m_opts.weight_control_scale) *
+                        std::sqrt(static_cast<double>(rows) / static_cast<double>(cols));
+  if (m_opts.weight_control == WeightControl::rescale) {
+    SpectralNorm norm;  // cold: the same estimate whatever came before (resumes stay bitwise)
+    const double s = norm.estimate(w, rows, cols, MuonOptions::kRescaleIters);
+    if (std::isfinite(s) && s > target) {
+      const float f = static_cast<float>(target / s);
+      for (int64_t i = 0; i < n; ++i) w[i] *= f;
+    }
+  } else {
+    scratch.resize(static_cast<size_t>(n));
+    newton_schulz(w, scratch.data(), rows, cols, m_opts.ns_steps, m_opts.coefficients, m_opts.eps,
+                  ws, compute_dtype());
+    const float f = static_cast<float>(target);
+    for (int64_t i = 0; i < n; ++i) w[i] = f * scratch[static_cast<size_t>(i)];
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 void Muon::step_on_device(float lr_factor) {
+  if (m_opts.weight_control != WeightControl::none)
+    input_error("optimizer",
+                "optimizer.muon.weight_control runs on the CPU only for now; set train.device: "
+                "cpu or weight_control: none");
   // Same-shape matrices (GPT: q, k, v, o; fc; proj) go through Newton-Schulz together: their
   // momentum directions are written one after another into one buffer per shape, orthogonalised
   // by strided-batched products, then applied. The element math is update_one's.

@@ -115,6 +115,8 @@ class Optimizer {
   std::vector<DiagnosticInfo> diagnostics(const Parameter& p) const { return do_diagnostics(p); }
   void record_diagnostics(bool on) { do_record_diagnostics(on); }
   double diagnostic(const Parameter& p, const std::string& name) const;
+  // Lines for the end-of-run log (e.g. the time an option cost per step); empty by default.
+  std::vector<std::string> report() const { return do_report(); }
 
  protected:
   explicit Optimizer(std::string name, float lr) : m_lr(lr), m_name(std::move(name)) {}
@@ -131,6 +133,7 @@ class Optimizer {
   virtual void do_record_diagnostics(bool /*on*/) {}
   // < 0 or NaN: not recorded.
   virtual double do_diagnostic(const Parameter& p, const std::string& name) const;
+  virtual std::vector<std::string> do_report() const { return {}; }
 
   float m_lr = 1e-3f;
   DType m_compute = DType::f32;

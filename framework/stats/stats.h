@@ -14,7 +14,7 @@
 #include "nn/model.h"
 #include "nn/parameter.h"
 #include "optim/optimizer_set.h"
-#include "stats/spectral.h"
+#include "optim/spectral_norm.h"
 
 namespace mt {
 

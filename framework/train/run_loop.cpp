@@ -198,6 +198,8 @@ void RunLoop::finish(RunSummary& summary) {
   m_run.comm.all_reduce_max(update_ms, 1);
   summary.update_ms = update_ms[0];
   log::info("[train] optimizer update: ", update_ms[0], " ms per step (slowest rank)");
+  for (Optimizer* opt : m_run.optimizers->all())
+    for (const std::string& line : opt->report()) log::info("[", opt->name(), "] ", line);
   write_summary(summary);
   if (m_run.comm.size() > 1)
     log::info("[train] collective payload of rank 0 per step: ", m_last_step_bytes, " bytes (",

@@ -103,6 +103,22 @@ for w in (16, 32):
         assert yaml.safe_load(open(os.path.join(run, "summary.yaml")))["steps_done"] == 4
 PY
 
+# The SLURM array's runs (named search_slurm_000 ...) group by setting too: trained here one by
+# one, as the array's tasks would, transfer picks the same trial's values.
+while read -r cfg; do
+  "$MUTRAIN" train "$cfg" --out slurm_runs > /dev/null 2>&1 || fail "training $cfg failed"
+done < runs/sweeps/search_slurm/list.txt
+"$MUTRAIN" transfer slurm_runs > slurm_transfer.log 2>&1 || fail "transfer on the array's runs failed"
+python3 - "$TMP" "$BEST" <<'PY' || fail "transfer on the array's runs picked another setting"
+import os, sys, yaml
+d, best = sys.argv[1], sys.argv[2]
+won = yaml.safe_load(open(os.path.join(d, "runs/sweeps/search", f"{best}_seed1", "config.yaml")))
+b = yaml.safe_load(open(os.path.join(d, "slurm_runs", "best.yaml")))
+assert b["optimizer"]["adamw"]["lr"] == won["optimizer"]["adamw"]["lr"], (b["optimizer"], won["optimizer"])
+assert b["parametrization"]["input_mult"] == won["parametrization"]["input_mult"]
+PY
+grep -qE "^ +1 +search_slurm_0[0-9]+ .* 2 " slurm_transfer.log || fail "the best point should average 2 seeds: $(cat slurm_transfer.log)"
+
 # Bad input: exit 2 with the component and the problem named, nothing trained.
 expect_exit 2 "needs --trials" -- "$MUTRAIN" sweep base.yaml --out bad --sample optimizer.adamw.lr=log:1e-3:1e-2
 expect_exit 2 "\[sweep\].*optimizer.adamw.lr.*LO < HI" -- "$MUTRAIN" sweep base.yaml --out bad --trials 2 --sample optimizer.adamw.lr=log:1e-2:1e-3

@@ -10,8 +10,10 @@
 
 #include "backend/cpu/blas.h"
 #include "backend/cpu/dnnl_gemm.h"
+#include "core/rng.h"
 #include "optimizers/muon.h"
 #include "reference_h5.h"
+#include "optim/spectral_norm.h"
 
 namespace mt {
 namespace {
@@ -260,6 +262,90 @@ TEST(Muon, RecordsOrthogonalityOnlyWhenAsked) {
   EXPECT_DOUBLE_EQ(Muon::ns_flops(6, 10, 5), 5.0 * (4.0 * 36 * 10 + 2.0 * 216));
 }
 
+// Weight-level spectral control (docs/spectral.md): on every step of a short run, rescale keeps
+// ||W||_2 <= c sqrt(d_out/d_in) and retract puts every singular value in the Newton-Schulz band
+// around it; the norms are computed here independently (Jacobi SVD in double).
+struct ControlRun {
+  std::vector<std::vector<double>> sv;  // singular values after each step
+  std::vector<std::vector<float>> w;    // weights after each step
+};
+
+ControlRun run_control(WeightControl control, float scale, int64_t rows, int64_t cols,
+                       float init_std, int steps) {
+  MuonOptions o;
+  o.lr = 0.05f;
+  o.weight_decay = 0.0f;
+  o.adjust_lr = AdjustLr::spectral;
+  o.weight_control = control;
+  o.weight_control_scale = scale;
+  Muon muon(o);
+  Parameter p("w", {rows, cols}, Role::hidden, InitSpec::normal(), cols, rows);
+  Tensor w0 = Tensor::zeros({rows, cols});
+  Rng(11, "test/control_init").fill_normal(w0, 0.0f, init_std);
+  p.bind(w0, Tensor::zeros({rows, cols}));
+  const Rng grads(12, "test/control_grads");
+  muon.add_parameter(&p);
+  ControlRun r;
+  for (int s = 0; s < steps; ++s) {
+    float* gp = p.grad().data();
+    for (int64_t i = 0; i < rows * cols; ++i)
+      gp[i] = static_cast<float>(grads.normal(static_cast<uint64_t>(s * rows * cols + i)));
+    muon.step(1.0f);
+    r.w.push_back(p.value().to_vector());
+    r.sv.push_back(singular_values(r.w.back(), rows, cols));
+  }
+  EXPECT_EQ(muon.report().empty(), control == WeightControl::none);
+  return r;
+}
+
+TEST(Muon, WeightControlRescaleKeepsTheSpectralNormBound) {
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{24, 12}, {12, 24}, {16, 16}}) {
+    const double target = 0.8 * std::sqrt(static_cast<double>(rows) / static_cast<double>(cols));
+    // Large init (||W|| several times the bound): clipped from the first step on.
+    const ControlRun big = run_control(WeightControl::rescale, 0.8f, rows, cols, 2.0f, 8);
+    for (size_t s = 0; s < big.sv.size(); ++s)
+      EXPECT_LE(big.sv[s][0], target * (1 + 1e-4)) << rows << "x" << cols << " step " << s;
+    // The first step starts far above the bound: rescaled onto it, not below.
+    EXPECT_GE(big.sv[0][0], target * (1 - 1e-4)) << rows << "x" << cols;
+    // Small weights (below the bound): rescale leaves them bitwise as without control.
+    const ControlRun small = run_control(WeightControl::rescale, 100.0f, rows, cols, 0.01f, 3);
+    const ControlRun none = run_control(WeightControl::none, 1.0f, rows, cols, 0.01f, 3);
+    for (size_t s = 0; s < small.w.size(); ++s) EXPECT_EQ(small.w[s], none.w[s]) << s;
+  }
+}
+
+TEST(Muon, WeightControlRetractPutsEverySingularValueNearTheTarget) {
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{24, 12}, {12, 24}, {16, 16}}) {
+    const double target = 1.5 * std::sqrt(static_cast<double>(rows) / static_cast<double>(cols));
+    for (float init : {0.01f, 3.0f}) {
+      const ControlRun r = run_control(WeightControl::retract, 1.5f, rows, cols, init, 6);
+      for (size_t s = 0; s < r.sv.size(); ++s)
+        for (double v : r.sv[s]) {
+          // quintic Newton-Schulz, 5 steps: singular values in about [0.68, 1.2] (science.md 1.6)
+          EXPECT_GE(v, 0.6 * target) << rows << "x" << cols << " step " << s;
+          EXPECT_LE(v, 1.25 * target) << rows << "x" << cols << " step " << s;
+        }
+    }
+  }
+}
+
+TEST(Muon, WeightControlCostGoesIntoTheCostModel) {
+  Parameter p("w", {64, 32}, Role::hidden, InitSpec::normal(), 32, 64);
+  MuonOptions o;
+  const double base = Muon(o).update_cost(p);
+  EXPECT_DOUBLE_EQ(base, Muon::ns_flops(64, 32, 5));
+  o.weight_control = WeightControl::retract;
+  EXPECT_DOUBLE_EQ(Muon(o).update_cost(p), 2 * base + 2.0 * 64 * 32);
+  o.weight_control = WeightControl::rescale;
+  const double k = SpectralNorm::kColdIters;
+  EXPECT_DOUBLE_EQ(Muon(o).update_cost(p) - base, k * (4.0 * 64 * 32 + 2 * k * 96) + 2.0 * 64 * 32);
+  const MuonOptions parsed =
+      MuonOptions::from_config(Config::parse("{weight_control: retract, weight_control_scale: 2}"));
+  EXPECT_EQ(parsed.weight_control, WeightControl::retract);
+  EXPECT_EQ(parsed.weight_control_scale, 2.0f);
+  EXPECT_EQ(MuonOptions::from_config(Config::parse("{}")).weight_control, WeightControl::none);
+}
+
 TEST(Muon, ScaleModesMatchTheScienceTable) {
   const int64_t d = 64;
   const double sd = std::sqrt(static_cast<double>(d));
@@ -311,7 +397,9 @@ TEST(Muon, ConfigValidation) {
                {"{ns_coefficients: cubic}", "ns_coefficients"},
                {"{nesterov: maybe}", "nesterov"},
                {"{eps: 0}", "eps"},
-               {"{weight_decay: -1}", "weight_decay"}};
+               {"{weight_decay: -1}", "weight_decay"},
+               {"{weight_control: clip}", "weight_control"},
+               {"{weight_control: rescale, weight_control_scale: 0}", "weight_control_scale"}};
   for (const auto& c : cases) {
     try {
       MuonOptions::from_config(Config::parse(c.yaml));

@@ -372,6 +372,62 @@ TEST(Stats, GptModulesIncludeBlocksAndValuesAreFinite) {
   EXPECT_GT(value(st, v, "act/blocks.1/upd_rms"), 0.0);
 }
 
+// Muon's weight control seen by the run's own instrument: a short GPT run (Muon on the hidden
+// matrices, lr large enough to push the weights past the bound) records w_spec_ratio of every
+// hidden matrix on every step; with rescale it stays <= the scale, with retract in the
+// Newton-Schulz band around it (docs/spectral.md), without control it exceeds the scale.
+double max_hidden_ratio_over_steps(const std::string& muon, int steps, double* min_ratio) {
+  register_builtins();
+  auto data = make_random_tokens(Config::parse("{vocab_size: 32}"));
+  auto model = model_registry().get("gpt")(
+      Config::parse("{width: 32, depth: 2, heads: 2, context: 8}"), {data->info()});
+  ParameterSet ps(model->parameters());
+  ps.initialize(0);
+  OptimizerSet opt = OptimizerSet::from_config(
+      Config::parse("{muon: " + muon + ", adamw: {lr: 0.001}, groups: {hidden: muon}}"));
+  opt.assign(ps.params());
+  StatsOptions so;
+  so.probe_batch = 4;
+  so.power_iters = 60;
+  StabilityStats st(*model, ps.params(), ps.params(), opt, data->train_batch(7, 0, 4, 8, 0, 4), so);
+  double worst = 0.0, least = 1e30;
+  for (int step = 0; step < steps; ++step) {
+    const Batch batch = data->train_batch(step, 0, 4, 8, 0, 4);
+    ps.zero_grad();
+    Graph g;
+    Tensor loss = cross_entropy(g, model->forward(g, batch), batch.labels);
+    g.backward(loss);
+    st.before_update();
+    opt.step(1.0f);
+    const std::vector<double> v = st.after_update(step);
+    for (size_t i = 0; i < v.size(); ++i) {
+      const std::string& n = st.names()[i];
+      const Parameter* p = nullptr;
+      for (const Parameter* q : ps.params())
+        if (n == "stats/" + q->name() + "/w_spec_ratio") p = q;
+      if (p == nullptr || p->role() != Role::hidden) continue;
+      worst = std::max(worst, v[i]);
+      least = std::min(least, v[i]);
+    }
+  }
+  if (min_ratio) *min_ratio = least;
+  return worst;
+}
+
+TEST(Stats, MuonWeightControlHoldsOnEveryStepOfAShortRun) {
+  const std::string base = "lr: 0.3, adjust_lr: spectral, weight_decay: 0.0";
+  double least = 0.0;
+  const double free = max_hidden_ratio_over_steps("{" + base + "}", 6, &least);
+  EXPECT_GT(free, 1.2) << "the uncontrolled run should exceed the bound this test checks";
+  const double rescaled =
+      max_hidden_ratio_over_steps("{" + base + ", weight_control: rescale}", 6, &least);
+  EXPECT_LE(rescaled, 1.0 + 1e-3);
+  const double retracted = max_hidden_ratio_over_steps(
+      "{" + base + ", weight_control: retract, weight_control_scale: 0.5}", 6, &least);
+  EXPECT_LE(retracted, 0.5 * 1.25);  // quintic band [0.68, 1.2] around the target
+  EXPECT_GE(least, 0.5 * 0.6);       // the top singular value is never below the band
+}
+
 TEST(Stats, ConfigValidation) {
   const StatsOptions d = StatsOptions::from_config(Config::parse("{}"));
   EXPECT_EQ(std::tuple(d.every, d.probe_batch, d.power_iters),

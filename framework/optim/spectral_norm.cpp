@@ -1,6 +1,6 @@
 // Golub-Kahan-Lanczos with full reorthogonalisation: u_j = A v_j, v_{j+1} = A^T u_j (cblas_sgemv),
 // then the top singular pair of the small projected matrix (k x (k+1)) by Jacobi in double.
-#include "stats/spectral.h"
+#include "optim/spectral_norm.h"
 
 #include <cblas.h>
 
