@@ -1,4 +1,5 @@
-// `mutrain transfer SWEEP_DIR [--metric val_loss|val_accuracy|train_loss] [--name NAME]
+// `mutrain transfer SWEEP_DIR [SWEEP_DIR ...] [--metric val_loss|val_accuracy|train_loss] [--name
+// NAME]
 // [--widths a,b,... --grid seed=0,1 ... [--set k=v] [--out DIR]]`: µTransfer's second half. Ranks
 // the points of a finished sweep (a random search at the base width, or a grid) by their final
 // metric averaged over seeds, writes the winner's resolved config to SWEEP_DIR/best.yaml, and with
@@ -93,8 +94,9 @@ double finished_metric(const fs::path& run, const std::string& metric) {
 }  // namespace
 
 int transfer(const std::vector<std::string>& args, Communicator& comm) {
-  std::string sweep_dir, metric = "val_loss", name;
-  std::vector<std::string> rest;  // passed on to sweep
+  std::string metric = "val_loss", name;
+  std::vector<std::string> sweep_dirs;  // the first holds best.yaml
+  std::vector<std::string> rest;        // passed on to sweep
   bool run = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -114,39 +116,41 @@ int transfer(const std::vector<std::string>& args, Communicator& comm) {
     } else if (!a.empty() && a[0] == '-') {
       usage_error("unknown option '" + a +
                   "' for transfer; known: --metric, --name, --widths, --grid, --set, --out");
-    } else if (sweep_dir.empty()) {
-      sweep_dir = a;
     } else {
-      usage_error("transfer takes one SWEEP_DIR");
+      sweep_dirs.push_back(a);
     }
   }
-  if (sweep_dir.empty())
+  if (sweep_dirs.empty())
     usage_error(
-        "usage: mutrain transfer SWEEP_DIR [--metric val_loss] [--name NAME] [--widths a,b,... "
-        "--grid seed=0,1 ...]");
-  if (!fs::is_directory(sweep_dir))
-    input_error("transfer", "no sweep folder '", sweep_dir, "' (give runs/sweeps/NAME)");
+        "usage: mutrain transfer SWEEP_DIR [SWEEP_DIR ...] [--metric val_loss] [--name NAME] "
+        "[--widths a,b,... --grid seed=0,1 ...]");
+  for (const std::string& d : sweep_dirs)
+    if (!fs::is_directory(d))
+      input_error("transfer", "no sweep folder '", d, "' (give runs/sweeps/NAME)");
+  const std::string& sweep_dir = sweep_dirs.front();
   const bool lower_better = metric != "val_accuracy";
 
   std::map<std::string, Group> groups;
-  for (const auto& entry : fs::directory_iterator(sweep_dir)) {
-    if (!entry.is_directory() || !fs::exists(entry.path() / "config.yaml")) continue;
-    Group& g = groups[setting_of(entry.path())];
-    const std::string label = group_of(entry.path().filename().string());
-    if (g.label.empty() || label < g.label) g.label = label;
-    const double v = finished_metric(entry.path(), metric);
-    if (std::isnan(v)) {
-      ++g.unfinished;
-    } else {
-      g.values.push_back(v);
-      if (g.config.empty()) g.config = (entry.path() / "config.yaml").string();
+  for (const std::string& d : sweep_dirs)
+    for (const auto& entry : fs::directory_iterator(d)) {
+      if (!entry.is_directory() || !fs::exists(entry.path() / "config.yaml")) continue;
+      Group& g = groups[setting_of(entry.path())];
+      const std::string label = group_of(entry.path().filename().string());
+      if (g.label.empty() || label < g.label) g.label = label;
+      const double v = finished_metric(entry.path(), metric);
+      if (std::isnan(v)) {
+        ++g.unfinished;
+      } else {
+        g.values.push_back(v);
+        if (g.config.empty()) g.config = (entry.path() / "config.yaml").string();
+      }
     }
-  }
   std::vector<std::pair<std::string, const Group*>> ranked;
   for (const auto& [key, g] : groups)
     if (g.unfinished == 0 && !g.values.empty()) ranked.emplace_back(g.label, &g);
   if (ranked.empty())
-    input_error("transfer", "no finished runs in '", sweep_dir, "' (", groups.size(),
+    input_error("transfer", "no finished runs in '", sweep_dir,
+                sweep_dirs.size() > 1 ? "' ..." : "'", " (", groups.size(),
                 " point(s), none with every seed finished: summary.yaml with all train.steps done "
                 "and a finite ",
                 metric, ")");
@@ -176,9 +180,11 @@ int transfer(const std::vector<std::string>& args, Communicator& comm) {
     const fs::path tmp = best_yaml.string() + ".tmp";
     {
       std::ofstream out(tmp);
-      out << "# the best point of " << sweep_dir << " by " << metric << " (mean over "
-          << ranked[0].second->values.size() << " seed(s)): " << best << ", written by `mutrain "
-          << "transfer`\n"
+      out << "# the best point of";
+      for (const std::string& d : sweep_dirs) out << " " << d;
+      out << " by " << metric << " (mean over " << ranked[0].second->values.size()
+          << " seed(s)): " << best << " (" << ranked[0].second->config
+          << "), written by `mutrain transfer`\n"
           << cfg.dump() << "\n";
       if (!out) input_error("transfer", "cannot write ", tmp.string());
     }

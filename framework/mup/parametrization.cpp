@@ -18,6 +18,7 @@ Parametrization Parametrization::from_config(const Config& c) {
   p.depth_alpha = static_cast<float>(c.get_in("depth_alpha", 0.0, 0.0, 1.0));
   p.base_depth = c.get_in("base_depth", int64_t{0}, int64_t{0}, int64_t{1024});
   p.input_mult = static_cast<float>(c.get_positive("input_mult", 1.0));
+  p.attn_mult = static_cast<float>(c.get_positive("attn_mult", 1.0));
   // Per-role maps {input, hidden, output, vector}: absent roles are 1; an unknown role is refused
   // by the unused-key check.
   const Config init = c.section("init_std_mult"), lr = c.section("lr_mult");
@@ -32,7 +33,7 @@ Parametrization Parametrization::from_config(const Config& c) {
 }
 
 float Parametrization::attn_logit_scale(int64_t d_head) const {
-  return mt::attn_logit_scale(attn_scale, d_head);
+  return attn_mult * mt::attn_logit_scale(attn_scale, d_head);
 }
 
 float Parametrization::width_mult(int64_t width) const {

@@ -30,6 +30,7 @@ struct Parametrization {
   // hyperparameters"): tuned at the base width, constant in width, the rules scale on top of
   // them. They apply under sp as well (there they are just multipliers).
   float input_mult = 1.0f;  // forward multiplier of input-role matrices' outputs
+  float attn_mult = 1.0f;   // attention logits: attn_mult / d_head under inv_d (TP5's attn_mult)
   // By Role (input, hidden, output, vector):
   std::array<float, 4> init_std_mult{1.0f, 1.0f, 1.0f, 1.0f};
   std::array<float, 4> lr_mult{1.0f, 1.0f, 1.0f, 1.0f};

@@ -53,7 +53,10 @@ float attn_logit_scale(AttnScale scale, int64_t d_head);
 struct ModelInputs {
   DataInfo data;
   AttnScale attn_scale = AttnScale::inv_sqrt_d;
-  float attn_logit_scale(int64_t d_head) const { return mt::attn_logit_scale(attn_scale, d_head); }
+  float attn_mult = 1.0f;  // parametrization.attn_mult: the logits are attn_mult x the scale
+  float attn_logit_scale(int64_t d_head) const {
+    return attn_mult * mt::attn_logit_scale(attn_scale, d_head);
+  }
 };
 
 using ModelFactory =

@@ -103,6 +103,12 @@ for w in (16, 32):
         assert yaml.safe_load(open(os.path.join(run, "summary.yaml")))["steps_done"] == 4
 PY
 
+# Several sweep folders: ranked together (the one-step runs of 'more' all lose), best.yaml in the
+# first.
+"$MUTRAIN" transfer runs/sweeps/more runs/sweeps/search > multi.log 2>&1 || fail "transfer over two folders failed"
+grep -q "^best: $BEST " multi.log || fail "transfer over two folders did not pick $BEST: $(grep best: multi.log)"
+grep -q "runs/sweeps/search/${BEST}_seed" runs/sweeps/more/best.yaml || fail "best.yaml does not name the winning run"
+
 # The SLURM array's runs (named search_slurm_000 ...) group by setting too: trained here one by
 # one, as the array's tasks would, transfer picks the same trial's values.
 while read -r cfg; do

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "apps/builtins.h"
+#include "data/data_random.h"
 #include "dist/communicator.h"
 #include "mup/init.h"
 #include "train/trainer.h"
@@ -212,6 +213,41 @@ TEST(Mup, TrainerAppliesPerRoleHyperparametersFromTheConfig) {
   };
   EXPECT_NEAR(rms(q), 2.0 / 8.0, 0.02);
   EXPECT_NEAR(rms(t.params().find("wte.weight")), 0.5, 0.03);
+}
+
+TEST(Mup, AttnMultScalesTheLogitsAndNothingElse) {
+  // Attention over 2 positions with identical keys except one: the softmax weights move with the
+  // logit scale, so a model with attn_mult 4 gives another output than attn_mult 1; with
+  // attn_mult 1 it is bitwise the model without the key.
+  Parametrization pz = mup(16);
+  EXPECT_FLOAT_EQ(pz.attn_logit_scale(32), 1.0f / 32.0f);
+  pz.attn_mult = 4.0f;
+  EXPECT_FLOAT_EQ(pz.attn_logit_scale(32), 4.0f / 32.0f);
+  pz.attn_scale = Parametrization::AttnScale::inv_sqrt_d;
+  EXPECT_FLOAT_EQ(pz.attn_logit_scale(16), 1.0f);
+  ModelInputs in;
+  in.attn_scale = AttnScale::inv_d;
+  in.attn_mult = 5.0f;
+  EXPECT_FLOAT_EQ(in.attn_logit_scale(10), 0.5f);
+  register_builtins();
+  SingleProcess comm;
+  auto data = make_random_tokens(Config::parse("{vocab_size: 32}"));
+  const Batch batch = data->train_batch(0, 0, 2, 8, 0, 2);
+  auto logits = [&](const std::string& extra) {
+    Trainer t(Config::parse("model: {name: gpt, width: 32, depth: 1, heads: 2, context: 8}\n"
+                            "data: {name: random_tokens, vocab_size: 32}\n"
+                            "parametrization: {type: mup, base_width: 16" +
+                            extra +
+                            "}\n"
+                            "train: {batch_size: 2, threads: 1}\n"),
+              comm);
+    Graph g(false);
+    return t.model().forward(g, batch).to_vector();
+  };
+  const std::vector<float> base = logits(""), one = logits(", attn_mult: 1.0"),
+                           four = logits(", attn_mult: 4.0");
+  EXPECT_EQ(base, one);
+  EXPECT_NE(base, four);
 }
 
 TEST(Mup, PerRoleHyperparameterMistakesAreConfigErrors) {
