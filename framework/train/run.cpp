@@ -61,7 +61,8 @@ ShardPolicy Run::read_sections() {
   data = lookup(dataset_registry(), data_cfg, "name")(data_cfg);
   pz = Parametrization::from_config(root.section("parametrization"));
   const Config model_cfg = root.section("model");
-  model = lookup(model_registry(), model_cfg, "name")(model_cfg, {data->info(), pz.attn_scale, pz.attn_mult});
+  model = lookup(model_registry(), model_cfg, "name")(model_cfg,
+                                                      {data->info(), pz.attn_scale, pz.attn_mult});
   apply_depth(*model, pz, root.section("parametrization"));
   seq = std::max<int64_t>(1, model->context());
   optimizers = std::make_unique<OptimizerSet>(OptimizerSet::from_config(root.section("optimizer")));

@@ -11,9 +11,9 @@
 #include "backend/cpu/blas.h"
 #include "backend/cpu/dnnl_gemm.h"
 #include "core/rng.h"
+#include "optim/spectral_norm.h"
 #include "optimizers/muon.h"
 #include "reference_h5.h"
-#include "optim/spectral_norm.h"
 
 namespace mt {
 namespace {
