@@ -76,25 +76,44 @@ B=$(best "$S/mlp_mup_lr/lr*_seed*")
 GPT_ROLES=(--sample optimizer.adamw.lr=log:1e-3:3e-2 --sample parametrization.lr_mult.input=log:0.1:10
            "${ROLES[@]}" --sample parametrization.query_zero_init=choice:true,false)
 QZ=(--sample parametrization.query_zero_init=choice:true,false)
+val() {  # val BEST_YAML KEY: a dotted key of a config (1 when absent: a multiplier's default)
+  /usr/bin/python3 -c "
+import sys, yaml
+v = yaml.safe_load(open(sys.argv[1]))
+for k in sys.argv[2].split('.'):
+    v = v.get(k, 1) if isinstance(v, dict) else v
+print(v)" "$1" "$2"
+}
+around() { echo "log:$(half "$1"):$(twice "$1")"; }
 "$M" sweep configs/transfer_gpt.yaml --set name=gpt_adamw_mup_search --out "$OUT" --trials 32 \
   "${GPT_ROLES[@]}" --grid seed=0,1
+# stage 1: the lr with attention 1/d_head (attn_mult 1) and with 1/sqrt(d_head) at the base width
+# (attn_mult sqrt(32))
 "$M" sweep configs/transfer_gpt.yaml --set name=gpt_adamw_mup_lr --out "$OUT" \
-  --grid optimizer.adamw.lr=0.002,0.004,0.008,0.016,0.032 --grid seed=0,1
-A=$(best "$S/gpt_adamw_mup_lr/lr*_seed*")
-"$M" sweep configs/transfer_gpt.yaml --set name=gpt_adamw_mup_narrow --out "$OUT" --trials 16 \
-  --search-seed 1 --sample optimizer.adamw.lr=log:$(half "$A"):$(twice "$A") "${NARROW[@]}" "${QZ[@]}" \
+  --grid parametrization.attn_mult=1,5.657 --grid optimizer.adamw.lr=0.002,0.004,0.008,0.016,0.032 \
   --grid seed=0,1
+"$M" transfer "$S/gpt_adamw_mup_lr"
+B1="$S/gpt_adamw_mup_lr/best.yaml"
+"$M" sweep configs/transfer_gpt.yaml --set name=gpt_adamw_mup_narrow --out "$OUT" --trials 16 \
+  --search-seed 1 --sample optimizer.adamw.lr=$(around "$(val "$B1" optimizer.adamw.lr)") \
+  --sample parametrization.attn_mult=$(around "$(val "$B1" parametrization.attn_mult)") \
+  "${NARROW[@]}" "${QZ[@]}" --grid seed=0,1
 "$M" transfer "$S/gpt_adamw_mup_narrow" "$S/gpt_adamw_mup_lr" "$S/gpt_adamw_mup_search" \
   --name gpt_adamw_mup_transfer --out "$OUT" --widths 128,256,512,1024 --grid seed=0,1
+A=$(val "$S/gpt_adamw_mup_narrow/best.yaml" optimizer.adamw.lr)
 MUON=(--set optimizer.groups.hidden=muon)
 "$M" sweep configs/transfer_gpt.yaml --set name=gpt_muon_mup_search "${MUON[@]}" --out "$OUT" \
   --trials 32 --sample optimizer.muon.lr=log:0.005:0.2 "${GPT_ROLES[@]}" --grid seed=0,1
 "$M" sweep configs/transfer_gpt.yaml --set name=gpt_muon_mup_lr "${MUON[@]}" --set optimizer.adamw.lr="$A" \
-  --out "$OUT" --grid optimizer.muon.lr=0.01,0.02,0.04,0.08 --grid seed=0,1
-B=$(best "$S/gpt_muon_mup_lr/lr*_seed*")
+  --out "$OUT" --grid parametrization.attn_mult=1,5.657 --grid optimizer.muon.lr=0.01,0.02,0.04,0.08 \
+  --grid seed=0,1
+"$M" transfer "$S/gpt_muon_mup_lr" "$S/gpt_muon_mup_search"
+B1="$S/gpt_muon_mup_lr/best.yaml"
 "$M" sweep configs/transfer_gpt.yaml --set name=gpt_muon_mup_narrow "${MUON[@]}" --out "$OUT" --trials 16 \
-  --search-seed 1 --sample optimizer.muon.lr=log:$(half "$B"):$(twice "$B") \
-  --sample optimizer.adamw.lr=log:$(half "$A"):$(twice "$A") "${NARROW[@]}" "${QZ[@]}" --grid seed=0,1
+  --search-seed 1 --sample optimizer.muon.lr=$(around "$(val "$B1" optimizer.muon.lr)") \
+  --sample optimizer.adamw.lr=$(around "$(val "$B1" optimizer.adamw.lr)") \
+  --sample parametrization.attn_mult=$(around "$(val "$B1" parametrization.attn_mult)") \
+  "${NARROW[@]}" "${QZ[@]}" --grid seed=0,1
 "$M" transfer "$S/gpt_muon_mup_narrow" "$S/gpt_muon_mup_lr" "$S/gpt_muon_mup_search" \
   --name gpt_muon_mup_transfer --out "$OUT" --widths 128,256,512,1024 --grid seed=0,1
 # SP with Muon: per width, AdamW (embeddings, readout, vectors) at SP-AdamW's tuned lr of that
