@@ -16,7 +16,9 @@ M="${MUTRAIN:-$SRC/build/mutrain}"
 OUT="${1:-runs/transfer}"
 cd "$SRC"
 S="$OUT/sweeps"
-SP=(--set parametrization.type=sp --set parametrization.attn_scale=inv_sqrt_d)
+# init: normal (N(0, 1/fan_in)) as docs/mup.md measured it, before sp's default became init: torch
+SP=(--set parametrization.type=sp --set parametrization.attn_scale=inv_sqrt_d
+    --set parametrization.init=normal)
 # Per-role hyperparameters searched at the base width (docs/mup.md "Per-role hyperparameters").
 ROLES=(--sample parametrization.lr_mult.output=log:0.1:10
        --sample parametrization.lr_mult.vector=log:0.1:10

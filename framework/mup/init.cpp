@@ -56,6 +56,7 @@ void apply_parametrization(const std::vector<Parameter*>& params, const Parametr
     p->eps_mult = r.eps_mult;
     p->init_std = r.zero_init ? 0.0f : r.init_std;
     p->init_mult = r.init_mult;
+    p->torch_init = pz.init == Parametrization::Init::torch;
     p->rule_applied = true;
   }
   set_readout_multipliers(params, pz, width);

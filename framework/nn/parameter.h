@@ -17,10 +17,22 @@ Role parse_role(const std::string& text);  // input error listing the roles
 struct InitSpec {
   enum class Kind { normal, zeros, ones } kind = Kind::normal;
   float std = -1.0f;  // < 0: the parametrization chooses from role and fans
+  // PyTorch's default initialisation of the layer that owns the parameter, drawn instead of the
+  // above under `parametrization.init: torch` (docs/mup.md "Init presets"): nn.Linear's weight
+  // and bias U(-1/sqrt(in_features), +1/sqrt(in_features)) (torch_fan_in = in_features),
+  // nn.Embedding's weight N(0, 1); as_kind (norm gains, anything else): the kind above.
+  enum class Torch { as_kind, uniform_fan_in, normal_one } torch = Torch::as_kind;
+  int64_t torch_fan_in = 0;
 
   static InitSpec normal(float std = -1.0f) { return {Kind::normal, std}; }
   static InitSpec zeros() { return {Kind::zeros, 0.0f}; }
   static InitSpec ones() { return {Kind::ones, 0.0f}; }
+  InitSpec with_torch(Torch t, int64_t fan_in = 0) const {
+    InitSpec s = *this;
+    s.torch = t;
+    s.torch_fan_in = fan_in;
+    return s;
+  }
 };
 
 class Parameter;
@@ -72,7 +84,10 @@ class Parameter {
   float init_mult = 1.0f;
   float init_std = 0.0f;      // std the parametrization chose / actually used (outputs and tests)
   bool rule_applied = false;  // init_std was set by apply_parametrization
-  int64_t offset = -1;        // element offset in the flat buffer
+  // parametrization.init: torch: draw InitSpec::torch (PyTorch's default for the owning layer),
+  // times init_mult, instead of the kind and std above.
+  bool torch_init = false;
+  int64_t offset = -1;  // element offset in the flat buffer
 
  private:
   std::string m_name;

@@ -28,8 +28,33 @@ float default_init_std(const Parameter& p) {
   return 1.0f / std::sqrt(static_cast<float>(p.fan_in()));
 }
 
+namespace {
+
+// PyTorch's default initialisation of the owning layer (InitSpec::Torch); false when the
+// parameter has none (as_kind).
+bool initialize_torch(Parameter& p, uint64_t seed) {
+  const InitSpec& init = p.init();
+  Tensor& v = p.value();
+  if (init.torch == InitSpec::Torch::uniform_fan_in) {
+    MT_CHECK(init.torch_fan_in > 0, "parameter '", p.name(), "': torch init without a fan_in");
+    const float bound = p.init_mult / std::sqrt(static_cast<float>(init.torch_fan_in));
+    p.init_std = bound / std::sqrt(3.0f);
+    Rng(seed, "init/" + p.name()).fill_uniform(v, -bound, bound);
+    return true;
+  }
+  if (init.torch == InitSpec::Torch::normal_one) {
+    p.init_std = p.init_mult;
+    Rng(seed, "init/" + p.name()).fill_normal(v, 0.0f, p.init_std);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void initialize_parameter(Parameter& p, uint64_t seed) {
   Tensor& v = p.value();
+  if (p.torch_init && initialize_torch(p, seed)) return;
   switch (p.init().kind) {
     case InitSpec::Kind::zeros:
       v.fill(0.0f);

@@ -2,6 +2,7 @@
 // width; readout multiplier; attention logit scale; zero-init options; the rules reach the Trainer.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -424,6 +425,78 @@ TEST(DepthMup, BadValuesAreConfigErrorsNamingTheKey) {
     EXPECT_EQ(e.code(), ExitCode::bad_input) << e.what();
     EXPECT_NE(std::string(e.what()).find("depth_alpha"), std::string::npos) << e.what();
   }
+}
+
+// Init presets (docs/mup.md "Init presets"): `init: torch` draws PyTorch's default per layer.
+TEST(InitPreset, TorchIsPyTorchsDefaultPerLayer) {
+  register_builtins();
+  SingleProcess comm;
+  const std::string base =
+      "model: {name: gpt, width: 64, depth: 1, heads: 2, context: 8, bias: true}\n"
+      "data: {name: random_tokens, vocab_size: 50}\n"
+      "optimizer: {groups: {hidden: muon}}\n"
+      "train: {batch_size: 2, threads: 1}\n";
+  Trainer torch(Config::parse(base + "parametrization: {type: sp, init: torch}\n"), comm);
+  Trainer normal(Config::parse(base + "parametrization: {type: sp, init: normal}\n"), comm);
+  Trainer by_default(Config::parse(base + "parametrization: {type: sp}\n"), comm);
+  auto values = [](Trainer& t, const char* name) {
+    const Parameter* p = t.params().find(name);
+    EXPECT_NE(p, nullptr) << name;
+    return p->value().to_vector();
+  };
+  // A weight and bias of nn.Linear: U(-b, b), b = 1/sqrt(in_features), so |w| <= b, mean 0,
+  // variance b^2/3, and not a normal (kurtosis 9/5 against 3).
+  auto expect_uniform = [&](const char* name, double bound) {
+    const std::vector<float> v = values(torch, name);
+    double m1 = 0, m2 = 0, m4 = 0, vmax = 0;
+    for (float x : v) {
+      m1 += x;
+      m2 += static_cast<double>(x) * x;
+      m4 += std::pow(static_cast<double>(x), 4);
+      vmax = std::max(vmax, std::fabs(static_cast<double>(x)));
+    }
+    const double n = static_cast<double>(v.size());
+    m1 /= n, m2 /= n, m4 /= n;
+    EXPECT_LE(vmax, bound * (1 + 1e-6)) << name;
+    EXPECT_GT(vmax, 0.9 * bound) << name;
+    EXPECT_NEAR(m2, bound * bound / 3.0, 0.15 * bound * bound / 3.0) << name;
+    EXPECT_NEAR(m4 / (m2 * m2), 1.8, 0.25) << name;
+    EXPECT_NEAR(torch.params().find(name)->init_std, bound / std::sqrt(3.0), 1e-6) << name;
+  };
+  expect_uniform("blocks.0.attn.q.weight", 1.0 / 8.0);
+  expect_uniform("blocks.0.mlp.proj.weight", 1.0 / 16.0);  // in_features 4 x 64
+  expect_uniform("blocks.0.mlp.proj.bias", 1.0 / 16.0);    // the layer's in_features, not 1
+  expect_uniform("head.weight", 1.0 / 8.0);
+  // nn.Embedding: N(0, 1), kurtosis 3; the norm gains stay ones.
+  const std::vector<float> wte = values(torch, "wte.weight");
+  double m2 = 0, m4 = 0;
+  for (float x : wte) m2 += static_cast<double>(x) * x, m4 += std::pow(static_cast<double>(x), 4);
+  m2 /= static_cast<double>(wte.size()), m4 /= static_cast<double>(wte.size());
+  EXPECT_NEAR(m2, 1.0, 0.06);
+  EXPECT_NEAR(m4 / (m2 * m2), 3.0, 0.4);
+  for (float g : values(torch, "ln_f.weight")) ASSERT_EQ(g, 1.0f);
+  // The normal preset is what it was: biases zero, weights normal 1/sqrt(fan_in).
+  for (float b : values(normal, "blocks.0.mlp.proj.bias")) ASSERT_EQ(b, 0.0f);
+  EXPECT_FLOAT_EQ(normal.params().find("blocks.0.attn.q.weight")->init_std, 1.0f / 8.0f);
+  EXPECT_NE(values(normal, "blocks.0.attn.q.weight"), values(torch, "blocks.0.attn.q.weight"));
+  // sp's default is the torch preset (docs/mup.md "Init presets": the better one measured).
+  EXPECT_EQ(values(by_default, "blocks.0.attn.q.weight"), values(torch, "blocks.0.attn.q.weight"));
+  EXPECT_EQ(values(by_default, "blocks.0.mlp.fc.bias"), values(torch, "blocks.0.mlp.fc.bias"));
+  // init_std_mult multiplies the bound as it multiplies a std.
+  Trainer twice(Config::parse(base + "parametrization: {type: sp, init: torch, "
+                                     "init_std_mult: {hidden: 2.0}}\n"),
+                comm);
+  const std::vector<float> a = values(torch, "blocks.0.attn.q.weight"),
+                           b = values(twice, "blocks.0.attn.q.weight");
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_FLOAT_EQ(b[i], 2.0f * a[i]);
+}
+
+TEST(InitPreset, MistakesAreConfigErrors) {
+  const std::string gpt =
+      "model: {name: gpt, width: 32, depth: 2, heads: 2, context: 8}\n"
+      "data: {name: random_tokens}\ntrain: {batch_size: 2, threads: 1}\n";
+  expect_config_error(gpt + "parametrization: {type: sp, init: xavier}\n", "init");
+  expect_config_error(gpt + "parametrization: {type: mup, init: torch}\n", "init");
 }
 
 }  // namespace

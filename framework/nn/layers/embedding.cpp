@@ -5,7 +5,8 @@ namespace mt {
 
 Embedding::Embedding(std::string name, int64_t vocab, int64_t dim, InitSpec init)
     : Module(std::move(name)),
-      m_weight(&add_parameter("weight", {vocab, dim}, Role::input, init, 1, dim)) {}
+      m_weight(&add_parameter("weight", {vocab, dim}, Role::input,
+                              init.with_torch(InitSpec::Torch::normal_one), 1, dim)) {}
 
 Tensor Embedding::operator()(Graph& g, const std::vector<int32_t>& ids) {
   Tensor y = embedding(g, m_weight->value(), ids);  // (N, dim)

@@ -8,8 +8,13 @@ Linear::Linear(std::string name, int64_t d_in, int64_t d_out, Role role, bool bi
     : Module(std::move(name)),
       m_d_in(d_in),
       m_d_out(d_out),
-      m_weight(&add_parameter("weight", {d_out, d_in}, role, init, d_in, d_out)) {
-  if (bias) m_bias = &add_parameter("bias", {d_out}, Role::vector, InitSpec::zeros(), 1, d_out);
+      m_weight(&add_parameter("weight", {d_out, d_in}, role,
+                              init.with_torch(InitSpec::Torch::uniform_fan_in, d_in), d_in,
+                              d_out)) {
+  if (bias)
+    m_bias = &add_parameter("bias", {d_out}, Role::vector,
+                            InitSpec::zeros().with_torch(InitSpec::Torch::uniform_fan_in, d_in), 1,
+                            d_out);
 }
 
 Tensor Linear::operator()(Graph& g, const Tensor& x) {
