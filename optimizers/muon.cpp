@@ -33,6 +33,10 @@ MuonOptions MuonOptions::from_config(const Config& c) {
                      : control == "retract" ? WeightControl::retract
                                             : WeightControl::none;
   o.weight_control_scale = static_cast<float>(c.get_positive("weight_control_scale", 1.0));
+  o.weight_decay_mode =
+      c.get_choice("weight_decay_mode", "decoupled", {"decoupled", "coupled"}) == "coupled"
+          ? WeightDecayMode::coupled
+          : WeightDecayMode::decoupled;
   return o;
 }
 
@@ -42,18 +46,28 @@ std::vector<StateInfo> Muon::do_states() const {
   return {{"momentum", "EMA of the gradients, buf <- mu buf + (1 - mu) g", true}};
 }
 
+double Muon::update_flops(int64_t rows, int64_t cols) const {
+  const double n = static_cast<double>(rows) * static_cast<double>(cols);
+  return ns_flops(rows, cols, m_opts.ns_steps) + kElementFlops * n;
+}
+
 double Muon::weight_control_flops(int64_t rows, int64_t cols) const {
   const double n = static_cast<double>(rows) * static_cast<double>(cols);
   switch (m_opts.weight_control) {
     case WeightControl::none:
       return 0.0;
     case WeightControl::retract:
-      return ns_flops(rows, cols, m_opts.ns_steps) + 2.0 * n;
+      return ns_flops(rows, cols, m_opts.ns_steps + MuonOptions::kRetractPolishSteps) +
+             kElementFlops * n;
     case WeightControl::rescale: {
-      // Per Lanczos step: A v and A^T u (2 x 2n) and the full reorthogonalisation against the
-      // k earlier basis vectors of each side (about 4 k (rows + cols) on average k / 2).
-      const double k = SpectralNorm::kColdIters;
-      return k * (4.0 * n + 2.0 * k * static_cast<double>(rows + cols)) + 2.0 * n;
+      // Per Lanczos step: A v and A^T u (two passes over the matrix, memory-bound), the
+      // reorthogonalisation of the new vectors against the basis (scalar, per row + column) and
+      // the step's fixed overhead; then one pass to scale.
+      const double matvec = 4.0 * n <= kCacheBytes ? kMatvecFlopsCached : kMatvecFlops;
+      const double step = 2.0 * matvec * n +
+                          kLanczosVectorFlops * static_cast<double>(rows + cols) +
+                          kLanczosStepFlops;
+      return MuonOptions::kRescaleIters * step + 2.0 * n;
     }
   }
   return 0.0;
@@ -61,7 +75,7 @@ double Muon::weight_control_flops(int64_t rows, int64_t cols) const {
 
 double Muon::do_update_cost(const Parameter& p) const {
   if (!p.is_matrix()) return Optimizer::do_update_cost(p);
-  return ns_flops(p.shape()[0], p.shape()[1], m_opts.ns_steps) +
+  return update_flops(p.shape()[0], p.shape()[1]) +
          weight_control_flops(p.shape()[0], p.shape()[1]);
 }
 
@@ -128,11 +142,12 @@ void Muon::do_step(float lr_factor) {
       std::max(1, std::min<int>(omp_get_max_threads(), static_cast<int>(order.size())));
   m_ws.resize(static_cast<size_t>(threads));
   m_update.resize(static_cast<size_t>(threads));
+  m_coupled.resize(static_cast<size_t>(threads));
   std::vector<double> orth(order.size(), -1.0), control(order.size(), 0.0);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
   for (size_t i = 0; i < order.size(); ++i) {
     const int t = omp_get_thread_num();
-    update_one(*order[i], lr_factor, m_ws[t], m_update[t]);
+    update_one(*order[i], lr_factor, m_ws[t], m_update[t], m_coupled[t]);
     if (m_record_orth)
       orth[i] =
           mt::orthogonality_error(m_update[t].data(), order[i]->shape()[0], order[i]->shape()[1]);
@@ -148,18 +163,35 @@ void Muon::do_step(float lr_factor) {
   m_ns_calls += static_cast<int64_t>(order.size());
 }
 
-void Muon::update_one(Parameter& p, float lr_factor, NsWorkspace& ws, std::vector<float>& update) {
+float Muon::decay_factor(const Parameter& p, float lr) const {
+  if (m_opts.weight_decay_mode == WeightDecayMode::coupled) return 1.0f;  // in the gradient
+  return 1.0f - lr * m_opts.weight_decay * p.wd_mult;                     // unadjusted lr
+}
+
+const float* Muon::coupled_gradient(Parameter& p, Backend& be, float* scratch) const {
+  if (m_opts.weight_decay_mode != WeightDecayMode::coupled || m_opts.weight_decay == 0.0f)
+    return p.grad().data();
+  const int64_t n = p.numel();
+  be.scale(p.value().data(), m_opts.weight_decay * p.wd_mult, scratch, n, false);
+  be.add(p.grad().data(), scratch, scratch, n);
+  return scratch;
+}
+
+void Muon::update_one(Parameter& p, float lr_factor, NsWorkspace& ws, std::vector<float>& update,
+                      std::vector<float>& coupled) {
   const int64_t rows = p.shape()[0], cols = p.shape()[1], n = p.numel();
   Backend& be = backend_for(p.value().device());
   update.resize(static_cast<size_t>(n));
   float* u = update.data();
+  if (m_opts.weight_decay_mode == WeightDecayMode::coupled) coupled.resize(static_cast<size_t>(n));
+  const float* g = coupled_gradient(p, be, coupled.data());
   // EMA momentum (torch: buf.lerp_(g, 1 - mu)); u = the Nesterov look-ahead or the buffer.
-  be.momentum_update(p.grad().data(), m_state.at(p.name()).at("momentum").data(), u, n,
-                     m_opts.momentum, m_opts.nesterov);
+  be.momentum_update(g, m_state.at(p.name()).at("momentum").data(), u, n, m_opts.momentum,
+                     m_opts.nesterov);
   newton_schulz(u, u, rows, cols, m_opts.ns_steps, m_opts.coefficients, m_opts.eps, ws,
                 compute_dtype());
   const float lr = m_lr * lr_factor * p.lr_mult;
-  const float decay = 1.0f - lr * m_opts.weight_decay * p.wd_mult;  // unadjusted lr
+  const float decay = decay_factor(p, lr);
   const float step = lr * static_cast<float>(muon_lr_scale(m_opts.adjust_lr, rows, cols));
   be.decayed_update(p.value().data(), u, n, decay, step);
 }
@@ -180,7 +212,7 @@ double Muon::control_one(Parameter& p, NsWorkspace& ws, std::vector<float>& scra
   } else {
     scratch.resize(static_cast<size_t>(n));
     newton_schulz(w, scratch.data(), rows, cols, m_opts.ns_steps, m_opts.coefficients, m_opts.eps,
-                  ws, compute_dtype());
+                  ws, compute_dtype(), MuonOptions::kRetractPolishSteps);
     const float f = static_cast<float>(target);
     for (int64_t i = 0; i < n; ++i) w[i] = f * scratch[static_cast<size_t>(i)];
   }
@@ -213,15 +245,20 @@ void Muon::step_on_device(float lr_factor) {
     float* u = buf.data();
     for (int64_t i = 0; i < batch; ++i) {
       Parameter& p = *group[i];
-      be.momentum_update(p.grad().data(), state(p, "momentum").data(), u + i * n, n,
-                         m_opts.momentum, m_opts.nesterov);
+      if (m_opts.weight_decay_mode == WeightDecayMode::coupled &&
+          (!m_device_coupled.defined() || m_device_coupled.numel() < n))
+        m_device_coupled = Tensor::empty({n}, device);
+      const float* g =
+          coupled_gradient(p, be, m_device_coupled.defined() ? m_device_coupled.data() : nullptr);
+      be.momentum_update(g, state(p, "momentum").data(), u + i * n, n, m_opts.momentum,
+                         m_opts.nesterov);
     }
     be.newton_schulz_batched(u, u, batch, rows, cols, coeffs, m_opts.eps,
                              m_opts.coefficients == NsCoefficients::polar_express, compute_dtype());
     for (int64_t i = 0; i < batch; ++i) {
       Parameter& p = *group[i];
       const float lr = m_lr * lr_factor * p.lr_mult;
-      const float decay = 1.0f - lr * m_opts.weight_decay * p.wd_mult;
+      const float decay = decay_factor(p, lr);
       const float step = lr * static_cast<float>(muon_lr_scale(m_opts.adjust_lr, rows, cols));
       if (m_record_orth) {
         const std::vector<float> o = buf.flat_view(i * n, {n}).to_vector();

@@ -44,12 +44,14 @@ std::array<double, 3> ns_coefficients(NsCoefficients kind, int step) {
       {8.28721, -23.59589, 17.30039}, {4.10706, -2.94785, 0.54484}, {3.94869, -2.90890, 0.55182},
       {3.31842, -2.48849, 0.51005},   {2.30065, -1.66890, 0.41881}, {1.89130, -1.26800, 0.37680}};
   if (step < 6) return kPolar[step];
-  return {1.875, -1.25, 0.375};
+  return kPolishCoefficients;
 }
 
 void newton_schulz(const float* in, float* out, int64_t rows, int64_t cols, int steps,
-                   NsCoefficients kind, float eps, NsWorkspace& ws, DType compute) {
-  MT_CHECK(rows > 0 && cols > 0 && steps >= 0, "newton_schulz on ", rows, "x", cols);
+                   NsCoefficients kind, float eps, NsWorkspace& ws, DType compute,
+                   int polish_steps) {
+  MT_CHECK(rows > 0 && cols > 0 && steps >= 0 && polish_steps >= 0, "newton_schulz on ", rows, "x",
+           cols);
   const bool transposed = rows > cols;
   const int64_t m = std::min(rows, cols), n = std::max(rows, cols);
   ws.x.resize(m * n);
@@ -82,8 +84,8 @@ void newton_schulz(const float* in, float* out, int64_t rows, int64_t cols, int 
     ws.x16.resize(m * n);
     ws.gram16.resize(m * m);
   }
-  for (int s = 0; s < steps; ++s) {
-    const auto [a, b, c] = ns_coefficients(kind, s);
+  for (int s = 0; s < steps + polish_steps; ++s) {
+    const auto [a, b, c] = s < steps ? ns_coefficients(kind, s) : kPolishCoefficients;
     MatRef xr = mat(x, n), gr = mat(gram, m);
     if (bf16) {
       be.cast(x, DType::f32, ws.x16.data(), DType::bf16, m * n);

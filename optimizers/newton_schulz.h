@@ -34,8 +34,15 @@ struct NsWorkspace {
 // out (rows, cols) = NS_steps(in (rows, cols)), row-major fp32; in and out may alias.
 // compute bf16: every product takes bf16 operands (X, A and P rounded once per iteration) with
 // fp32 accumulation, as GPU Muon implementations do; X, A, P are kept in fp32 between products.
+// polish_steps further iterations of the convergent quintic (kPolishCoefficients: p(1) = 1,
+// p'(1) = p''(1) = 0) take the singular values from the fast schedule's band (about [0.68, 1.2]
+// for quintic) to 1 (5e-3 after 2, 1e-6 after 3 in exact arithmetic): an accurate msign, as
+// weight retraction needs (Muon's update needs none: the band is what Muon uses).
 void newton_schulz(const float* in, float* out, int64_t rows, int64_t cols, int steps,
-                   NsCoefficients kind, float eps, NsWorkspace& ws, DType compute = DType::f32);
+                   NsCoefficients kind, float eps, NsWorkspace& ws, DType compute = DType::f32,
+                   int polish_steps = 0);
+// (15 x - 10 x^3 + 3 x^5) / 8: Polar Express's last step.
+inline constexpr std::array<double, 3> kPolishCoefficients{1.875, -1.25, 0.375};
 
 // ||O O^T - I||_F / sqrt(m) over the smaller side m (0 for an exactly orthogonal O).
 double orthogonality_error(const float* o, int64_t rows, int64_t cols);

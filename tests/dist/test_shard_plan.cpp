@@ -141,8 +141,8 @@ TEST(ShardPlan, RoundRobinAssignsIModP) {
 }
 
 TEST(ShardPlan, LptBalancesGpt2Small) {
-  // Costs are multiples of u = 30 * 768^3 (square 1u, MLP 3u; 120u in all), so at P = 16 the
-  // largest rank carries at least ceil(120 / 16) = 8u: 16/15 = 1.067 is the optimum there.
+  // Newton-Schulz costs are multiples of u = 30 * 768^3 (square 1u, MLP 3u; 120u in all), so at P =
+  // 16 the largest rank carries at least ceil(120 / 16) = 8u: 16/15 = 1.067 is the optimum there.
   const double u = 30.0 * 768.0 * 768.0 * 768.0;
   for (bool adamw : {false, true}) {
     const Model m = gpt2_small(adamw);
@@ -154,7 +154,10 @@ TEST(ShardPlan, LptBalancesGpt2Small) {
       EXPECT_LE(best, greedy * (1.0 + 1e-12));
       // Optimum: the matrices' share, plus (with AdamW) one embedding beside wpe and the gains
       // (the rank holding wte cannot shed whole matrices, and wte + head do not split).
-      const double matrices = std::ceil(120.0 / P - 1e-9) * u;
+      // Each matrix also carries Muon's element-wise cost e per 768^2 elements (square 1u + e,
+      // MLP 3u + 4e): at most 4/3 e per u.
+      const double e = Muon::kElementFlops * 768.0 * 768.0;
+      const double matrices = std::ceil(120.0 / P - 1e-9) * (u + 4.0 / 3.0 * e);
       const double adamw_extra = adamw ? 10.0 * (50257 + 1024 + 25) * 768.0 : 0.0;
       EXPECT_LE(best, (matrices + adamw_extra) * (1.0 + 1e-12)) << "lpt reaches the optimum";
       EXPECT_GE(best, makespan_lower_bound(m.cost, P) * (1.0 - 1e-12));
@@ -173,16 +176,18 @@ TEST(ShardPlan, LptBalancesGpt2Small) {
 }
 
 TEST(ShardPlan, LptBalancesQuickstart) {
-  // 40 cost units (16 squares of 1u, 8 MLP matrices of 3u): perfect up to P = 8; at P = 16 the
-  // largest matrix alone (3u against a mean of 2.5u) sets the imbalance to 1.2.
+  // Newton-Schulz: 40 units (16 squares of 1u, 8 MLP matrices of 3u), and each matrix's
+  // element-wise passes e per 128^2 elements (square 1e, MLP 4e): perfect up to P = 8; at P = 16
+  // the largest matrix alone (3u + 4e against a mean of (40u + 48e) / 16) sets the imbalance.
   for (int P : {2, 4, 8}) {
     const Model m = quickstart(true);
     EXPECT_LE(ShardPlan::build(m.params, m.numel, m.cost, P, ShardPolicy::lpt).imbalance(), 1.01)
         << P;
   }
   const Model m = quickstart(false);
-  EXPECT_NEAR(ShardPlan::build(m.params, m.numel, m.cost, 16, ShardPolicy::lpt).imbalance(), 1.2,
-              1e-9);
+  const double u = 30.0 * 128 * 128 * 128, e = Muon::kElementFlops * 128 * 128;
+  EXPECT_NEAR(ShardPlan::build(m.params, m.numel, m.cost, 16, ShardPolicy::lpt).imbalance(),
+              (3 * u + 4 * e) / ((40 * u + 48 * e) / 16), 1e-9);
 }
 
 // Deterministic pseudo-random costs (splitmix64), a spread like a model's: many cheap vectors,
