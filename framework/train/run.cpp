@@ -53,6 +53,16 @@ ShardPolicy Run::read_sections() {
   ckpt = CheckpointOptions::from_config(root.section("checkpoint"));
   stats_opts = StatsOptions::from_config(root.section("stats"));
   cpu::set_num_threads(static_cast<int>(opts.threads));
+  {
+    const int64_t cores = TrainOptions::usable_cores(), ranks = TrainOptions::local_ranks();
+    log::info("[train] threads: ", opts.threads, " (", opts.threads_reason, ")");
+    if (opts.threads * ranks > cores)
+      log::warn("[train] oversubscribed: ", opts.threads, " threads x ", ranks,
+                " rank(s) on this host > ", cores,
+                " usable cores; throughput collapses when OpenMP threads wait for cores (remove "
+                "train.threads to take ",
+                std::max<int64_t>(1, cores / ranks), ")");
+  }
   opts.read_device(root.section("train"), stats_opts.every > 0);
   log::info("[train] device: ", opts.device.str(), " (", opts.device_reason, ")");
   check_precision(opts.precision, opts.device);

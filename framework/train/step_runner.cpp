@@ -1,6 +1,7 @@
 // One data-parallel step with sharded updates (docs/design.md "One training step", 1-9).
 #include "train/step_runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -15,7 +16,7 @@ namespace mt {
 StepResult StepRunner::run(int64_t step) {
   int64_t count = 0;
   const double local_loss = forward_backward(step, count);
-  weight_by_share(count);
+  weight_by_count(count);
   if (m_hooks.after_backward) m_hooks.after_backward(step, *m_run.params);
 
   const int64_t bytes_before = m_run.buffer_comm().bytes_sent();
@@ -44,39 +45,66 @@ StepResult StepRunner::run(int64_t step) {
 }
 
 // Steps 1-3: this rank's rows, forward on the tape, backward. Returns the local mean loss.
+// With train.micro_batches M > 1 the rows go through in M contiguous slices, each slice's mean
+// loss weighted by its share of the rank's predictions (count_i / count) before its backward, so
+// the accumulated gradient is the one of the rank's mean loss.
 double StepRunner::forward_backward(int64_t step, int64_t& count) {
   const int64_t B = m_run.opts.batch_size;
   int64_t r0 = 0, r1 = 0;
   rank_rows(B, m_run.rank(), m_run.comm.size(), r0, r1);
-  const Batch batch = m_run.data->train_batch(m_run.seed, step, B, m_run.seq, r0, r1);
+  const int64_t slices = std::max<int64_t>(1, std::min(m_run.opts.micro_batches, r1 - r0));
+  std::vector<Batch> batches;
+  std::vector<int64_t> counts;
   count = 0;
-  for (int32_t label : batch.labels) count += label >= 0;
+  for (int64_t i = 0; i < slices; ++i) {
+    const int64_t a = r0 + (r1 - r0) * i / slices, b = r0 + (r1 - r0) * (i + 1) / slices;
+    batches.push_back(m_run.data->train_batch(m_run.seed, step, B, m_run.seq, a, b));
+    int64_t c = 0;
+    for (int32_t label : batches.back().labels) c += label >= 0;
+    counts.push_back(c);
+    count += c;
+  }
   m_run.params->zero_grad();
   if (count == 0) return 0.0;
-  Graph g;
-  g.set_matmul_dtype(m_run.opts.precision);
-  Tensor logits = m_run.model->forward(g, batch);
-  Tensor loss = cross_entropy(g, logits, batch.labels);
-  const double local_loss = loss.item();
-  g.backward(loss);
+  double local_loss = 0.0;
+  for (int64_t i = 0; i < slices; ++i) {
+    if (counts[i] == 0) continue;
+    Graph g;
+    g.set_matmul_dtype(m_run.opts.precision);
+    Tensor logits = m_run.model->forward(g, batches[i]);
+    Tensor loss = cross_entropy(g, logits, batches[i].labels);
+    if (slices == 1) {  // one pass: the gradient of the mean loss as it is
+      local_loss = loss.item();
+      g.backward(loss);
+      break;
+    }
+    const double share = static_cast<double>(counts[i]) / static_cast<double>(count);
+    local_loss += share * loss.item();
+    g.backward(scale(g, loss, static_cast<float>(share)));
+  }
   return local_loss;
 }
 
-// Step 4: the global loss is the mean over every rank's predictions: weight this rank's
-// mean-loss gradient by its share before the reduce-scatter sums.
-void StepRunner::weight_by_share(int64_t count) {
-  if (m_run.comm.size() == 1) return;
-  double counts[1] = {static_cast<double>(count)};
-  m_run.comm.all_reduce_sum(counts, 1);
-  const float share = counts[0] > 0 ? static_cast<float>(count / counts[0]) : 0.0f;
-  float* g = m_run.params->grads().data();
-  const int64_t n = m_run.params->numel();
-  if (!m_run.params->device().is_cpu()) {
-    backend_for(m_run.params->device()).scale(g, share, g, n, false);
+namespace {
+// g[0..n) *= s on the parameters' device.
+void scale_in_place(ParameterSet& params, float* g, int64_t n, float s) {
+  if (!params.device().is_cpu()) {
+    backend_for(params.device()).scale(g, s, g, n, false);
     return;
   }
 #pragma omp parallel for
-  for (int64_t i = 0; i < n; ++i) g[i] *= share;
+  for (int64_t i = 0; i < n; ++i) g[i] *= s;
+}
+}  // namespace
+
+// Step 4: the global loss is the mean over every rank's predictions. This rank's mean-loss
+// gradient is weighted by its prediction count before the reduce-scatter sums, and the owners
+// divide their rows by the total count once the step's one all-reduce has brought it
+// (reduce_to_owners): no collective of its own. One rank: nothing to weight.
+void StepRunner::weight_by_count(int64_t count) {
+  if (m_run.comm.size() == 1) return;
+  scale_in_place(*m_run.params, m_run.params->grads().data(), m_run.params->numel(),
+                 static_cast<float>(count));
 }
 
 // Steps 5-6: reduce-scatter the gradients to their owners, then one all-reduce of the sums.
@@ -107,6 +135,11 @@ StepRunner::Sums StepRunner::reduce_to_owners(double loss, int64_t count) {
   double wire[5] = {sumsq, nonfinite, loss * static_cast<double>(count), static_cast<double>(count),
                     stop_requested() ? 1.0 : 0.0};
   m_run.comm.all_reduce_sum(wire, 5);
+  if (m_run.comm.size() > 1 && wire[3] > 0) {
+    // The owned rows were sum-of-counts weighted (weight_by_count): make them the mean's.
+    scale_in_place(*m_run.params, grads + own_offset, own_n, static_cast<float>(1.0 / wire[3]));
+    wire[0] /= wire[3] * wire[3];
+  }
   return {wire[0], wire[1], wire[2], wire[3], wire[4]};
 }
 

@@ -48,7 +48,7 @@ class StepRunner {
     double grad_sumsq = 0.0, nonfinite = 0.0, loss_sum = 0.0, count = 0.0, stop = 0.0;
   };
   double forward_backward(int64_t step, int64_t& count);
-  void weight_by_share(int64_t count);
+  void weight_by_count(int64_t count);
   Sums reduce_to_owners(double loss, int64_t count);
   bool nonfinite_policy(int64_t step, const Sums& sums, double loss);
   [[noreturn]] void fail_nonfinite_gradient(int64_t step, const Sums& sums);

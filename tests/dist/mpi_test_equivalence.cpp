@@ -17,7 +17,8 @@ using test::world;
 
 constexpr int kSteps = 20;
 
-Config quickstart_gpt(const std::string& policy, int64_t batch = 16) {
+Config quickstart_gpt(const std::string& policy, int64_t batch = 16,
+                      const std::string& train = "") {
   return Config::parse(
       "name: equivalence\n"
       "model: {name: gpt, width: 128, depth: 4, heads: 4, context: 128}\n"
@@ -28,7 +29,29 @@ Config quickstart_gpt(const std::string& policy, int64_t batch = 16) {
       policy +
       "}\n"
       "train: {steps: " +
-      std::to_string(kSteps) + ", batch_size: " + std::to_string(batch) + ", threads: 1}\n");
+      std::to_string(kSteps) + ", batch_size: " + std::to_string(batch) + ", threads: 1" + train +
+      "}\n");
+}
+
+// The largest relative parameter difference (per parameter, Frobenius) between two trainers.
+double worst_difference(Trainer& a, Trainer& b, const std::string& what) {
+  double worst = 0.0;
+  for (Parameter* p : b.params().params()) {
+    const Parameter* q = a.params().find(p->name());
+    EXPECT_NE(q, nullptr) << p->name();
+    if (!q) continue;
+    double num = 0.0, den = 0.0;
+    const float* x = q->value().data();
+    const float* y = p->value().data();
+    for (int64_t i = 0; i < p->numel(); ++i) {
+      num += (static_cast<double>(x[i]) - y[i]) * (static_cast<double>(x[i]) - y[i]);
+      den += static_cast<double>(y[i]) * y[i];
+    }
+    const double rel = std::sqrt(num / den);
+    worst = std::max(worst, rel);
+    EXPECT_LT(rel, 1e-5) << what << " P=" << world().size() << " " << p->name();
+  }
+  return worst;
 }
 
 void check_policy(const std::string& policy) {
@@ -38,21 +61,7 @@ void check_policy(const std::string& policy) {
   Trainer reference(quickstart_gpt(policy), single);
   for (int s = 0; s < kSteps; ++s) reference.step(s);
 
-  double worst = 0.0;
-  for (Parameter* p : reference.params().params()) {
-    const Parameter* q = sharded.params().find(p->name());
-    ASSERT_NE(q, nullptr) << p->name();
-    double num = 0.0, den = 0.0;
-    const float* a = q->value().data();
-    const float* b = p->value().data();
-    for (int64_t i = 0; i < p->numel(); ++i) {
-      num += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
-      den += static_cast<double>(b[i]) * b[i];
-    }
-    const double rel = std::sqrt(num / den);
-    worst = std::max(worst, rel);
-    EXPECT_LT(rel, 1e-5) << policy << " P=" << world().size() << " " << p->name();
-  }
+  const double worst = worst_difference(sharded, reference, policy);
   if (world().rank() == 0)
     std::printf("[equivalence] %s P=%d: max relative parameter difference %.2e after %d steps\n",
                 policy.c_str(), world().size(), worst, kSteps);
@@ -96,6 +105,24 @@ TEST(MpiEquivalence, LptMatchesOneRank) {
 }
 TEST(MpiEquivalence, RoundRobinMatchesOneRank) {
   check_policy("round_robin");
+}
+
+// train.micro_batches (gradient accumulation) on P ranks equals one big batch on one rank: 3
+// slices of each rank's rows (uneven at P = 2: 8 rows as 2 + 3 + 3), and one slice per row.
+TEST(MpiEquivalence, MicroBatchesMatchOneBigBatchOnOneRank) {
+  SingleProcess single;
+  Trainer reference(quickstart_gpt("lpt"), single);
+  for (int s = 0; s < kSteps; ++s) reference.step(s);
+  for (const std::string micro : {"3", "16"}) {
+    Trainer accumulated(quickstart_gpt("lpt", 16, ", micro_batches: " + micro), world());
+    double loss = 0.0;
+    for (int s = 0; s < kSteps; ++s) loss = accumulated.step(s);
+    EXPECT_TRUE(std::isfinite(loss));
+    const double worst = worst_difference(accumulated, reference, "micro_batches " + micro);
+    if (world().rank() == 0)
+      std::printf("[equivalence] micro_batches %s P=%d: max relative parameter difference %.2e\n",
+                  micro.c_str(), world().size(), worst);
+  }
 }
 
 TEST(MpiEquivalence, BatchNotDivisibleByRanksIsAConfigError) {
