@@ -23,7 +23,7 @@ PKGS=(build-essential cmake pkg-config git ca-certificates procps
 for opt in "$@"; do
   case "$opt" in
     # Everything the tests need, so that on a bare machine only the GPU tests skip.
-    --test) PKGS+=(python3-yaml slurm-wlm munge debootstrap clang-format) ;;
+    --test) PKGS+=(python3-yaml slurm-wlm munge debootstrap clang-format iproute2) ;;
     --bench) PKGS+=(python3-torch) ;;
     # Debian 12 and Ubuntu 24.04 name libFuzzer's runtime libclang-rt-dev (a versioned package behind).
     --fuzz) PKGS+=(clang libomp-dev libclang-rt-dev) ;;

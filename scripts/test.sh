@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing (everything the tests need), build, and run every test
-# (ctest: labels unit, slow, mpi, slurm, cuda; cuda tests skip without a GPU, counted as skipped).
+# (ctest: labels unit, slow, mpi, multihost, slurm, cuda; cuda tests skip without a GPU, counted as skipped).
 # While tests run, a line every 60 s names the ones still running and for how long. Extra
 # arguments go to ctest.
 set -euo pipefail

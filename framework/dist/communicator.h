@@ -28,6 +28,10 @@ class Communicator {
   virtual void barrier() = 0;
   // End every rank with this reason (never a hang).
   [[noreturn]] virtual void abort(const std::string& reason, int exit_code) = 0;
+  // A collective that has waited `seconds` for the other ranks ends every rank with a "[dist]"
+  // reason (a rank, its host or its link is gone: no hang until TCP gives up); 0 turns it off.
+  // Set from dist.timeout_s; a no-op on one process.
+  virtual void set_timeout(double /*seconds*/) {}
 
   // Bytes this rank passed to collectives since the last reset (payload, not protocol).
   int64_t bytes_sent() const { return m_bytes; }

@@ -6,6 +6,7 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -39,6 +40,8 @@ Mpi::Mpi(int* argc, char*** argv) {
 }
 
 Mpi::~Mpi() {
+  m_stop = true;
+  if (m_watchdog.joinable()) m_watchdog.join();
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) MPI_Finalize();
@@ -57,6 +60,7 @@ std::vector<int> Mpi::int_counts(const std::vector<int64_t>& counts) const {
 }
 
 void Mpi::reduce_scatter(const float* send, float* recv, const std::vector<int64_t>& counts) {
+  InFlight guard(*this, "reduce_scatter");
   const std::vector<int> c = int_counts(counts);
   m_scratch.resize(static_cast<size_t>(c[m_rank]));
   MT_MPI_CHECK(
@@ -67,6 +71,7 @@ void Mpi::reduce_scatter(const float* send, float* recv, const std::vector<int64
 }
 
 void Mpi::all_gather(const float* send, float* recv, const std::vector<int64_t>& counts) {
+  InFlight guard(*this, "all_gather");
   const std::vector<int> c = int_counts(counts);
   std::vector<int> displs(c.size(), 0);
   for (size_t r = 1; r < c.size(); ++r) displs[r] = displs[r - 1] + c[r - 1];
@@ -77,24 +82,75 @@ void Mpi::all_gather(const float* send, float* recv, const std::vector<int64_t>&
 }
 
 void Mpi::all_reduce_sum(double* data, int64_t n) {
+  InFlight guard(*this, "all_reduce");
   MT_MPI_CHECK(
       MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
   m_bytes += static_cast<int64_t>(sizeof(double)) * n;
 }
 
 void Mpi::all_reduce_max(double* data, int64_t n) {
+  InFlight guard(*this, "all_reduce");
   MT_MPI_CHECK(
       MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD));
   m_bytes += static_cast<int64_t>(sizeof(double)) * n;
 }
 
 void Mpi::broadcast(void* data, int64_t bytes, int root) {
+  InFlight guard(*this, "broadcast");
   MT_MPI_CHECK(MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, root, MPI_COMM_WORLD));
   if (m_rank == root) m_bytes += bytes * (m_size - 1);
 }
 
 void Mpi::barrier() {
+  InFlight guard(*this, "barrier");
   MT_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+}
+
+namespace {
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+Mpi::InFlight::InFlight(Mpi& mpi, const char* what) : m_mpi(mpi) {
+  m_mpi.m_what = what;
+  m_mpi.m_since_ns = now_ns();
+}
+
+Mpi::InFlight::~InFlight() {
+  m_mpi.m_since_ns = 0;
+}
+
+void Mpi::set_timeout(double seconds) {
+  m_timeout = seconds;
+  if (seconds > 0 && m_size > 1 && !m_watchdog.joinable())
+    m_watchdog = std::thread([this] { watch(); });
+}
+
+void Mpi::watch() {
+  // Rank 0 first; the others later, so that when every rank waits (a host is gone) rank 0's
+  // MPI_Abort ends them before they print, and the reason appears once.
+  const double limit = m_timeout + (m_rank == 0 ? 0.0 : 5.0);
+  while (!m_stop) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const int64_t since = m_since_ns;
+    if (since == 0 || m_timeout <= 0) continue;
+    const double waited = 1e-9 * static_cast<double>(now_ns() - since);
+    if (waited < limit) continue;
+    std::fflush(stdout);
+    std::fprintf(stderr,
+                 "[dist] rank %d: %s has waited %.0f s for the other ranks: a rank, its host or "
+                 "its link is gone (dist.timeout_s: %g); ending every rank (the last checkpoint "
+                 "is kept)\n",
+                 m_rank, m_what.load(), waited, m_timeout);
+    std::fflush(stderr);
+    // MPI_Abort needs the launcher; where this rank's host is cut off it may never return.
+    std::thread([] { MPI_Abort(MPI_COMM_WORLD, 1); }).detach();
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    std::_Exit(1);
+  }
 }
 
 void Mpi::abort(const std::string& reason, int exit_code) {

@@ -1,6 +1,8 @@
 // Mpi: the Communicator over MPI_COMM_WORLD (Open MPI). Built only with MT_WITH_MPI. Every MPI
 // call goes through MT_MPI_CHECK; abort() ends every rank through MPI_Abort.
 #pragma once
+#include <atomic>
+#include <thread>
 #include <vector>
 
 #include "dist/communicator.h"
@@ -21,11 +23,29 @@ class Mpi final : public Communicator {
   void broadcast(void* data, int64_t bytes, int root) override;
   void barrier() override;
   [[noreturn]] void abort(const std::string& reason, int exit_code) override;
+  // A watchdog thread: a collective in flight for longer than `seconds` (rank 0; the others 5 s
+  // later, so that rank 0's reason is the one printed) prints the reason and ends every rank.
+  void set_timeout(double seconds) override;
 
  private:
+  // Marks this rank inside collective `what` for the watchdog.
+  class InFlight {
+   public:
+    InFlight(Mpi& mpi, const char* what);
+    ~InFlight();
+
+   private:
+    Mpi& m_mpi;
+  };
+  void watch();
   std::vector<int> int_counts(const std::vector<int64_t>& counts) const;
   int m_rank = 0, m_size = 1;
   std::vector<float> m_scratch;  // reduce-scatter result before it lands in recv (may alias send)
+  std::atomic<int64_t> m_since_ns{0};  // steady-clock ns when the current collective began; 0: none
+  std::atomic<const char*> m_what{""};
+  std::atomic<bool> m_stop{false};
+  double m_timeout = 0.0;
+  std::thread m_watchdog;
 };
 
 }  // namespace mt

@@ -47,4 +47,23 @@ awk -v t="$took" 'BEGIN { exit !(t < 10) }' || fail "killed rank: the others too
 sleep 1
 left=$(pgrep -f "name=killme" | wc -l)
 [[ $left == 0 ]] || fail "$left mutrain processes still alive after a rank was killed"
+# 4. a rank that stops answering (SIGSTOP: alive, its connections open, as a host cut off from
+#    the network): dist.timeout_s ends every rank, with the reason once
+timeout 120 "${MPI[@]}" -np 2 "$MUTRAIN" train "$C" --set train.steps=10000000 --set train.log_every=1 \
+  --set name=stopme --set dist.timeout_s=3 --out "$TMP/runs" > stop.log 2>&1 &
+launcher=$!
+for _ in $(seq 1 300); do grep -q "^step" stop.log 2>/dev/null && break; sleep 0.1; done
+victim="$(pgrep -f "^$MUTRAIN train .*name=stopme" | sed -n 2p)"
+[[ -n "$victim" ]] || fail "stopped rank: no second rank found: $(tail -3 stop.log)"
+t0=$SECONDS
+kill -STOP "$victim"
+wait $launcher
+rc=$?
+took=$((SECONDS - t0))
+echo "stopped rank: every rank gone after ${took} s"
+((took <= 20)) || fail "stopped rank: the run took ${took} s to end (dist.timeout_s 3)"
+[[ $rc != 0 && $rc != 124 ]] || fail "stopped rank: exit $rc (124 = hang until timeout)"
+n=$(grep -c "^\[dist\] rank .* is gone" stop.log)
+[[ $n == 1 ]] || fail "stopped rank: the reason was printed $n times, expected once: $(tail -5 stop.log)"
+kill -9 "$victim" 2>/dev/null
 finish
