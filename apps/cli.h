@@ -14,6 +14,7 @@ int submit(const std::vector<std::string>& args);
 int coord_check(const std::vector<std::string>& args, Communicator& comm);
 int sweep(const std::vector<std::string>& args, Communicator& comm);
 int transfer(const std::vector<std::string>& args, Communicator& comm);
+int plan(const std::vector<std::string>& args, Communicator& comm);
 void usage_error [[noreturn]] (const std::string& message);
 // "--name value" or "--name=value": consumes the value from args at i.
 std::string option_value(const std::vector<std::string>& args, size_t& i, const std::string& name);

@@ -41,6 +41,9 @@ const char* kUsage =
     "  transfer SWEEP_DIR [--metric val_loss] [--widths 128,...,2048 --grid seed=0,1]\n"
     "                    the sweep's best point (mean over seeds) to best.yaml; trained at the\n"
     "                    widths given (µTransfer, docs/mup.md)\n"
+    "  plan CONFIG [--ranks 1,2,4,8] [--bandwidth GBIT] [--latency US] [--rows-per-rank R]\n"
+    "                    predicted step time per rank count: compute, Newton-Schulz, traffic,\n"
+    "                    sequential and overlapped (docs/scaling.md)\n"
     "  version                                           version, git revision, devices\n"
     "  help                                              this message\n"
     "Exit codes: 0 success, 1 runtime failure, 2 bad input (config, data, CLI), 3 stopped by a "
@@ -107,9 +110,10 @@ int main(int argc, char** argv) {
     if (command == "coord-check") return mt::cli::coord_check(args, *comm);
     if (command == "sweep") return mt::cli::sweep(args, *comm);
     if (command == "transfer") return mt::cli::transfer(args, *comm);
+    if (command == "plan") return mt::cli::plan(args, *comm);
     mt::cli::usage_error(
         "unknown command '" + command +
-        "'; known: coord-check, help, inspect, submit, sweep, train, transfer, version");
+        "'; known: coord-check, help, inspect, plan, submit, sweep, train, transfer, version");
   } catch (const mt::Error& e) {
     return fail(e.what(), static_cast<int>(e.code()));
   } catch (const std::bad_alloc&) {

@@ -85,7 +85,7 @@ case "${1:-}" in
     for ns in $(hosts); do list+="${list:+,}$NET.${ns#mthost}:64"; done
     [[ -n $list ]] || { echo "[netns] no hosts: run 'netns_cluster.sh up N' first" >&2; exit 1; }
     exec env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
-      mpirun --mca plm_rsh_agent "$SELF agent" --mca btl tcp,self --mca pml ob1 \
+      mpirun --mca plm_rsh_agent "$SELF agent" --mca btl tcp,self --mca pml ob1 --mca rtc ^hwloc \
       --mca btl_tcp_if_include "$NET.0/24" --mca oob_tcp_if_include "$NET.0/24" \
       --host "$list" --map-by node -np "$np" "$@"
     ;;

@@ -82,7 +82,8 @@ ShardPolicy Run::read_sections() {
   const Config dist_cfg = root.section("dist");
   const ShardPolicy policy =
       parse_shard_policy(dist_cfg.get_choice("policy", "lpt", {"lpt", "round_robin"}));
-  // A collective waiting longer than this ends every rank (a host or link gone, docs/reliability.md).
+  // A collective waiting longer than this ends every rank (a host or link gone,
+  // docs/reliability.md).
   comm.set_timeout(dist_cfg.get_in("timeout_s", 300.0, 0.0, 1e6));
   root.check_unused();
 

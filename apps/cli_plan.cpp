@@ -1,0 +1,214 @@
+// `mutrain plan CONFIG --ranks 1,2,4,... [--bandwidth GBIT] [--latency US] [--rows-per-rank R]
+// [--set k=v ...]`: predicted time of one data-parallel step per rank count (docs/scaling.md
+// "Step-time model"). Measured here, on one process with the config's threads: the forward and
+// backward pass per rank's rows, the whole optimizer update (the rate at which the update's cost
+// model runs) and one update of the most expensive matrix alone. Then, per rank count, the
+// ShardPlan of the run, its slowest owner's update, the collectives over a link of the given
+// bandwidth and latency (dist/step_model.h), sequential and with ideal overlap.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "apps/cli.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "dist/shard_plan.h"
+#include "dist/step_model.h"
+#include "io/config.h"
+#include "nn/ops.h"
+#include "optim/optimizer.h"
+#include "train/trainer.h"
+
+namespace mt::cli {
+
+namespace {
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+template <class F>
+double seconds_median(F&& f, int reps) {
+  f();  // warm-up: allocations, the optimizer state
+  std::vector<double> t;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return median_of(t);
+}
+
+double number_option(const std::vector<std::string>& args, size_t& i, const std::string& name) {
+  const std::string v = option_value(args, i, name);
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != 0 || !std::isfinite(x) || x <= 0)
+    usage_error(name + " takes a positive number, got '" + v + "'");
+  return x;
+}
+
+std::vector<int> parse_ranks(const std::string& text) {
+  std::vector<int> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = text.find(',', start);
+    const std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != 0 || v < 1 || v > (1 << 20))
+      usage_error("--ranks takes positive integers separated by commas, got '" + text + "'");
+    out.push_back(static_cast<int>(v));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+int plan(const std::vector<std::string>& args, Communicator& comm) {
+  std::string config_path, ranks_text = "1,2,4,8";
+  Link link;
+  link.bandwidth = 10e9 / 8;  // 10 Gbit/s
+  int64_t rows_per_rank = 0;  // 0: the config's global batch split over the ranks
+  std::vector<std::string> overrides;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--set" || a.rfind("--set=", 0) == 0)
+      overrides.push_back(option_value(args, i, "--set"));
+    else if (a == "--ranks" || a.rfind("--ranks=", 0) == 0)
+      ranks_text = option_value(args, i, "--ranks");
+    else if (a == "--bandwidth" || a.rfind("--bandwidth=", 0) == 0)
+      link.bandwidth = number_option(args, i, "--bandwidth") * 1e9 / 8;
+    else if (a == "--latency" || a.rfind("--latency=", 0) == 0)
+      link.latency = number_option(args, i, "--latency") * 1e-6;
+    else if (a == "--rows-per-rank" || a.rfind("--rows-per-rank=", 0) == 0)
+      rows_per_rank = static_cast<int64_t>(number_option(args, i, "--rows-per-rank"));
+    else if (!a.empty() && a[0] == '-')
+      usage_error("unknown option '" + a +
+                  "' for plan; known: --ranks, --bandwidth, --latency, --rows-per-rank, --set");
+    else if (config_path.empty())
+      config_path = a;
+    else
+      usage_error("plan takes one CONFIG file");
+  }
+  if (config_path.empty())
+    usage_error(
+        "usage: mutrain plan CONFIG [--ranks 1,2,4,8] [--bandwidth GBIT_PER_S] [--latency US] "
+        "[--rows-per-rank R] [--set k=v ...]");
+  const std::vector<int> ranks = parse_ranks(ranks_text);
+  if (comm.size() > 1) usage_error("plan runs on one process (it models the ranks)");
+
+  Config config = Config::load_file(config_path);
+  for (const std::string& o : overrides) config.apply_override(o);
+  // The measurement is a CPU step without statistics or files.
+  config.apply_override("stats.every=0");
+  config.apply_override("train.device=cpu");
+  SingleProcess single;
+  Trainer t(config, single);
+  const int64_t B = t.options().batch_size, seq = std::max<int64_t>(1, t.model().context());
+  const uint64_t seed = 0;  // any batch times the same
+
+  // Forward + backward of r rows, measured once per distinct r.
+  std::map<int64_t, double> fb;
+  auto forward_backward = [&](int64_t rows) {
+    auto it = fb.find(rows);
+    if (it != fb.end()) return it->second;
+    const Batch batch = t.data().train_batch(seed, 0, std::max(B, rows), seq, 0, rows);
+    const double s = seconds_median(
+        [&] {
+          t.params().zero_grad();
+          Graph g;
+          g.set_matmul_dtype(t.options().precision);
+          Tensor loss = cross_entropy(g, t.model().forward(g, batch), batch.labels);
+          g.backward(loss);
+        },
+        3);
+    fb[rows] = s;
+    return s;
+  };
+  // The update's cost model, the rate it runs at on all matrices, and one matrix alone.
+  std::vector<Parameter*> all = t.params().params();
+  std::vector<int64_t> numel;
+  std::vector<double> cost;
+  double total_cost = 0.0;
+  Parameter* largest = nullptr;
+  double largest_cost = 0.0;
+  for (Parameter* p : all) {
+    numel.push_back(p->numel());
+    cost.push_back(t.optimizers().for_role(p->role()).update_cost(*p));
+    total_cost += cost.back();
+    if (cost.back() > largest_cost) largest_cost = cost.back(), largest = p;
+  }
+  forward_backward(std::min<int64_t>(B, 2));  // gradients for the update measurement
+  const double update_all = seconds_median([&] { t.optimizers().step(1.0f); }, 3);
+  const double rate_all = total_cost / update_all;
+  double rate_one = rate_all;
+  if (largest) {
+    // One update of the largest matrix alone: its optimizer with only that parameter.
+    auto& opt = t.optimizers().for_role(largest->role());
+    auto solo = make_optimizer(opt.name(), config.section("optimizer").section(opt.name()));
+    solo->set_compute_dtype(t.options().precision);
+    largest->lr_mult = 0.0f;  // measure without changing the weights
+    solo->add_parameter(largest);
+    rate_one = largest_cost / seconds_median([&] { solo->step(1.0f); }, 3);
+  }
+  const double gradient_bytes = 4.0 * static_cast<double>(t.params().numel());
+
+  std::printf(
+      "plan: %s, %lld parameters (%.1f MB of fp32 gradients), %zu tensors, global batch %lld\n"
+      "measured on this machine (%lld threads): whole update %.2f ms (%.1f GFLOP/s of the cost "
+      "model), the largest tensor (%s) alone %.2f ms\n"
+      "link: %.2f Gbit/s, %.1f us per message; ideal overlap: reduce-scatter behind the backward "
+      "pass (2/3 of forward + backward), all-gather behind the update\n",
+      config_path.c_str(), static_cast<long long>(t.params().numel()), gradient_bytes / 1e6,
+      all.size(), static_cast<long long>(B), static_cast<long long>(t.options().threads),
+      1e3 * update_all, rate_all * 1e-9, largest ? largest->name().c_str() : "-",
+      1e3 * largest_cost / rate_one, link.bandwidth * 8e-9, link.latency * 1e6);
+  std::printf("%7s %6s %9s %9s %7s %6s %9s %9s %9s %11s %11s\n", "ranks", "rows", "fwd+bwd",
+              "update", "imbal", "idle", "r-scat", "a-gather", "a-reduce", "sequential",
+              "overlapped");
+  for (int P : ranks) {
+    const int64_t rows = rows_per_rank > 0 ? rows_per_rank : (B % P == 0 ? B / P : 0);
+    if (rows == 0) {
+      std::printf("%7d  global batch %lld does not split over %d ranks (--rows-per-rank R)\n", P,
+                  static_cast<long long>(B), P);
+      continue;
+    }
+    const ShardPlan sp = ShardPlan::build(all, numel, cost, P, ShardPolicy::lpt);
+    double update = 0.0;
+    int idle = 0;
+    for (int r = 0; r < P; ++r) {
+      double biggest = 0.0;
+      for (Parameter* p : sp.owned_by(r)) {
+        const auto it = std::find(all.begin(), all.end(), p);
+        biggest = std::max(biggest, cost[static_cast<size_t>(it - all.begin())]);
+      }
+      idle += biggest == 0.0;
+      // A rank's owned work at the whole-update rate, but never faster than its largest
+      // matrix alone (one matrix is one thread's work).
+      update = std::max(update, std::max(sp.rank_cost()[r] / rate_all, biggest / rate_one));
+    }
+    StepInputs in;
+    in.ranks = P;
+    in.forward_backward = forward_backward(rows);
+    in.update = update;
+    in.gradient_bytes = gradient_bytes;
+    const StepTimes st = predict_step(in, link);
+    std::printf("%7d %6lld %9.2f %9.2f %7.3f %6d %9.2f %9.2f %9.3f %11.2f %11.2f\n", P,
+                static_cast<long long>(rows), 1e3 * st.compute, 1e3 * st.update, sp.imbalance(),
+                idle, 1e3 * st.reduce_scatter, 1e3 * st.all_gather, 1e3 * st.all_reduce,
+                1e3 * st.sequential, 1e3 * st.overlapped);
+  }
+  std::printf(
+      "(milliseconds per step; imbal: the ShardPlan's max / mean update cost; idle: ranks that "
+      "own no tensor)\n");
+  return 0;
+}
+
+}  // namespace mt::cli

@@ -1,0 +1,39 @@
+// The step-time model behind `mutrain plan` (docs/scaling.md "Step-time model"): per rank compute,
+// Newton-Schulz and communication time of one data-parallel step, sequential (today's step) and
+// with ideal overlap, from the ShardPlan's costs and measured kernel speeds. Pure functions.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace mt {
+
+struct Link {
+  double bandwidth = 1.25e9;  // bytes per second per rank (one direction)
+  double latency = 5e-6;      // seconds per message
+};
+
+// Ring reduce-scatter (or all-gather) of `bytes` in total over P ranks: P - 1 rounds, each one
+// message of bytes / P.
+double ring_seconds(double bytes, int ranks, const Link& link);
+// All-reduce of a few scalars (recursive doubling): 2 ceil(log2 P) latencies.
+double small_all_reduce_seconds(int ranks, const Link& link);
+
+struct StepInputs {
+  int ranks = 1;
+  double forward_backward = 0.0;      // seconds for this rank's rows
+  double update = 0.0;                // seconds of the slowest owner's optimizer update
+  double gradient_bytes = 0.0;        // 4 N
+  double backward_share = 2.0 / 3.0;  // of forward_backward (backward ~ 2 x forward)
+};
+
+struct StepTimes {
+  double compute = 0.0, update = 0.0, reduce_scatter = 0.0, all_reduce = 0.0, all_gather = 0.0;
+  double sequential = 0.0;  // forward + backward, reduce-scatter, all-reduce, update, all-gather
+  // Ideal overlap: the reduce-scatter behind the backward pass, the all-gather behind the update
+  // (buckets small enough that only their longer side counts).
+  double overlapped = 0.0;
+};
+
+StepTimes predict_step(const StepInputs& in, const Link& link);
+
+}  // namespace mt

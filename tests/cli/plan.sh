@@ -1,0 +1,27 @@
+#!/bin/bash
+# `mutrain plan`: one row per rank count with the ShardPlan's numbers, the traffic of the step
+# model (checked here against the ring formula), and bad options refused with exit 2.
+source "$(dirname "$0")/common.inc"
+make_text "$TMP/text"
+make_config "$TMP/tiny.yaml"
+cd "$TMP"
+out="$("$MUTRAIN" plan tiny.yaml --ranks 1,2,3 --bandwidth 1 --latency 100 2>/dev/null)" ||
+  fail "plan failed: $out"
+grep -q "^ *ranks .*sequential *overlapped" <<<"$out" || fail "no table header: $out"
+row() { awk -v p="$1" '$1 == p' <<<"$out"; }
+[[ -n "$(row 1)" && -n "$(row 2)" ]] || fail "rows for 1 and 2 ranks missing: $out"
+grep -q "global batch 4 does not split over 3 ranks" <<<"$out" || fail "3 ranks should be refused for batch 4: $out"
+# 1 rank: no traffic, sequential = fwd+bwd + update
+read -r _ _ fb up _ _ rs ag ar seq ovl <<<"$(row 1)"
+awk -v rs="$rs" -v ag="$ag" -v s="$seq" -v f="$fb" -v u="$up" -v o="$ovl" \
+  'BEGIN { exit !(rs == 0 && ag == 0 && (s - f - u) < 0.02 && (s - f - u) > -0.02 && s == o) }' ||
+  fail "1-rank row wrong: $(row 1)"
+# 2 ranks at 1 Gbit/s, 100 us: each ring moves half the gradients once: 100 us + (4 N / 2) / 125 MB/s
+n=$(awk '/^plan:/ {print $3}' <<<"$out")
+read -r _ _ _ _ _ _ rs _ <<<"$(row 2)"
+awk -v rs="$rs" -v n="$n" 'BEGIN { want = 1e3 * (1e-4 + 4 * n / 2 / 1.25e8); d = rs - want;
+  exit !(d < 0.01 && d > -0.01) }' || fail "reduce-scatter $rs ms is not the ring formula for $n parameters"
+expect_exit 2 "--ranks" -- "$MUTRAIN" plan tiny.yaml --ranks 0,2
+expect_exit 2 "--bandwidth" -- "$MUTRAIN" plan tiny.yaml --bandwidth fast
+expect_exit 2 "unknown option" -- "$MUTRAIN" plan tiny.yaml --nodes 2
+finish

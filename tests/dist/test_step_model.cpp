@@ -1,0 +1,47 @@
+// The step-time model of `mutrain plan` (dist/step_model.h, docs/scaling.md "Step-time model"):
+// ring collectives, the small all-reduce, the sequential and the overlapped step, by hand.
+#include <gtest/gtest.h>
+
+#include "dist/step_model.h"
+
+namespace mt {
+namespace {
+
+TEST(StepModel, RingCollectivesAndTheSmallAllReduce) {
+  Link link;
+  link.bandwidth = 1e9;  // bytes/s
+  link.latency = 1e-5;
+  EXPECT_EQ(ring_seconds(4e6, 1, link), 0.0);
+  // P - 1 rounds of a message of bytes / P: 3 x (10 us + 1 ms) at P = 4
+  EXPECT_DOUBLE_EQ(ring_seconds(4e6, 4, link), 3 * (1e-5 + 1e-3));
+  // the bandwidth term tends to bytes / bandwidth as P grows; the latency term grows with P
+  EXPECT_NEAR(ring_seconds(4e6, 1024, link) - 1023 * 1e-5, 4e-3 * 1023.0 / 1024.0, 1e-12);
+  EXPECT_EQ(small_all_reduce_seconds(1, link), 0.0);
+  EXPECT_DOUBLE_EQ(small_all_reduce_seconds(2, link), 2e-5);
+  EXPECT_DOUBLE_EQ(small_all_reduce_seconds(5, link), 6e-5);  // ceil(log2 5) = 3
+}
+
+TEST(StepModel, SequentialAndOverlappedSteps) {
+  Link link;
+  link.bandwidth = 1e9;
+  link.latency = 0.0;
+  StepInputs in;
+  in.ranks = 2;
+  in.forward_backward = 0.030;  // forward 10 ms, backward 20 ms
+  in.update = 0.004;
+  in.gradient_bytes = 2e7;  // each ring: 1 x 1e7 / 1e9 = 10 ms
+  const StepTimes t = predict_step(in, link);
+  EXPECT_DOUBLE_EQ(t.reduce_scatter, 0.010);
+  EXPECT_DOUBLE_EQ(t.all_gather, 0.010);
+  EXPECT_DOUBLE_EQ(t.sequential, 0.030 + 0.010 + 0.004 + 0.010);
+  // the reduce-scatter hides behind the 20 ms backward, the update behind the 10 ms all-gather
+  EXPECT_NEAR(t.overlapped, 0.010 + 0.020 + 0.010, 1e-15);
+  // one rank: no traffic, both the same
+  in.ranks = 1;
+  const StepTimes one = predict_step(in, link);
+  EXPECT_DOUBLE_EQ(one.sequential, 0.034);
+  EXPECT_DOUBLE_EQ(one.overlapped, 0.034);
+}
+
+}  // namespace
+}  // namespace mt
