@@ -4,7 +4,8 @@
 // backward pass per rank's rows, the whole optimizer update (the rate at which the update's cost
 // model runs) and one update of the most expensive matrix alone. Then, per rank count, the
 // ShardPlan of the run, its slowest owner's update, the collectives over a link of the given
-// bandwidth and latency (dist/step_model.h), sequential and with ideal overlap.
+// bandwidth and latency (dist/step_model.h), sequential, with dist.overlap (the reduce-scatter
+// behind the backward pass) and with ideal overlap (the all-gather behind the update too).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -128,7 +129,7 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
           Tensor loss = cross_entropy(g, t.model().forward(g, batch), batch.labels);
           g.backward(loss);
         },
-        3);
+        5);
     fb[rows] = s;
     return s;
   };
@@ -164,15 +165,16 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
       "plan: %s, %lld parameters (%.1f MB of fp32 gradients), %zu tensors, global batch %lld\n"
       "measured on this machine (%lld threads): whole update %.2f ms (%.1f GFLOP/s of the cost "
       "model), the largest tensor (%s) alone %.2f ms\n"
-      "link: %.2f Gbit/s, %.1f us per message; ideal overlap: reduce-scatter behind the backward "
-      "pass (2/3 of forward + backward), all-gather behind the update\n",
+      "link: %.2f Gbit/s, %.1f us per message; overlap-rs: the reduce-scatter behind the backward "
+      "pass (2/3 of forward + backward; dist.overlap), overlap-all: also the all-gather behind "
+      "the update (not built)\n",
       config_path.c_str(), static_cast<long long>(t.params().numel()), gradient_bytes / 1e6,
       all.size(), static_cast<long long>(B), static_cast<long long>(t.options().threads),
       1e3 * update_all, rate_all * 1e-9, largest ? largest->name().c_str() : "-",
       1e3 * largest_cost / rate_one, link.bandwidth * 8e-9, link.latency * 1e6);
-  std::printf("%7s %6s %9s %9s %7s %6s %9s %9s %9s %11s %11s\n", "ranks", "rows", "fwd+bwd",
+  std::printf("%7s %6s %9s %9s %7s %6s %9s %9s %9s %11s %11s %11s\n", "ranks", "rows", "fwd+bwd",
               "update", "imbal", "idle", "r-scat", "a-gather", "a-reduce", "sequential",
-              "overlapped");
+              "overlap-rs", "overlap-all");
   for (int P : ranks) {
     const int64_t rows = rows_per_rank > 0 ? rows_per_rank : (B % P == 0 ? B / P : 0);
     if (rows == 0) {
@@ -200,10 +202,10 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
     in.update = update;
     in.gradient_bytes = gradient_bytes;
     const StepTimes st = predict_step(in, link);
-    std::printf("%7d %6lld %9.2f %9.2f %7.3f %6d %9.2f %9.2f %9.3f %11.2f %11.2f\n", P,
+    std::printf("%7d %6lld %9.2f %9.2f %7.3f %6d %9.2f %9.2f %9.3f %11.2f %11.2f %11.2f\n", P,
                 static_cast<long long>(rows), 1e3 * st.compute, 1e3 * st.update, sp.imbalance(),
                 idle, 1e3 * st.reduce_scatter, 1e3 * st.all_gather, 1e3 * st.all_reduce,
-                1e3 * st.sequential, 1e3 * st.overlapped);
+                1e3 * st.sequential, 1e3 * st.overlapped_reduce, 1e3 * st.overlapped);
   }
   std::printf(
       "(milliseconds per step; imbal: the ShardPlan's max / mean update cost; idle: ranks that "

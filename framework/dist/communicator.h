@@ -33,6 +33,16 @@ class Communicator {
   // Set from dist.timeout_s; a no-op on one process.
   virtual void set_timeout(double /*seconds*/) {}
 
+  // Nonblocking collectives for the overlapped step (dist.overlap, docs/scaling.md): the
+  // element-wise SUM over ranks of data[0..n) lands in root's data (in place); every rank calls
+  // them in the same order. They complete by wait_all(); test_all() lets them progress. One
+  // process: nothing to do. A communicator without them refuses (dist.overlap is then a config
+  // error before the first step).
+  virtual bool supports_nonblocking() const { return size() == 1; }
+  virtual void ireduce_sum(float* /*data*/, int64_t /*n*/, int /*root*/) {}
+  virtual void test_all() {}
+  virtual void wait_all() {}
+
   // Bytes this rank passed to collectives since the last reset (payload, not protocol).
   int64_t bytes_sent() const { return m_bytes; }
   void reset_bytes() { m_bytes = 0; }

@@ -101,6 +101,35 @@ void Mpi::broadcast(void* data, int64_t bytes, int root) {
   if (m_rank == root) m_bytes += bytes * (m_size - 1);
 }
 
+static_assert(sizeof(MPI_Request) == sizeof(MPI_Request_handle), "MPI_Request is not a pointer");
+
+void Mpi::ireduce_sum(float* data, int64_t n, int root) {
+  if (n > std::numeric_limits<int>::max())
+    runtime_error("mpi", "a block of ", n, " floats exceeds MPI's int count limit");
+  MPI_Request req;
+  MT_MPI_CHECK(MPI_Ireduce(m_rank == root ? MPI_IN_PLACE : data, data, static_cast<int>(n),
+                           MPI_FLOAT, MPI_SUM, root, MPI_COMM_WORLD, &req));
+  if (m_rank != root) m_bytes += 4 * n;
+  m_pending.push_back(reinterpret_cast<MPI_Request_handle>(req));
+}
+
+void Mpi::test_all() {
+  if (m_pending.empty()) return;
+  int done = 0;
+  MT_MPI_CHECK(MPI_Testall(static_cast<int>(m_pending.size()),
+                           reinterpret_cast<MPI_Request*>(m_pending.data()), &done,
+                           MPI_STATUSES_IGNORE));
+  if (done) m_pending.clear();
+}
+
+void Mpi::wait_all() {
+  if (m_pending.empty()) return;
+  InFlight guard(*this, "wait_all");
+  MT_MPI_CHECK(MPI_Waitall(static_cast<int>(m_pending.size()),
+                           reinterpret_cast<MPI_Request*>(m_pending.data()), MPI_STATUSES_IGNORE));
+  m_pending.clear();
+}
+
 void Mpi::barrier() {
   InFlight guard(*this, "barrier");
   MT_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));

@@ -9,6 +9,9 @@
 
 namespace mt {
 
+// MPI_Request without <mpi.h> in the header (Open MPI's is a pointer).
+using MPI_Request_handle = void*;
+
 class Mpi final : public Communicator {
  public:
   Mpi(int* argc, char*** argv);  // MPI_Init (once per process)
@@ -26,6 +29,10 @@ class Mpi final : public Communicator {
   // A watchdog thread: a collective in flight for longer than `seconds` (rank 0; the others 5 s
   // later, so that rank 0's reason is the one printed) prints the reason and ends every rank.
   void set_timeout(double seconds) override;
+  bool supports_nonblocking() const override { return true; }
+  void ireduce_sum(float* data, int64_t n, int root) override;
+  void test_all() override;
+  void wait_all() override;
 
  private:
   // Marks this rank inside collective `what` for the watchdog.
@@ -41,6 +48,7 @@ class Mpi final : public Communicator {
   std::vector<int> int_counts(const std::vector<int64_t>& counts) const;
   int m_rank = 0, m_size = 1;
   std::vector<float> m_scratch;  // reduce-scatter result before it lands in recv (may alias send)
+  std::vector<MPI_Request_handle> m_pending;  // nonblocking collectives in flight
   std::atomic<int64_t> m_since_ns{0};  // steady-clock ns when the current collective began; 0: none
   std::atomic<const char*> m_what{""};
   std::atomic<bool> m_stop{false};

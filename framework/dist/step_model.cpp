@@ -26,6 +26,8 @@ StepTimes predict_step(const StepInputs& in, const Link& link) {
   t.all_reduce = small_all_reduce_seconds(in.ranks, link);
   t.sequential = t.compute + t.reduce_scatter + t.all_reduce + t.update + t.all_gather;
   const double backward = in.backward_share * t.compute, forward = t.compute - backward;
+  t.overlapped_reduce =
+      forward + std::max(backward, t.reduce_scatter) + t.all_reduce + t.update + t.all_gather;
   t.overlapped = forward + std::max(backward, t.reduce_scatter) + t.all_reduce +
                  std::max(t.update, t.all_gather);
   return t;

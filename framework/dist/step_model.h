@@ -29,8 +29,10 @@ struct StepInputs {
 struct StepTimes {
   double compute = 0.0, update = 0.0, reduce_scatter = 0.0, all_reduce = 0.0, all_gather = 0.0;
   double sequential = 0.0;  // forward + backward, reduce-scatter, all-reduce, update, all-gather
-  // Ideal overlap: the reduce-scatter behind the backward pass, the all-gather behind the update
-  // (buckets small enough that only their longer side counts).
+  // dist.overlap as built: the reduce-scatter behind the backward pass.
+  double overlapped_reduce = 0.0;
+  // Ideal overlap: also the all-gather behind the update (buckets small enough that only their
+  // longer side counts).
   double overlapped = 0.0;
 };
 

@@ -34,7 +34,9 @@ class Graph {
   // Record the backward of one op; it must ADD into its inputs' grads (inputs may be reused).
   void record(std::function<void()> backward) { m_tape.push_back(std::move(backward)); }
   // Seed d(loss)/d(loss) = 1 (loss must be a 1-element tensor) and run the tape in reverse.
-  void backward(const Tensor& loss);
+  // after_each(i), when given, runs after entry i (0-based, recording order): every entry >= i
+  // has then run, so a tensor first used when the tape held i entries has its full gradient.
+  void backward(const Tensor& loss, const std::function<void(size_t)>& after_each = {});
   void clear() { m_tape.clear(); }
   size_t size() const { return m_tape.size(); }
 

@@ -38,13 +38,29 @@ Parameter::Parameter(std::string name, Shape shape, Role role, InitSpec init, in
     if (d <= 0) input_error("model", "parameter '", m_name, "' has shape ", shape_str(m_shape));
 }
 
+namespace {
+thread_local ParameterUseLog* t_use_log = nullptr;
+}  // namespace
+
+ParameterUseLog::Scope::Scope(ParameterUseLog* log) : m_previous(t_use_log) {
+  t_use_log = log;
+}
+ParameterUseLog::Scope::~Scope() {
+  t_use_log = m_previous;
+}
+ParameterUseLog* ParameterUseLog::current() {
+  return t_use_log;
+}
+
 Tensor& Parameter::value() {
   MT_CHECK(m_value.defined(), "parameter '", m_name, "' used before the ParameterSet laid it out");
+  if (t_use_log) t_use_log->used(*this);
   return m_value;
 }
 
 const Tensor& Parameter::value() const {
   MT_CHECK(m_value.defined(), "parameter '", m_name, "' used before the ParameterSet laid it out");
+  if (t_use_log) t_use_log->used(*this);
   return m_value;
 }
 

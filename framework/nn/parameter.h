@@ -36,6 +36,24 @@ struct InitSpec {
 };
 
 class Parameter;
+// Sees every parameter a forward pass reads (Parameter::value() while it is installed on this
+// thread): the overlapped step learns from it when each gradient is complete (docs/scaling.md).
+class ParameterUseLog {
+ public:
+  virtual ~ParameterUseLog() = default;
+  virtual void used(const Parameter& p) = 0;
+  // Installs `log` on this thread for the scope (nullptr: none).
+  class Scope {
+   public:
+    explicit Scope(ParameterUseLog* log);
+    ~Scope();
+
+   private:
+    ParameterUseLog* m_previous;
+  };
+  static ParameterUseLog* current();
+};
+
 // Std of the normal init when no rule was applied: 1/sqrt(fan_in) (embeddings have fan_in 1:
 // one-hot input, std 1, as torch.nn.Embedding).
 float default_init_std(const Parameter& p);

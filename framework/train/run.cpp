@@ -85,6 +85,9 @@ ShardPolicy Run::read_sections() {
   // A collective waiting longer than this ends every rank (a host or link gone,
   // docs/reliability.md).
   comm.set_timeout(dist_cfg.get_in("timeout_s", 300.0, 0.0, 1e6));
+  overlap = dist_cfg.get<bool>("overlap", false);
+  if (overlap && !opts.device.is_cpu())
+    dist_cfg.fail("overlap", "the overlapped step runs on the CPU path (MPI) only for now");
   root.check_unused();
 
   if (opts.batch_size % comm.size() != 0)

@@ -52,6 +52,8 @@ struct Run {
   std::unique_ptr<ParameterSet> params;
   std::unique_ptr<StabilityStats> stats;  // null with stats.every = 0
   int64_t seq = 1;                        // context length (1 for feature models)
+  // dist.overlap: gradients reduced to their owners during the backward pass (docs/scaling.md)
+  bool overlap = false;
 
  private:
   ShardPolicy read_sections();

@@ -13,13 +13,27 @@
 
 namespace mt {
 
+namespace {
+// g[0..n) *= s on the parameters' device.
+void scale_in_place(ParameterSet& params, float* g, int64_t n, float s) {
+  if (!params.device().is_cpu()) {
+    backend_for(params.device()).scale(g, s, g, n, false);
+    return;
+  }
+#pragma omp parallel for
+  for (int64_t i = 0; i < n; ++i) g[i] *= s;
+}
+}  // namespace
+
 StepResult StepRunner::run(int64_t step) {
+  const int64_t bytes_before = m_run.buffer_comm().bytes_sent();  // the overlapped step sends early
   int64_t count = 0;
   const double local_loss = forward_backward(step, count);
-  weight_by_count(count);
-  if (m_hooks.after_backward) m_hooks.after_backward(step, *m_run.params);
+  if (!overlapping()) {
+    weight_by_count(count);
+    if (m_hooks.after_backward) m_hooks.after_backward(step, *m_run.params);
+  }
 
-  const int64_t bytes_before = m_run.buffer_comm().bytes_sent();
   const Sums sums = reduce_to_owners(local_loss, count);
   StepResult r;
   r.loss = sums.count > 0 ? sums.loss_sum / sums.count : 0.0;
@@ -65,37 +79,75 @@ double StepRunner::forward_backward(int64_t step, int64_t& count) {
     count += c;
   }
   m_run.params->zero_grad();
-  if (count == 0) return 0.0;
+  int64_t last = -1;  // the last slice with labels: its backward overlaps the reductions
+  for (int64_t i = 0; i < slices; ++i)
+    if (counts[i] > 0) last = i;
+  Overlap overlap(*this, count);
   double local_loss = 0.0;
   for (int64_t i = 0; i < slices; ++i) {
     if (counts[i] == 0) continue;
     Graph g;
     g.set_matmul_dtype(m_run.opts.precision);
-    Tensor logits = m_run.model->forward(g, batches[i]);
-    Tensor loss = cross_entropy(g, logits, batches[i].labels);
+    Tensor logits, loss;
+    {
+      ParameterUseLog::Scope watch(i == last && overlapping() ? &overlap : nullptr);
+      overlap.set_graph(&g);
+      logits = m_run.model->forward(g, batches[i]);
+      loss = cross_entropy(g, logits, batches[i].labels);
+    }
+    const std::function<void(size_t)> progress =
+        i == last && overlapping() ? [&overlap](size_t entry) { overlap.backward_reached(entry); }
+                                   : std::function<void(size_t)>();
     if (slices == 1) {  // one pass: the gradient of the mean loss as it is
       local_loss = loss.item();
-      g.backward(loss);
+      g.backward(loss, progress);
       break;
     }
     const double share = static_cast<double>(counts[i]) / static_cast<double>(count);
     local_loss += share * loss.item();
-    g.backward(scale(g, loss, static_cast<float>(share)));
+    g.backward(scale(g, loss, static_cast<float>(share)), progress);
   }
+  overlap.finish();  // what the backward did not send (all of it when this rank had no labels)
   return local_loss;
 }
 
-namespace {
-// g[0..n) *= s on the parameters' device.
-void scale_in_place(ParameterSet& params, float* g, int64_t n, float s) {
-  if (!params.device().is_cpu()) {
-    backend_for(params.device()).scale(g, s, g, n, false);
-    return;
-  }
-#pragma omp parallel for
-  for (int64_t i = 0; i < n; ++i) g[i] *= s;
+// The overlapped step (dist.overlap, docs/scaling.md "Overlap"): every parameter's gradient goes
+// to its owner (a nonblocking reduce) as soon as the backward pass has completed it. The order of
+// the reduces is the same on every rank: parameters in reverse declaration order (the order the
+// backward pass completes them in a sequential model), each sent when it and all before it are
+// complete; a parameter is complete once the backward has run every tape entry recorded from the
+// moment the forward first read it (ParameterUseLog).
+StepRunner::Overlap::Overlap(StepRunner& runner, int64_t count)
+    : m_runner(runner), m_count(count), m_on(runner.overlapping()) {
+  if (!m_on) return;
+  m_order = m_runner.m_run.model->parameters();
+  std::reverse(m_order.begin(), m_order.end());
 }
-}  // namespace
+
+void StepRunner::Overlap::used(const Parameter& p) {
+  if (m_graph) m_first_use.emplace(&p, m_graph->size());
+}
+
+void StepRunner::Overlap::backward_reached(size_t entry) {
+  while (m_next < m_order.size()) {
+    const auto it = m_first_use.find(m_order[m_next]);
+    if (it != m_first_use.end() && it->second < entry) break;  // its gradient is not complete
+    send(*m_order[m_next++]);
+  }
+  m_runner.m_run.buffer_comm().test_all();
+}
+
+void StepRunner::Overlap::finish() {
+  if (!m_on) return;
+  while (m_next < m_order.size()) send(*m_order[m_next++]);
+}
+
+void StepRunner::Overlap::send(Parameter& p) {
+  // weight_by_count for this parameter's rows, then its reduce to the owner
+  float* g = p.grad().data();
+  scale_in_place(*m_runner.m_run.params, g, p.numel(), static_cast<float>(m_count));
+  m_runner.m_run.buffer_comm().ireduce_sum(g, p.numel(), m_runner.m_run.plan.owner(&p));
+}
 
 // Step 4: the global loss is the mean over every rank's predictions. This rank's mean-loss
 // gradient is weighted by its prediction count before the reduce-scatter sums, and the owners
@@ -112,7 +164,10 @@ StepRunner::Sums StepRunner::reduce_to_owners(double loss, int64_t count) {
   const std::vector<int64_t>& counts = m_run.plan.rank_numel();
   const int64_t own_offset = m_run.plan.rank_offsets()[m_run.rank()];
   float* grads = m_run.params->grads().data();
-  m_run.buffer_comm().reduce_scatter(grads, grads + own_offset, counts);
+  if (overlapping())
+    m_run.buffer_comm().wait_all();  // the reduces the backward pass started
+  else
+    m_run.buffer_comm().reduce_scatter(grads, grads + own_offset, counts);
   const float* own = grads + own_offset;
   const int64_t own_n = counts[m_run.rank()];
   double sumsq = 0.0, nonfinite = 0.0;

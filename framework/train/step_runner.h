@@ -5,8 +5,11 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <unordered_map>
 #include <vector>
 
+#include "nn/graph.h"
+#include "nn/parameter.h"
 #include "train/run.h"
 
 namespace mt {
@@ -46,6 +49,27 @@ class StepRunner {
   // The five all-reduced sums of a step, in their wire order.
   struct Sums {
     double grad_sumsq = 0.0, nonfinite = 0.0, loss_sum = 0.0, count = 0.0, stop = 0.0;
+  };
+  // dist.overlap with more than one rank: reduces start during the backward pass.
+  bool overlapping() const { return m_run.overlap && m_run.comm.size() > 1; }
+  // The overlapped step's bookkeeping for one forward/backward (a no-op when not overlapping).
+  class Overlap final : public ParameterUseLog {
+   public:
+    Overlap(StepRunner& runner, int64_t count);
+    void set_graph(const Graph* g) { m_graph = g; }
+    void used(const Parameter& p) override;  // first read: the tape length at that moment
+    void backward_reached(size_t entry);     // after tape entry `entry` ran: send what is complete
+    void finish();                           // send the rest
+
+   private:
+    void send(Parameter& p);
+    StepRunner& m_runner;
+    int64_t m_count;
+    bool m_on;
+    const Graph* m_graph = nullptr;
+    std::vector<Parameter*> m_order;  // reverse declaration order: the send order on every rank
+    size_t m_next = 0;
+    std::unordered_map<const Parameter*, size_t> m_first_use;
   };
   double forward_backward(int64_t step, int64_t& count);
   void weight_by_count(int64_t count);

@@ -7,14 +7,14 @@ make_config "$TMP/tiny.yaml"
 cd "$TMP"
 out="$("$MUTRAIN" plan tiny.yaml --ranks 1,2,3 --bandwidth 1 --latency 100 2>/dev/null)" ||
   fail "plan failed: $out"
-grep -q "^ *ranks .*sequential *overlapped" <<<"$out" || fail "no table header: $out"
+grep -q "^ *ranks .*sequential *overlap-rs *overlap-all" <<<"$out" || fail "no table header: $out"
 row() { awk -v p="$1" '$1 == p' <<<"$out"; }
 [[ -n "$(row 1)" && -n "$(row 2)" ]] || fail "rows for 1 and 2 ranks missing: $out"
 grep -q "global batch 4 does not split over 3 ranks" <<<"$out" || fail "3 ranks should be refused for batch 4: $out"
 # 1 rank: no traffic, sequential = fwd+bwd + update
-read -r _ _ fb up _ _ rs ag ar seq ovl <<<"$(row 1)"
-awk -v rs="$rs" -v ag="$ag" -v s="$seq" -v f="$fb" -v u="$up" -v o="$ovl" \
-  'BEGIN { exit !(rs == 0 && ag == 0 && (s - f - u) < 0.02 && (s - f - u) > -0.02 && s == o) }' ||
+read -r _ _ fb up _ _ rs ag ar seq ovr ovl <<<"$(row 1)"
+awk -v rs="$rs" -v ag="$ag" -v s="$seq" -v f="$fb" -v u="$up" -v o="$ovl" -v r="$ovr" \
+  'BEGIN { exit !(rs == 0 && ag == 0 && (s - f - u) < 0.02 && (s - f - u) > -0.02 && s == o && s == r) }' ||
   fail "1-rank row wrong: $(row 1)"
 # 2 ranks at 1 Gbit/s, 100 us: each ring moves half the gradients once: 100 us + (4 N / 2) / 125 MB/s
 n=$(awk '/^plan:/ {print $3}' <<<"$out")

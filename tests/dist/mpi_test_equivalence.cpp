@@ -106,15 +106,22 @@ TEST(MpiEquivalence, LptMatchesOneRank) {
 TEST(MpiEquivalence, RoundRobinMatchesOneRank) {
   check_policy("round_robin");
 }
+// dist.overlap: each gradient reduced to its owner during the backward pass (nonblocking).
+TEST(MpiEquivalence, OverlappedStepMatchesOneRank) {
+  check_policy("lpt, overlap: true");
+}
 
 // train.micro_batches (gradient accumulation) on P ranks equals one big batch on one rank: 3
-// slices of each rank's rows (uneven at P = 2: 8 rows as 2 + 3 + 3), and one slice per row.
+// slices of each rank's rows (uneven at P = 2: 8 rows as 2 + 3 + 3; with the overlapped step, whose
+// reduces start in the last slice's backward), and one slice per row.
 TEST(MpiEquivalence, MicroBatchesMatchOneBigBatchOnOneRank) {
   SingleProcess single;
   Trainer reference(quickstart_gpt("lpt"), single);
   for (int s = 0; s < kSteps; ++s) reference.step(s);
   for (const std::string micro : {"3", "16"}) {
-    Trainer accumulated(quickstart_gpt("lpt", 16, ", micro_batches: " + micro), world());
+    Trainer accumulated(quickstart_gpt(micro == "3" ? "lpt, overlap: true" : "lpt", 16,
+                                       ", micro_batches: " + micro),
+                        world());
     double loss = 0.0;
     for (int s = 0; s < kSteps; ++s) loss = accumulated.step(s);
     EXPECT_TRUE(std::isfinite(loss));

@@ -34,13 +34,16 @@ TEST(StepModel, SequentialAndOverlappedSteps) {
   EXPECT_DOUBLE_EQ(t.reduce_scatter, 0.010);
   EXPECT_DOUBLE_EQ(t.all_gather, 0.010);
   EXPECT_DOUBLE_EQ(t.sequential, 0.030 + 0.010 + 0.004 + 0.010);
-  // the reduce-scatter hides behind the 20 ms backward, the update behind the 10 ms all-gather
+  // the reduce-scatter hides behind the 20 ms backward (dist.overlap), and ideally the update
+  // behind the 10 ms all-gather too
+  EXPECT_NEAR(t.overlapped_reduce, 0.010 + 0.020 + 0.004 + 0.010, 1e-15);
   EXPECT_NEAR(t.overlapped, 0.010 + 0.020 + 0.010, 1e-15);
   // one rank: no traffic, both the same
   in.ranks = 1;
   const StepTimes one = predict_step(in, link);
   EXPECT_DOUBLE_EQ(one.sequential, 0.034);
   EXPECT_DOUBLE_EQ(one.overlapped, 0.034);
+  EXPECT_DOUBLE_EQ(one.overlapped_reduce, 0.034);
 }
 
 }  // namespace
