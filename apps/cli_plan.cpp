@@ -77,6 +77,7 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
   Link link;
   link.bandwidth = 10e9 / 8;  // 10 Gbit/s
   int64_t rows_per_rank = 0;  // 0: the config's global batch split over the ranks
+  double shared_cores = 0.0;  // > 0: every rank runs on these cores (hosts emulated on one machine)
   std::vector<std::string> overrides;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -88,11 +89,14 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
       link.bandwidth = number_option(args, i, "--bandwidth") * 1e9 / 8;
     else if (a == "--latency" || a.rfind("--latency=", 0) == 0)
       link.latency = number_option(args, i, "--latency") * 1e-6;
+    else if (a == "--shared-cores" || a.rfind("--shared-cores=", 0) == 0)
+      shared_cores = number_option(args, i, "--shared-cores");
     else if (a == "--rows-per-rank" || a.rfind("--rows-per-rank=", 0) == 0)
       rows_per_rank = static_cast<int64_t>(number_option(args, i, "--rows-per-rank"));
     else if (!a.empty() && a[0] == '-')
       usage_error("unknown option '" + a +
-                  "' for plan; known: --ranks, --bandwidth, --latency, --rows-per-rank, --set");
+                  "' for plan; known: --ranks, --bandwidth, --latency, --rows-per-rank, "
+                  "--shared-cores, --set");
     else if (config_path.empty())
       config_path = a;
     else
@@ -101,7 +105,7 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
   if (config_path.empty())
     usage_error(
         "usage: mutrain plan CONFIG [--ranks 1,2,4,8] [--bandwidth GBIT_PER_S] [--latency US] "
-        "[--rows-per-rank R] [--set k=v ...]");
+        "[--rows-per-rank R] [--shared-cores C] [--set k=v ...]");
   const std::vector<int> ranks = parse_ranks(ranks_text);
   if (comm.size() > 1) usage_error("plan runs on one process (it models the ranks)");
 
@@ -196,10 +200,16 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
       // matrix alone (one matrix is one thread's work).
       update = std::max(update, std::max(sp.rank_cost()[r] / rate_all, biggest / rate_one));
     }
+    // Hosts emulated on one machine (network namespaces): the ranks share its cores.
+    const double share =
+        shared_cores > 0
+            ? std::max(1.0, static_cast<double>(P) * static_cast<double>(t.options().threads) /
+                                shared_cores)
+            : 1.0;
     StepInputs in;
     in.ranks = P;
-    in.forward_backward = forward_backward(rows);
-    in.update = update;
+    in.forward_backward = share * forward_backward(rows);
+    in.update = share * update;
     in.gradient_bytes = gradient_bytes;
     const StepTimes st = predict_step(in, link);
     std::printf("%7d %6lld %9.2f %9.2f %7.3f %6d %9.2f %9.2f %9.3f %11.2f %11.2f %11.2f\n", P,
