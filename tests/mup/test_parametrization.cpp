@@ -16,6 +16,11 @@
 namespace mt {
 namespace {
 
+// A 2-block GPT on random tokens: the model of the config-error tests.
+const char* const kTinyGpt =
+    "model: {name: gpt, width: 32, depth: 2, heads: 2, context: 8}\n"
+    "data: {name: random_tokens}\ntrain: {batch_size: 2, threads: 1}\n";
+
 Parametrization mup(int64_t base) {
   Parametrization pz;
   pz.type = Parametrization::Type::mup;
@@ -252,9 +257,7 @@ TEST(Mup, AttnMultScalesTheLogitsAndNothingElse) {
 }
 
 TEST(Mup, PerRoleHyperparameterMistakesAreConfigErrors) {
-  const std::string gpt =
-      "model: {name: gpt, width: 32, depth: 2, heads: 2, context: 8}\n"
-      "data: {name: random_tokens}\ntrain: {batch_size: 2, threads: 1}\n";
+  const std::string gpt = kTinyGpt;
   auto expect_error = [&](const std::string& pz, const std::string& key) {
     register_builtins();
     SingleProcess comm;
@@ -399,9 +402,7 @@ void expect_config_error(const std::string& yaml, const std::string& key) {
 }
 
 TEST(DepthMup, BadValuesAreConfigErrorsNamingTheKey) {
-  const std::string gpt =
-      "model: {name: gpt, width: 32, depth: 2, heads: 2, context: 8}\n"
-      "data: {name: random_tokens}\ntrain: {batch_size: 2, threads: 1}\n";
+  const std::string gpt = kTinyGpt;
   expect_config_error(gpt + "parametrization: {type: mup, depth_alpha: -0.5}\n", "depth_alpha");
   expect_config_error(gpt + "parametrization: {type: mup, depth_alpha: 1.5}\n", "depth_alpha");
   expect_config_error(gpt + "parametrization: {type: mup, depth_alpha: .nan}\n", "depth_alpha");
@@ -492,9 +493,7 @@ TEST(InitPreset, TorchIsPyTorchsDefaultPerLayer) {
 }
 
 TEST(InitPreset, MistakesAreConfigErrors) {
-  const std::string gpt =
-      "model: {name: gpt, width: 32, depth: 2, heads: 2, context: 8}\n"
-      "data: {name: random_tokens}\ntrain: {batch_size: 2, threads: 1}\n";
+  const std::string gpt = kTinyGpt;
   expect_config_error(gpt + "parametrization: {type: sp, init: xavier}\n", "init");
   expect_config_error(gpt + "parametrization: {type: mup, init: torch}\n", "init");
 }
