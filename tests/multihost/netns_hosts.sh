@@ -23,7 +23,11 @@ command -v ip >/dev/null || skip "no iproute2 (ip)"
 command -v mpirun >/dev/null || skip "no mpirun"
 "$PY" -c "import h5py, numpy" 2>/dev/null || skip "$PY lacks h5py/numpy"
 $SUDO ip netns add mt_probe_$$ 2>/dev/null || skip "cannot create network namespaces here (no CAP_NET_ADMIN?)"
+# `ip netns exec` remounts /sys for the namespace; in a chroot (/ not a mount point) it cannot
+why="$($SUDO ip netns exec mt_probe_$$ /bin/true 2>&1)"
+probe=$?
 $SUDO ip netns del mt_probe_$$
+((probe == 0)) || skip "cannot run a command inside a network namespace here: ${why:-exit $probe}"
 TMP="$(mktemp -d /tmp/mt-multihost.XXXXXX)"
 FAILS=0
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
