@@ -1,6 +1,8 @@
 // `mutrain plan CONFIG --ranks 1,2,4,... [--bandwidth GBIT] [--latency US] [--rows-per-rank R]
-// [--set k=v ...]`: predicted time of one data-parallel step per rank count (docs/scaling.md
-// "Step-time model"). Measured here, on one process with the config's threads: the forward and
+// [--shard-group G|auto] [--set k=v ...]`: predicted time of one data-parallel step per rank count
+// (docs/scaling.md "Step-time model"). With --shard-group, the rank counts G divides run in shard
+// groups of G (dist.shard_group_size); auto takes, per rank count, the divisor with the shortest
+// sequential step. Measured here, on one process with the config's threads: the forward and
 // backward pass per rank's rows, the whole optimizer update (the rate at which the update's cost
 // model runs) and one update of the most expensive matrix alone. Then, per rank count, the
 // ShardPlan of the run, its slowest owner's update, the collectives over a link of the given
@@ -78,6 +80,9 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
   link.bandwidth = 10e9 / 8;  // 10 Gbit/s
   int64_t rows_per_rank = 0;  // 0: the config's global batch split over the ranks
   double shared_cores = 0.0;  // > 0: every rank runs on these cores (hosts emulated on one machine)
+  int shard_group = 0;        // 0: one group (dist.shard_group_size = ranks); -1: auto
+  // --group-bandwidth / --group-latency: the link inside a shard group (what is not given: link's)
+  double group_bandwidth = 0.0, group_latency = -1.0;
   std::vector<std::string> overrides;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -89,14 +94,25 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
       link.bandwidth = number_option(args, i, "--bandwidth") * 1e9 / 8;
     else if (a == "--latency" || a.rfind("--latency=", 0) == 0)
       link.latency = number_option(args, i, "--latency") * 1e-6;
-    else if (a == "--shared-cores" || a.rfind("--shared-cores=", 0) == 0)
+    else if (a == "--group-bandwidth" || a.rfind("--group-bandwidth=", 0) == 0) {
+      group_bandwidth = number_option(args, i, "--group-bandwidth") * 1e9 / 8;
+    } else if (a == "--group-latency" || a.rfind("--group-latency=", 0) == 0) {
+      group_latency = number_option(args, i, "--group-latency") * 1e-6;
+    } else if (a == "--shared-cores" || a.rfind("--shared-cores=", 0) == 0)
       shared_cores = number_option(args, i, "--shared-cores");
-    else if (a == "--rows-per-rank" || a.rfind("--rows-per-rank=", 0) == 0)
+    else if (a == "--shard-group" || a.rfind("--shard-group=", 0) == 0) {
+      const std::string v = option_value(args, i, "--shard-group");
+      char* end = nullptr;
+      const long g = v == "auto" ? -1 : std::strtol(v.c_str(), &end, 10);
+      if (v != "auto" && (v.empty() || *end != 0 || g < 1 || g > (1 << 20)))
+        usage_error("--shard-group takes a positive group size or auto, got '" + v + "'");
+      shard_group = static_cast<int>(g);
+    } else if (a == "--rows-per-rank" || a.rfind("--rows-per-rank=", 0) == 0)
       rows_per_rank = static_cast<int64_t>(number_option(args, i, "--rows-per-rank"));
     else if (!a.empty() && a[0] == '-')
       usage_error("unknown option '" + a +
                   "' for plan; known: --ranks, --bandwidth, --latency, --rows-per-rank, "
-                  "--shared-cores, --set");
+                  "--shared-cores, --shard-group, --group-bandwidth, --group-latency, --set");
     else if (config_path.empty())
       config_path = a;
     else
@@ -105,8 +121,13 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
   if (config_path.empty())
     usage_error(
         "usage: mutrain plan CONFIG [--ranks 1,2,4,8] [--bandwidth GBIT_PER_S] [--latency US] "
-        "[--rows-per-rank R] [--shared-cores C] [--set k=v ...]");
+        "[--rows-per-rank R] [--shared-cores C] [--shard-group G|auto] [--group-bandwidth GBIT] "
+        "[--group-latency US] [--set k=v ...]");
   const std::vector<int> ranks = parse_ranks(ranks_text);
+  const bool group_link_set = group_bandwidth > 0 || group_latency >= 0;
+  Link group_link = link;
+  if (group_bandwidth > 0) group_link.bandwidth = group_bandwidth;
+  if (group_latency >= 0) group_link.latency = group_latency;
   if (comm.size() > 1) usage_error("plan runs on one process (it models the ranks)");
 
   Config config = Config::load_file(config_path);
@@ -169,33 +190,43 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
       "plan: %s, %lld parameters (%.1f MB of fp32 gradients), %zu tensors, global batch %lld\n"
       "measured on this machine (%lld threads): whole update %.2f ms (%.1f GFLOP/s of the cost "
       "model), the largest tensor (%s) alone %.2f ms\n"
-      "link: %.2f Gbit/s, %.1f us per message; overlap-rs: the reduce-scatter behind the backward "
+      "link: %.2f Gbit/s, %.1f us per message%s; overlap-rs: the reduce-scatter behind the backward "
       "pass (2/3 of forward + backward; dist.overlap), overlap-all: also the all-gather behind "
       "the update (not built)\n",
       config_path.c_str(), static_cast<long long>(t.params().numel()), gradient_bytes / 1e6,
       all.size(), static_cast<long long>(B), static_cast<long long>(t.options().threads),
       1e3 * update_all, rate_all * 1e-9, largest ? largest->name().c_str() : "-",
-      1e3 * largest_cost / rate_one, link.bandwidth * 8e-9, link.latency * 1e6);
-  std::printf("%7s %6s %9s %9s %7s %6s %9s %9s %9s %11s %11s %11s\n", "ranks", "rows", "fwd+bwd",
-              "update", "imbal", "idle", "r-scat", "a-gather", "a-reduce", "sequential",
-              "overlap-rs", "overlap-all");
-  for (int P : ranks) {
-    const int64_t rows = rows_per_rank > 0 ? rows_per_rank : (B % P == 0 ? B / P : 0);
-    if (rows == 0) {
-      std::printf("%7d  global batch %lld does not split over %d ranks (--rows-per-rank R)\n", P,
-                  static_cast<long long>(B), P);
-      continue;
-    }
-    const ShardPlan sp = ShardPlan::build(all, numel, cost, P, ShardPolicy::lpt);
+      1e3 * largest_cost / rate_one, link.bandwidth * 8e-9, link.latency * 1e6,
+      group_link_set ? cat(" (inside a shard group: ", group_link.bandwidth * 8e-9, " Gbit/s, ",
+                           group_link.latency * 1e6, " us)")
+                           .c_str()
+                     : "");
+  std::printf("%7s %6s %6s %9s %9s %7s %6s %9s %9s %9s %9s %11s %11s %11s\n", "ranks", "group",
+              "rows", "fwd+bwd", "update", "imbal", "idle", "r-scat", "a-gather", "x-reduce",
+              "a-reduce", "sequential", "overlap-rs", "overlap-all");
+  std::map<int, ShardPlan> plans;  // by group size
+  struct Row {
+    int group = 0, idle = 0;
+    double imbalance = 0.0;
+    StepTimes times;
+  };
+  // The step at P ranks in shard groups of G (G = P: one group) with `rows` rows per rank.
+  auto evaluate = [&](int P, int G, int64_t rows) {
+    auto it = plans.find(G);
+    if (it == plans.end())
+      it = plans.emplace(G, ShardPlan::build(all, numel, cost, G, ShardPolicy::lpt)).first;
+    const ShardPlan& sp = it->second;
+    Row row;
+    row.group = G;
+    row.imbalance = sp.imbalance();
     double update = 0.0;
-    int idle = 0;
-    for (int r = 0; r < P; ++r) {
+    for (int r = 0; r < G; ++r) {
       double biggest = 0.0;
       for (Parameter* p : sp.owned_by(r)) {
-        const auto it = std::find(all.begin(), all.end(), p);
-        biggest = std::max(biggest, cost[static_cast<size_t>(it - all.begin())]);
+        const auto at = std::find(all.begin(), all.end(), p);
+        biggest = std::max(biggest, cost[static_cast<size_t>(at - all.begin())]);
       }
-      idle += biggest == 0.0;
+      row.idle += biggest == 0.0 ? P / G : 0;
       // A rank's owned work at the whole-update rate, but never faster than its largest
       // matrix alone (one matrix is one thread's work).
       update = std::max(update, std::max(sp.rank_cost()[r] / rate_all, biggest / rate_one));
@@ -208,18 +239,43 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
             : 1.0;
     StepInputs in;
     in.ranks = P;
+    in.group = G;
     in.forward_backward = share * forward_backward(rows);
     in.update = share * update;
     in.gradient_bytes = gradient_bytes;
-    const StepTimes st = predict_step(in, link);
-    std::printf("%7d %6lld %9.2f %9.2f %7.3f %6d %9.2f %9.2f %9.3f %11.2f %11.2f %11.2f\n", P,
-                static_cast<long long>(rows), 1e3 * st.compute, 1e3 * st.update, sp.imbalance(),
-                idle, 1e3 * st.reduce_scatter, 1e3 * st.all_gather, 1e3 * st.all_reduce,
-                1e3 * st.sequential, 1e3 * st.overlapped_reduce, 1e3 * st.overlapped);
+    row.times = predict_step(in, link, group_link_set ? &group_link : nullptr);
+    return row;
+  };
+  for (int P : ranks) {
+    const int64_t rows = rows_per_rank > 0 ? rows_per_rank : (B % P == 0 ? B / P : 0);
+    if (rows == 0) {
+      std::printf("%7d  global batch %lld does not split over %d ranks (--rows-per-rank R)\n", P,
+                  static_cast<long long>(B), P);
+      continue;
+    }
+    Row row;
+    if (shard_group > 0) {
+      row = evaluate(P, P % shard_group == 0 ? shard_group : P, rows);
+    } else if (shard_group < 0) {  // auto: the divisor with the shortest sequential step
+      for (int G = 1; G <= P; ++G) {
+        if (P % G != 0) continue;
+        const Row candidate = evaluate(P, G, rows);
+        if (row.group == 0 || candidate.times.sequential < row.times.sequential) row = candidate;
+      }
+    } else {
+      row = evaluate(P, P, rows);
+    }
+    const StepTimes& st = row.times;
+    std::printf("%7d %6d %6lld %9.2f %9.2f %7.3f %6d %9.2f %9.2f %9.2f %9.3f %11.2f %11.2f %11.2f\n",
+                P, row.group, static_cast<long long>(rows), 1e3 * st.compute, 1e3 * st.update,
+                row.imbalance, row.idle, 1e3 * st.reduce_scatter, 1e3 * st.all_gather,
+                1e3 * st.cross_reduce, 1e3 * st.all_reduce, 1e3 * st.sequential,
+                1e3 * st.overlapped_reduce, 1e3 * st.overlapped);
   }
   std::printf(
-      "(milliseconds per step; imbal: the ShardPlan's max / mean update cost; idle: ranks that "
-      "own no tensor)\n");
+      "(milliseconds per step; group: dist.shard_group_size; imbal: the ShardPlan's max / mean "
+      "update cost; idle: ranks that own no tensor; x-reduce: the owned rows' all-reduce across "
+      "the groups)\n");
   return 0;
 }
 

@@ -8,6 +8,12 @@
 
 namespace mt {
 
+// Payload bytes one rank sends in a ring all-reduce of n floats over P ranks: a reduce-scatter and
+// an all-gather of blocks n / P, 2 (P - 1) n / P floats (rounded down).
+inline int64_t ring_all_reduce_bytes(int64_t n, int ranks) {
+  return ranks <= 1 ? 0 : 4 * 2 * (ranks - 1) * n / ranks;
+}
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -23,9 +29,16 @@ class Communicator {
   // rank order. send may alias recv's own block (in place).
   virtual void all_gather(const float* send, float* recv, const std::vector<int64_t>& counts) = 0;
   virtual void all_reduce_sum(double* data, int64_t n) = 0;
+  // Element-wise SUM of a float buffer over the ranks, in place (the cross-group reduction of
+  // dist.shard_group_size). Every rank receives the same bits.
+  virtual void all_reduce_sum(float* data, int64_t n) = 0;
   virtual void all_reduce_max(double* data, int64_t n) = 0;
   virtual void broadcast(void* data, int64_t bytes, int root) = 0;
   virtual void barrier() = 0;
+  // The ranks of this communicator with the same `color`, ordered by `key` (then rank), as a
+  // communicator of their own (MPI_Comm_split); every rank calls it. The new one shares this
+  // one's watchdog and abort. A communicator that cannot split refuses with a [dist] error.
+  virtual std::unique_ptr<Communicator> split(int color, int key);
   // End every rank with this reason (never a hang).
   [[noreturn]] virtual void abort(const std::string& reason, int exit_code) = 0;
   // A collective that has waited `seconds` for the other ranks ends every rank with a "[dist]"
@@ -59,9 +72,13 @@ class SingleProcess final : public Communicator {
   void reduce_scatter(const float* send, float* recv, const std::vector<int64_t>& counts) override;
   void all_gather(const float* send, float* recv, const std::vector<int64_t>& counts) override;
   void all_reduce_sum(double*, int64_t) override {}
+  void all_reduce_sum(float*, int64_t) override {}
   void all_reduce_max(double*, int64_t) override {}
   void broadcast(void*, int64_t, int) override {}
   void barrier() override {}
+  std::unique_ptr<Communicator> split(int, int) override {
+    return std::make_unique<SingleProcess>();
+  }
   [[noreturn]] void abort(const std::string& reason, int exit_code) override;
 };
 

@@ -28,6 +28,14 @@
 
 namespace mt {
 
+static_assert(sizeof(MPI_Comm) == sizeof(MPI_Comm_handle), "MPI_Comm is not a pointer");
+
+namespace {
+MPI_Comm as_comm(MPI_Comm_handle h) {
+  return reinterpret_cast<MPI_Comm>(h);
+}
+}  // namespace
+
 Mpi::Mpi(int* argc, char*** argv) {
   int initialized = 0;
   MT_MPI_CHECK(MPI_Initialized(&initialized));
@@ -37,9 +45,33 @@ Mpi::Mpi(int* argc, char*** argv) {
   MT_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
   MT_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &m_rank));
   MT_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &m_size));
+  m_comm = reinterpret_cast<MPI_Comm_handle>(MPI_COMM_WORLD);
+}
+
+Mpi::Mpi(Mpi& world, MPI_Comm_handle comm) : m_world(&world), m_comm(comm) {
+  MT_MPI_CHECK(MPI_Comm_set_errhandler(as_comm(m_comm), MPI_ERRORS_RETURN));
+  MT_MPI_CHECK(MPI_Comm_rank(as_comm(m_comm), &m_rank));
+  MT_MPI_CHECK(MPI_Comm_size(as_comm(m_comm), &m_size));
+}
+
+std::unique_ptr<Communicator> Mpi::split(int color, int key) {
+  MPI_Comm comm = MPI_COMM_NULL;
+  {
+    InFlight guard(*this, "split");
+    MT_MPI_CHECK(MPI_Comm_split(as_comm(m_comm), color, key, &comm));
+  }
+  return std::unique_ptr<Communicator>(
+      new Mpi(*m_world, reinterpret_cast<MPI_Comm_handle>(comm)));
 }
 
 Mpi::~Mpi() {
+  if (m_world != this) {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    MPI_Comm comm = as_comm(m_comm);
+    if (!finalized) MPI_Comm_free(&comm);
+    return;
+  }
   m_stop = true;
   if (m_watchdog.joinable()) m_watchdog.join();
   int finalized = 0;
@@ -64,7 +96,7 @@ void Mpi::reduce_scatter(const float* send, float* recv, const std::vector<int64
   const std::vector<int> c = int_counts(counts);
   m_scratch.resize(static_cast<size_t>(c[m_rank]));
   MT_MPI_CHECK(
-      MPI_Reduce_scatter(send, m_scratch.data(), c.data(), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
+      MPI_Reduce_scatter(send, m_scratch.data(), c.data(), MPI_FLOAT, MPI_SUM, as_comm(m_comm)));
   std::memcpy(recv, m_scratch.data(), sizeof(float) * m_scratch.size());
   const int64_t total = std::accumulate(counts.begin(), counts.end(), int64_t{0});
   m_bytes += static_cast<int64_t>(sizeof(float)) * (total - counts[m_rank]);
@@ -77,27 +109,36 @@ void Mpi::all_gather(const float* send, float* recv, const std::vector<int64_t>&
   for (size_t r = 1; r < c.size(); ++r) displs[r] = displs[r - 1] + c[r - 1];
   const bool in_place = send == recv + displs[m_rank];
   MT_MPI_CHECK(MPI_Allgatherv(in_place ? MPI_IN_PLACE : send, c[m_rank], MPI_FLOAT, recv, c.data(),
-                              displs.data(), MPI_FLOAT, MPI_COMM_WORLD));
+                              displs.data(), MPI_FLOAT, as_comm(m_comm)));
   m_bytes += static_cast<int64_t>(sizeof(float)) * counts[m_rank] * (m_size - 1);
 }
 
 void Mpi::all_reduce_sum(double* data, int64_t n) {
   InFlight guard(*this, "all_reduce");
   MT_MPI_CHECK(
-      MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+      MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_DOUBLE, MPI_SUM, as_comm(m_comm)));
   m_bytes += static_cast<int64_t>(sizeof(double)) * n;
+}
+
+void Mpi::all_reduce_sum(float* data, int64_t n) {
+  InFlight guard(*this, "all_reduce");
+  if (n > std::numeric_limits<int>::max())
+    runtime_error("mpi", "a block of ", n, " floats exceeds MPI's int count limit");
+  MT_MPI_CHECK(
+      MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_FLOAT, MPI_SUM, as_comm(m_comm)));
+  m_bytes += ring_all_reduce_bytes(n, m_size);
 }
 
 void Mpi::all_reduce_max(double* data, int64_t n) {
   InFlight guard(*this, "all_reduce");
   MT_MPI_CHECK(
-      MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD));
+      MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_DOUBLE, MPI_MAX, as_comm(m_comm)));
   m_bytes += static_cast<int64_t>(sizeof(double)) * n;
 }
 
 void Mpi::broadcast(void* data, int64_t bytes, int root) {
   InFlight guard(*this, "broadcast");
-  MT_MPI_CHECK(MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, root, MPI_COMM_WORLD));
+  MT_MPI_CHECK(MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, root, as_comm(m_comm)));
   if (m_rank == root) m_bytes += bytes * (m_size - 1);
 }
 
@@ -108,7 +149,7 @@ void Mpi::ireduce_sum(float* data, int64_t n, int root) {
     runtime_error("mpi", "a block of ", n, " floats exceeds MPI's int count limit");
   MPI_Request req;
   MT_MPI_CHECK(MPI_Ireduce(m_rank == root ? MPI_IN_PLACE : data, data, static_cast<int>(n),
-                           MPI_FLOAT, MPI_SUM, root, MPI_COMM_WORLD, &req));
+                           MPI_FLOAT, MPI_SUM, root, as_comm(m_comm), &req));
   if (m_rank != root) m_bytes += 4 * n;
   m_pending.push_back(reinterpret_cast<MPI_Request_handle>(req));
 }
@@ -132,7 +173,7 @@ void Mpi::wait_all() {
 
 void Mpi::barrier() {
   InFlight guard(*this, "barrier");
-  MT_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+  MT_MPI_CHECK(MPI_Barrier(as_comm(m_comm)));
 }
 
 namespace {
@@ -143,7 +184,7 @@ int64_t now_ns() {
 }
 }  // namespace
 
-Mpi::InFlight::InFlight(Mpi& mpi, const char* what) : m_mpi(mpi) {
+Mpi::InFlight::InFlight(Mpi& mpi, const char* what) : m_mpi(*mpi.m_world) {
   m_mpi.m_what = what;
   m_mpi.m_since_ns = now_ns();
 }
@@ -153,6 +194,7 @@ Mpi::InFlight::~InFlight() {
 }
 
 void Mpi::set_timeout(double seconds) {
+  if (m_world != this) return m_world->set_timeout(seconds);
   m_timeout = seconds;
   if (seconds > 0 && m_size > 1 && !m_watchdog.joinable())
     m_watchdog = std::thread([this] { watch(); });
@@ -183,6 +225,7 @@ void Mpi::watch() {
 }
 
 void Mpi::abort(const std::string& reason, int exit_code) {
+  if (m_world != this) m_world->abort(reason, exit_code);
   // Errors every rank sees (a bad config) are printed by rank 0 alone: the others wait a moment,
   // and rank 0's MPI_Abort ends them first. A failure on one rank alone is printed by that rank.
   if (m_rank != 0) usleep(300 * 1000);

@@ -85,6 +85,14 @@ void Nccl::all_gather(const float* send, float* recv, const std::vector<int64_t>
   m_bytes += static_cast<int64_t>(sizeof(float)) * counts[rank()] * (size() - 1);
 }
 
+void Nccl::all_reduce_sum(float* data, int64_t n) {
+  MT_NCCL_CUDA_CHECK(cudaDeviceSynchronize());
+  MT_NCCL_CHECK(ncclAllReduce(data, data, static_cast<size_t>(n), ncclFloat32, ncclSum,
+                              m_state->comm, m_state->stream));
+  MT_NCCL_CUDA_CHECK(cudaStreamSynchronize(m_state->stream));
+  m_bytes += ring_all_reduce_bytes(n, size());
+}
+
 void Nccl::abort(const std::string& reason, int exit_code) {
   if (m_state->comm) ncclCommAbort(m_state->comm);
   m_state->comm = nullptr;

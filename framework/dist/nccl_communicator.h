@@ -37,6 +37,7 @@ class Nccl final : public Communicator {
   void reduce_scatter(const float* send, float* recv, const std::vector<int64_t>& counts) override;
   void all_gather(const float* send, float* recv, const std::vector<int64_t>& counts) override;
   void all_reduce_sum(double* data, int64_t n) override { m_host.all_reduce_sum(data, n); }
+  void all_reduce_sum(float* data, int64_t n) override;  // a DEVICE pointer: ncclAllReduce
   void all_reduce_max(double* data, int64_t n) override { m_host.all_reduce_max(data, n); }
   void broadcast(void* data, int64_t bytes, int root) override {
     m_host.broadcast(data, bytes, root);

@@ -19,6 +19,10 @@ void SingleProcess::all_gather(const float* send, float* recv, const std::vector
   if (send != recv) std::memcpy(recv, send, sizeof(float) * counts[0]);
 }
 
+std::unique_ptr<Communicator> Communicator::split(int, int) {
+  runtime_error("dist", "the ", name(), " communicator cannot be split into groups");
+}
+
 void SingleProcess::abort(const std::string& reason, int exit_code) {
   std::fprintf(stderr, "%s\n", reason.c_str());
   std::fflush(stderr);

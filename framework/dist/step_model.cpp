@@ -17,18 +17,24 @@ double small_all_reduce_seconds(int ranks, const Link& link) {
   return 2.0 * std::ceil(std::log2(static_cast<double>(ranks))) * link.latency;
 }
 
-StepTimes predict_step(const StepInputs& in, const Link& link) {
+StepTimes predict_step(const StepInputs& in, const Link& link, const Link* group_link) {
   StepTimes t;
   t.compute = in.forward_backward;
   t.update = in.update;
-  t.reduce_scatter = ring_seconds(in.gradient_bytes, in.ranks, link);
-  t.all_gather = ring_seconds(in.gradient_bytes, in.ranks, link);
+  const int G = in.group > 0 && in.group < in.ranks ? in.group : in.ranks;
+  const int groups = in.ranks / G;
+  const Link& inside = group_link && groups > 1 ? *group_link : link;
+  t.reduce_scatter = ring_seconds(in.gradient_bytes, G, inside);
+  t.all_gather = ring_seconds(in.gradient_bytes, G, inside);
+  // a ring all-reduce is a reduce-scatter and an all-gather of the owned rows over the groups
+  t.cross_reduce = 2.0 * ring_seconds(in.gradient_bytes / G, groups, link);
   t.all_reduce = small_all_reduce_seconds(in.ranks, link);
-  t.sequential = t.compute + t.reduce_scatter + t.all_reduce + t.update + t.all_gather;
+  const double after = t.cross_reduce + t.all_reduce;  // both wait for the whole reduce
+  t.sequential = t.compute + t.reduce_scatter + after + t.update + t.all_gather;
   const double backward = in.backward_share * t.compute, forward = t.compute - backward;
   t.overlapped_reduce =
-      forward + std::max(backward, t.reduce_scatter) + t.all_reduce + t.update + t.all_gather;
-  t.overlapped = forward + std::max(backward, t.reduce_scatter) + t.all_reduce +
+      forward + std::max(backward, t.reduce_scatter) + after + t.update + t.all_gather;
+  t.overlapped = forward + std::max(backward, t.reduce_scatter) + after +
                  std::max(t.update, t.all_gather);
   return t;
 }

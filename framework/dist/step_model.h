@@ -20,6 +20,9 @@ double small_all_reduce_seconds(int ranks, const Link& link);
 
 struct StepInputs {
   int ranks = 1;
+  // dist.shard_group_size G (0: ranks, one group): the reduce-scatter and all-gather run in groups
+  // of G, and the owned rows (gradient_bytes / G) are all-reduced across the ranks / G groups.
+  int group = 0;
   double forward_backward = 0.0;      // seconds for this rank's rows
   double update = 0.0;                // seconds of the slowest owner's optimizer update
   double gradient_bytes = 0.0;        // 4 N
@@ -28,7 +31,9 @@ struct StepInputs {
 
 struct StepTimes {
   double compute = 0.0, update = 0.0, reduce_scatter = 0.0, all_reduce = 0.0, all_gather = 0.0;
-  double sequential = 0.0;  // forward + backward, reduce-scatter, all-reduce, update, all-gather
+  double cross_reduce = 0.0;  // shard groups: the owned rows' ring all-reduce across the groups
+  // forward + backward, reduce-scatter, cross-group reduce, all-reduce, update, all-gather
+  double sequential = 0.0;
   // dist.overlap as built: the reduce-scatter behind the backward pass.
   double overlapped_reduce = 0.0;
   // Ideal overlap: also the all-gather behind the update (buckets small enough that only their
@@ -36,6 +41,8 @@ struct StepTimes {
   double overlapped = 0.0;
 };
 
-StepTimes predict_step(const StepInputs& in, const Link& link);
+// link: between any two ranks; group_link (null: link) between the ranks of one shard group, e.g.
+// the fast links inside a node when the groups are the nodes.
+StepTimes predict_step(const StepInputs& in, const Link& link, const Link* group_link = nullptr);
 
 }  // namespace mt

@@ -86,7 +86,7 @@ std::vector<std::pair<Parameter*, std::string>> Checkpointer::state_layout() con
 std::vector<float> Checkpointer::gather_owned(const std::vector<int>& owners,
                                               const std::vector<int64_t>& sizes,
                                               const std::function<void(size_t, float*)>& fill) {
-  Communicator& comm = m_run.comm;
+  Communicator& comm = m_run.group();  // every group holds the whole state
   std::vector<int64_t> counts(static_cast<size_t>(comm.size()), 0);
   int64_t total = 0;
   for (size_t i = 0; i < sizes.size(); ++i) {
@@ -227,6 +227,7 @@ void Checkpointer::write_run_state(hid_t id, int64_t step, const LoopState& loop
   h5::write_doubles(id, "/shard_plan/rank_cost", m_run.plan.rank_cost(), "flop",
                     "predicted update cost per rank");
   h5::set_attr(id, "/shard_plan", "policy", std::string(shard_policy_name(m_run.plan.policy())));
+  h5::set_attr(id, "/shard_plan", "shard_group_size", static_cast<int64_t>(m_run.plan.world()));
 }
 
 // Rename into place, snapshot the metrics, point `latest` at it, keep the newest keep_last.
@@ -303,12 +304,12 @@ void Checkpointer::read_tensors(hid_t id, const std::string& path, Loaded& out) 
   for (Parameter* p : m_run.model->parameters())
     out.values.push_back(read("/params/" + p->name(), p->shape(), "parameter '" + p->name() + "'"));
   for (const auto& [p, s] : state_layout())
-    if (m_run.plan.owner(p) == m_run.rank())  // state lives on the owner only
+    if (m_run.plan.owner(p) == m_run.shard_rank())  // state lives on the owner only
       out.states.push_back(read("/optim/" + p->name() + "/" + s, p->shape(),
                                 "optimizer state '" + s + "' of '" + p->name() + "'"));
   // Spectral-norm warm starts (absent in older checkpoints, or with stats off: cold starts).
   if (!m_run.stats) return;
-  for (Parameter* p : m_run.plan.owned_by(m_run.rank())) {
+  for (Parameter* p : m_run.plan.owned_by(m_run.shard_rank())) {
     const std::string dp = "/stats_warm/" + p->name();
     const int64_t n = m_run.stats->warm_size(*p);
     if (n == 0 || !h5::exists(id, dp)) continue;
@@ -365,7 +366,7 @@ void Checkpointer::apply(Loaded& in) {
   }
   k = 0;
   for (const auto& [p, s] : state_layout()) {
-    if (m_run.plan.owner(p) != m_run.rank()) continue;
+    if (m_run.plan.owner(p) != m_run.shard_rank()) continue;
     Optimizer& opt = m_run.optimizers->for_role(p->role());
     copy_from_host(in.states[k], opt.state(*p, s));
     ++k;

@@ -88,12 +88,25 @@ ShardPolicy Run::read_sections() {
   overlap = dist_cfg.get<bool>("overlap", false);
   if (overlap && !opts.device.is_cpu())
     dist_cfg.fail("overlap", "the overlapped step runs on the CPU path (MPI) only for now");
+  const int64_t P = comm.size();
+  const int64_t G = dist_cfg.get_in("shard_group_size", P, int64_t{1}, int64_t{1} << 20);
+  if (G > P || P % G != 0)
+    dist_cfg.fail("shard_group_size", cat("shard groups of ", G, " ranks do not divide the ", P,
+                                          " ranks of this run (take a divisor of ", P, ")"));
+  if (G < P && !opts.device.is_cpu())
+    dist_cfg.fail("shard_group_size",
+                  "shard groups run on the CPU path (MPI) only for now; leave it out on cuda");
   root.check_unused();
 
   if (opts.batch_size % comm.size() != 0)
     root.section("train").fail(
         "batch_size",
         cat("global batch ", opts.batch_size, " is not divisible by the ", comm.size(), " ranks"));
+  if (G < P) {  // groups of G consecutive ranks; the cross communicators join equal places
+    const int r = comm.rank(), g = static_cast<int>(G);
+    group_comm = comm.split(r / g, r);
+    cross_comm = comm.split(r % g, r);
+  }
   // Both splits must hold at least one window of the context (a text corpus can be shorter):
   // refuse now, before run() chooses and creates a run directory. Batches are pure functions of
   // their arguments, so drawing one row here changes nothing.
@@ -111,7 +124,7 @@ void Run::lay_out_parameters(ShardPolicy policy) {
     numel.push_back(p->numel());
     cost.push_back(optimizers->for_role(p->role()).update_cost(*p));
   }
-  plan = ShardPlan::build(all, numel, cost, comm.size(), policy);
+  plan = ShardPlan::build(all, numel, cost, group().size(), policy);
   params = std::make_unique<ParameterSet>(plan.ordered(), opts.device);
   device_comm = make_device_communicator(comm, opts.device);
   apply_parametrization(
@@ -119,7 +132,7 @@ void Run::lay_out_parameters(ShardPolicy policy) {
       [&](const Parameter& p) -> const Optimizer& { return optimizers->for_role(p.role()); },
       model->depth());
   params->initialize(seed);
-  optimizers->assign(plan.owned_by(comm.rank()));
+  optimizers->assign(plan.owned_by(shard_rank()));
 }
 
 // Step 9: statistics on a probe batch = the first validation examples, fixed for the whole run
@@ -131,8 +144,15 @@ void Run::build_stats() {
   if (batch.rows < 2)
     root.section("stats").fail("probe_batch",
                                "the validation split is too small for a probe batch");
-  stats = std::make_unique<StabilityStats>(*model, model->parameters(), plan.owned_by(comm.rank()),
+  stats = std::make_unique<StabilityStats>(*model, model->parameters(), plan.owned_by(shard_rank()),
                                            *optimizers, std::move(batch), stats_opts);
+}
+
+int64_t Run::bytes_sent() const {
+  int64_t b = comm.bytes_sent();
+  for (const auto* c : {&group_comm, &cross_comm, &device_comm})
+    if (*c) b += (*c)->bytes_sent();
+  return b;
 }
 
 EvalResult Run::validate(int64_t max_batches, bool progress) {

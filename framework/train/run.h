@@ -32,11 +32,25 @@ struct Run {
   // where it is (a line every ~10 s), for the long final one.
   EvalResult validate(int64_t max_batches, bool progress = false);
   int rank() const { return comm.rank(); }
-  // The communicator of the flat parameter / gradient buffers: NCCL for cuda with P > 1, else comm.
-  Communicator& buffer_comm() { return device_comm ? *device_comm : comm; }
+  // Shard groups (dist.shard_group_size G, docs/scaling.md "Shard groups"): the world's P ranks
+  // form P / G groups of G consecutive ranks; each group holds the whole ShardPlan (over G), and
+  // the ranks with the same place in their groups (one per group) sum their owned gradients
+  // across the groups. G = P (the default): one group, the world itself.
+  // The ranks that share one ShardPlan (host side: checkpoints, statistics, ownership).
+  Communicator& group() { return group_comm ? *group_comm : comm; }
+  // This rank's place in its group: the owner index the ShardPlan uses.
+  int shard_rank() const { return group_comm ? group_comm->rank() : comm.rank(); }
+  // The same place in every group (null with one group): the cross-group gradient sum.
+  Communicator* cross() { return cross_comm.get(); }
+  // The communicator of the flat parameter / gradient buffers: NCCL for cuda with P > 1, else the
+  // group's.
+  Communicator& buffer_comm() { return device_comm ? *device_comm : group(); }
+  // Payload bytes this rank has passed to every communicator of the run.
+  int64_t bytes_sent() const;
 
   Config root;
   Communicator& comm;
+  std::unique_ptr<Communicator> group_comm, cross_comm;  // dist.shard_group_size < P
   std::unique_ptr<Communicator> device_comm;  // make_device_communicator(comm, opts.device)
   std::string out_root, name;
   uint64_t seed = 0;

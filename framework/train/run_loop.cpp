@@ -89,8 +89,14 @@ void RunLoop::log_setup() const {
   log::info("[train] ", m_run.comm.size(), " ranks, shard policy ",
             shard_policy_name(plan.policy()), ", predicted imbalance (max/mean update cost) ",
             plan.imbalance());
-  for (int r = 0; r < m_run.comm.size(); ++r)
-    log::info("[train]   rank ", r, ": ", plan.owned_by(r).size(), " tensors, ",
+  if (m_run.cross())
+    log::info("[train] shard groups of ", plan.world(), " ranks (dist.shard_group_size), ",
+              m_run.cross()->size(),
+              " groups: each group holds the plan below; place r of every group owns the same "
+              "tensors");
+  for (int r = 0; r < plan.world(); ++r)
+    log::info("[train]   ", m_run.cross() ? "place " : "rank ", r, ": ", plan.owned_by(r).size(),
+              " tensors, ",
               plan.rank_numel()[r], " values, predicted ", plan.rank_cost()[r] / 1e9,
               " GFLOP per step");
 }
@@ -99,7 +105,9 @@ void RunLoop::write_shard_plan(const std::string& path) const {
   const ShardPlan& plan = m_run.plan;
   std::ofstream out(path);
   out << "# owner rank of each parameter (docs/sharding.md); predicted update cost in flops\n"
-      << "world: " << plan.world() << "\npolicy: " << shard_policy_name(plan.policy())
+      << "world: " << m_run.comm.size() << "\nshard_group_size: " << plan.world()
+      << "  # owners below are places in a group of this many ranks (rank mod it)"
+      << "\npolicy: " << shard_policy_name(plan.policy())
       << "\nimbalance: " << plan.imbalance() << "\nrank_cost: [";
   for (int r = 0; r < plan.world(); ++r) out << (r ? ", " : "") << plan.rank_cost()[r];
   out << "]\nowners:\n";

@@ -26,7 +26,7 @@ void scale_in_place(ParameterSet& params, float* g, int64_t n, float s) {
 }  // namespace
 
 StepResult StepRunner::run(int64_t step) {
-  const int64_t bytes_before = m_run.buffer_comm().bytes_sent();  // the overlapped step sends early
+  const int64_t bytes_before = m_run.bytes_sent();  // the overlapped step sends early
   int64_t count = 0;
   const double local_loss = forward_backward(step, count);
   if (!overlapping()) {
@@ -46,14 +46,15 @@ StepResult StepRunner::run(int64_t step) {
   }
   r.grad_norm = std::sqrt(sums.grad_sumsq);
   const bool record = m_run.stats && m_run.stats_opts.due(step + 1);
-  if (record) m_run.stats->before_update(m_run.rank(), 0);
+  if (record) m_run.stats->before_update(m_run.shard_rank(), 0);
   update_and_gather(step);
-  r.bytes = m_run.buffer_comm().bytes_sent() - bytes_before;  // the training step's own traffic
+  r.bytes = m_run.bytes_sent() - bytes_before;  // the training step's own traffic
   if (record) {
-    // Owners computed their parameters' statistics, rank 0 the per-layer ones: sum to everyone.
-    // They travel separately (counted outside the step payload).
-    r.stats = m_run.stats->after_update(m_run.rank(), 0);
-    m_run.comm.all_reduce_sum(r.stats.data(), static_cast<int64_t>(r.stats.size()));
+    // Owners computed their parameters' statistics, the group's rank 0 the per-layer ones: sum
+    // to everyone in the group (every group computes the same). They travel separately (counted
+    // outside the step payload).
+    r.stats = m_run.stats->after_update(m_run.shard_rank(), 0);
+    m_run.group().all_reduce_sum(r.stats.data(), static_cast<int64_t>(r.stats.size()));
   }
   return r;
 }
@@ -159,17 +160,21 @@ void StepRunner::weight_by_count(int64_t count) {
                  static_cast<float>(count));
 }
 
-// Steps 5-6: reduce-scatter the gradients to their owners, then one all-reduce of the sums.
+// Steps 5-6: reduce-scatter the gradients to their owners (in the shard group), the owned rows'
+// sum across the groups (shard groups only), then one all-reduce of the sums.
 StepRunner::Sums StepRunner::reduce_to_owners(double loss, int64_t count) {
   const std::vector<int64_t>& counts = m_run.plan.rank_numel();
-  const int64_t own_offset = m_run.plan.rank_offsets()[m_run.rank()];
+  const int64_t own_offset = m_run.plan.rank_offsets()[m_run.shard_rank()];
   float* grads = m_run.params->grads().data();
   if (overlapping())
     m_run.buffer_comm().wait_all();  // the reduces the backward pass started
   else
     m_run.buffer_comm().reduce_scatter(grads, grads + own_offset, counts);
-  const float* own = grads + own_offset;
-  const int64_t own_n = counts[m_run.rank()];
+  float* own = grads + own_offset;
+  const int64_t own_n = counts[m_run.shard_rank()];
+  if (m_run.cross()) m_run.cross()->all_reduce_sum(own, own_n);
+  // Every group holds the same owned rows: group 0 alone counts them in the norm.
+  const bool counts_norm = !m_run.cross() || m_run.cross()->rank() == 0;
   double sumsq = 0.0, nonfinite = 0.0;
   if (!m_run.params->device().is_cpu()) {
     // On a device: one reduction; a non-finite value makes the sum non-finite (counted as 1).
@@ -187,6 +192,7 @@ StepRunner::Sums StepRunner::reduce_to_owners(double loss, int64_t count) {
         sumsq += static_cast<double>(own[i]) * own[i];
     }
   }
+  if (!counts_norm) sumsq = nonfinite = 0.0;
   double wire[5] = {sumsq, nonfinite, loss * static_cast<double>(count), static_cast<double>(count),
                     stop_requested() ? 1.0 : 0.0};
   m_run.comm.all_reduce_sum(wire, 5);
@@ -217,7 +223,7 @@ bool StepRunner::nonfinite_policy(int64_t step, const Sums& sums, double loss) {
 
 void StepRunner::fail_nonfinite_gradient(int64_t step, const Sums& sums) {
   std::string names;
-  for (Parameter* p : m_run.plan.owned_by(m_run.rank())) {
+  for (Parameter* p : m_run.plan.owned_by(m_run.shard_rank())) {
     const std::vector<float> v = p->grad().to_vector();
     for (int64_t i = 0; i < p->numel(); ++i)
       if (!std::isfinite(v[i])) {
@@ -238,7 +244,7 @@ void StepRunner::update_and_gather(int64_t step) {
   m_update_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
   ++m_update_steps;
   const std::vector<int64_t>& counts = m_run.plan.rank_numel();
-  const int64_t own_offset = m_run.plan.rank_offsets()[m_run.rank()];
+  const int64_t own_offset = m_run.plan.rank_offsets()[m_run.shard_rank()];
   float* values = m_run.params->values().data();
   m_run.buffer_comm().all_gather(values + own_offset, values, counts);
 }

@@ -52,6 +52,8 @@ class Trainer {
   const std::vector<double>& last_stats() const { return m_last.stats; }
   // Bytes this rank passed to collectives in the last step (see Communicator::bytes_sent).
   int64_t last_step_bytes() const { return m_last.bytes; }
+  // Norm of the rank-averaged gradient of the last step (0 for a skipped one).
+  double last_grad_norm() const { return m_last.grad_norm; }
 
  private:
   void choose_run_dir(const std::string& resume, std::string& checkpoint);

@@ -15,8 +15,8 @@ namespace {
 
 using test::world;
 
-Config tiny_gpt(const std::string& name) {
-  return Config::parse("name: " + name +
+Config tiny_gpt(const std::string& name, const std::string& dist = "{}") {
+  return Config::parse("name: " + name + "\ndist: " + dist +
                        "\n"
                        "model: {name: gpt, width: 32, depth: 2, heads: 2, context: 16}\n"
                        "data: {name: random_tokens, vocab_size: 64}\n"
@@ -27,7 +27,7 @@ Config tiny_gpt(const std::string& name) {
                        "eval_batches: 1, threads: 1}\n");
 }
 
-TEST(MpiCheckpoint, ResumeIsBitwiseExactIncludingSpectralStats) {
+void check_resume(const std::string& dist) {
   namespace fs = std::filesystem;
   const fs::path out =
       fs::temp_directory_path() / ("mt_mpi_checkpoint_P" + std::to_string(world().size()));
@@ -35,10 +35,10 @@ TEST(MpiCheckpoint, ResumeIsBitwiseExactIncludingSpectralStats) {
   world().barrier();
   log::set_quiet(true);
 
-  Trainer full(tiny_gpt("full"), world(), out.string());
+  Trainer full(tiny_gpt("full", dist), world(), out.string());
   full.run();
   const std::vector<double> full_stats = full.last_stats();
-  Trainer resumed(tiny_gpt("resumed"), world(), out.string());
+  Trainer resumed(tiny_gpt("resumed", dist), world(), out.string());
   resumed.run((out / "full/checkpoints/step_00000004.h5").string());
   log::set_quiet(false);
 
@@ -57,6 +57,17 @@ TEST(MpiCheckpoint, ResumeIsBitwiseExactIncludingSpectralStats) {
   }
   world().barrier();
   if (world().rank() == 0) fs::remove_all(out);
+}
+
+TEST(MpiCheckpoint, ResumeIsBitwiseExactIncludingSpectralStats) {
+  check_resume("{}");
+}
+
+// Shard groups of one rank (every rank owns everything, the groups sum across): the checkpoint is
+// gathered in rank 0's group, and every rank restores its own state.
+TEST(MpiCheckpoint, ResumeWithShardGroupsIsBitwiseExact) {
+  if (world().size() == 1) GTEST_SKIP() << "shard groups need more than one rank";
+  check_resume(world().size() == 4 ? "{shard_group_size: 2}" : "{shard_group_size: 1}");
 }
 
 }  // namespace

@@ -54,43 +54,69 @@ double worst_difference(Trainer& a, Trainer& b, const std::string& what) {
   return worst;
 }
 
-void check_policy(const std::string& policy) {
-  Trainer sharded(quickstart_gpt(policy), world());
+// A hash of every parameter's bits (52 bits, exact in a double).
+double parameter_hash(Trainer& t) {
+  uint64_t h = 1469598103934665603ull;
+  for (const Parameter* p : t.params().params()) {
+    const auto* bytes = reinterpret_cast<const unsigned char*>(p->value().data());
+    for (int64_t i = 0; i < 4 * p->numel(); ++i) h = (h ^ bytes[i]) * 1099511628211ull;
+  }
+  return static_cast<double>(h >> 12);
+}
+
+// group: dist.shard_group_size (0: the world, one group).
+void check_policy(const std::string& policy, int group = 0) {
+  const int P = world().size(), G = group > 0 ? group : P;
+  Trainer sharded(quickstart_gpt(group > 0 ? policy + ", shard_group_size: " + std::to_string(G)
+                                           : policy),
+                  world());
   for (int s = 0; s < kSteps; ++s) sharded.step(s);
   SingleProcess single;
   Trainer reference(quickstart_gpt(policy), single);
   for (int s = 0; s < kSteps; ++s) reference.step(s);
 
-  const double worst = worst_difference(sharded, reference, policy);
+  const std::string what = policy + (group > 0 ? ", G=" + std::to_string(G) : "");
+  EXPECT_NEAR(sharded.last_grad_norm(), reference.last_grad_norm(),
+              1e-5 * reference.last_grad_norm())
+      << what << ": the gradient norm (summed once, not once per group)";
+  const double worst = worst_difference(sharded, reference, what);
   if (world().rank() == 0)
     std::printf("[equivalence] %s P=%d: max relative parameter difference %.2e after %d steps\n",
-                policy.c_str(), world().size(), worst, kSteps);
+                what.c_str(), P, worst, kSteps);
 
-  // Newton-Schulz ran only on this rank's matrices; state lives only on owners.
+  // Every rank holds the same bits (the groups' updates are replicas of one another).
+  double hash[2] = {parameter_hash(sharded), -parameter_hash(sharded)};
+  world().all_reduce_max(hash, 2);
+  EXPECT_EQ(hash[0], -hash[1]) << "the ranks' parameters differ";
+
+  // Newton-Schulz ran only on this rank's matrices (in its group: the place rank mod G); state
+  // lives only on owners.
+  const int place = world().rank() % G;
   const ShardPlan& plan = sharded.plan();
+  EXPECT_EQ(plan.world(), G);
   auto* muon = dynamic_cast<Muon*>(sharded.optimizers().find("muon"));
   ASSERT_NE(muon, nullptr);
   for (const Parameter* p : muon->parameters())
-    EXPECT_EQ(plan.owner(p), world().rank()) << p->name() << " updated by a non-owner";
+    EXPECT_EQ(plan.owner(p), place) << p->name() << " updated by a non-owner";
   int64_t owned_hidden = 0;
-  for (const Parameter* p : plan.owned_by(world().rank()))
-    owned_hidden += p->role() == Role::hidden;
+  for (const Parameter* p : plan.owned_by(place)) owned_hidden += p->role() == Role::hidden;
   EXPECT_EQ(muon->ns_calls(), kSteps * owned_hidden);
   double total_calls[1] = {static_cast<double>(muon->ns_calls())};
   world().all_reduce_sum(total_calls, 1);
-  EXPECT_EQ(total_calls[0], kSteps * 24.0)
-      << "4 blocks x 6 matrices, each orthogonalised once per step";
+  EXPECT_EQ(total_calls[0], kSteps * 24.0 * (P / G))
+      << "4 blocks x 6 matrices, each orthogonalised once per step in each group";
   for (Optimizer* opt : sharded.optimizers().all()) {
     for (const Parameter* p : sharded.params().params()) {
-      if (plan.owner(p) == world().rank()) continue;
+      if (plan.owner(p) == place) continue;
       for (const std::string& state : opt->state_names())
         EXPECT_FALSE(opt->has_state(*p, state)) << opt->name() << " holds state of " << p->name();
     }
   }
 
   // Payload: summed over ranks, one ring all-reduce of the gradients (2 (P-1) N floats), plus
-  // a handful of scalars (loss, counts, grad norm).
-  const int P = world().size();
+  // a handful of scalars (loss, counts, grad norm). With shard groups: reduce-scatter and
+  // all-gather in each group (2 (G-1) N per group, P/G groups) and the owned rows' all-reduce
+  // across the groups (2 (P/G - 1) N in all): 2 (P-1) N again.
   double bytes[1] = {static_cast<double>(sharded.last_step_bytes())};
   world().all_reduce_sum(bytes, 1);
   const double grads = 4.0 * static_cast<double>(sharded.params().numel());
@@ -109,6 +135,32 @@ TEST(MpiEquivalence, RoundRobinMatchesOneRank) {
 // dist.overlap: each gradient reduced to its owner during the backward pass (nonblocking).
 TEST(MpiEquivalence, OverlappedStepMatchesOneRank) {
   check_policy("lpt, overlap: true");
+}
+
+// dist.shard_group_size: groups of G ranks share the Newton-Schulz work; the groups sum the owned
+// rows among themselves. Every divisor G < P (P = 2: G = 1, plain data parallelism with every
+// rank updating everything; P = 4: G = 1 and 2), and G = 2 with the overlapped step.
+TEST(MpiEquivalence, ShardGroupsMatchOneRank) {
+  const int P = world().size();
+  if (P == 1) GTEST_SKIP() << "shard groups need more than one rank";
+  for (int G = 1; G < P; ++G)
+    if (P % G == 0) check_policy("lpt", G);
+  if (P == 4) check_policy("lpt, overlap: true", 2);
+}
+
+TEST(MpiEquivalence, ShardGroupSizeNotDividingTheRanksIsAConfigError) {
+  const int P = world().size();
+  for (const int G : {P + 1, P == 4 ? 3 : 0}) {
+    if (G <= 1) continue;
+    try {
+      Trainer t(quickstart_gpt("lpt, shard_group_size: " + std::to_string(G)), world());
+      ADD_FAILURE() << "accepted shard_group_size " << G << " at P=" << P;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::bad_input);
+      EXPECT_NE(std::string(e.what()).find("dist.shard_group_size"), std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 // train.micro_batches (gradient accumulation) on P ranks equals one big batch on one rank: 3
