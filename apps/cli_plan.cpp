@@ -190,7 +190,8 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
       "plan: %s, %lld parameters (%.1f MB of fp32 gradients), %zu tensors, global batch %lld\n"
       "measured on this machine (%lld threads): whole update %.2f ms (%.1f GFLOP/s of the cost "
       "model), the largest tensor (%s) alone %.2f ms\n"
-      "link: %.2f Gbit/s, %.1f us per message%s; overlap-rs: the reduce-scatter behind the backward "
+      "link: %.2f Gbit/s, %.1f us per message%s; overlap-rs: the reduce-scatter behind the "
+      "backward "
       "pass (2/3 of forward + backward; dist.overlap), overlap-all: also the all-gather behind "
       "the update (not built)\n",
       config_path.c_str(), static_cast<long long>(t.params().numel()), gradient_bytes / 1e6,
@@ -266,11 +267,11 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
       row = evaluate(P, P, rows);
     }
     const StepTimes& st = row.times;
-    std::printf("%7d %6d %6lld %9.2f %9.2f %7.3f %6d %9.2f %9.2f %9.2f %9.3f %11.2f %11.2f %11.2f\n",
-                P, row.group, static_cast<long long>(rows), 1e3 * st.compute, 1e3 * st.update,
-                row.imbalance, row.idle, 1e3 * st.reduce_scatter, 1e3 * st.all_gather,
-                1e3 * st.cross_reduce, 1e3 * st.all_reduce, 1e3 * st.sequential,
-                1e3 * st.overlapped_reduce, 1e3 * st.overlapped);
+    std::printf(
+        "%7d %6d %6lld %9.2f %9.2f %7.3f %6d %9.2f %9.2f %9.2f %9.3f %11.2f %11.2f %11.2f\n", P,
+        row.group, static_cast<long long>(rows), 1e3 * st.compute, 1e3 * st.update, row.imbalance,
+        row.idle, 1e3 * st.reduce_scatter, 1e3 * st.all_gather, 1e3 * st.cross_reduce,
+        1e3 * st.all_reduce, 1e3 * st.sequential, 1e3 * st.overlapped_reduce, 1e3 * st.overlapped);
   }
   std::printf(
       "(milliseconds per step; group: dist.shard_group_size; imbal: the ShardPlan's max / mean "

@@ -60,8 +60,7 @@ std::unique_ptr<Communicator> Mpi::split(int color, int key) {
     InFlight guard(*this, "split");
     MT_MPI_CHECK(MPI_Comm_split(as_comm(m_comm), color, key, &comm));
   }
-  return std::unique_ptr<Communicator>(
-      new Mpi(*m_world, reinterpret_cast<MPI_Comm_handle>(comm)));
+  return std::unique_ptr<Communicator>(new Mpi(*m_world, reinterpret_cast<MPI_Comm_handle>(comm)));
 }
 
 Mpi::~Mpi() {

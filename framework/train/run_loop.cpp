@@ -96,8 +96,7 @@ void RunLoop::log_setup() const {
               "tensors");
   for (int r = 0; r < plan.world(); ++r)
     log::info("[train]   ", m_run.cross() ? "place " : "rank ", r, ": ", plan.owned_by(r).size(),
-              " tensors, ",
-              plan.rank_numel()[r], " values, predicted ", plan.rank_cost()[r] / 1e9,
+              " tensors, ", plan.rank_numel()[r], " values, predicted ", plan.rank_cost()[r] / 1e9,
               " GFLOP per step");
 }
 
@@ -107,8 +106,8 @@ void RunLoop::write_shard_plan(const std::string& path) const {
   out << "# owner rank of each parameter (docs/sharding.md); predicted update cost in flops\n"
       << "world: " << m_run.comm.size() << "\nshard_group_size: " << plan.world()
       << "  # owners below are places in a group of this many ranks (rank mod it)"
-      << "\npolicy: " << shard_policy_name(plan.policy())
-      << "\nimbalance: " << plan.imbalance() << "\nrank_cost: [";
+      << "\npolicy: " << shard_policy_name(plan.policy()) << "\nimbalance: " << plan.imbalance()
+      << "\nrank_cost: [";
   for (int r = 0; r < plan.world(); ++r) out << (r ? ", " : "") << plan.rank_cost()[r];
   out << "]\nowners:\n";
   const std::vector<Parameter*> all = m_run.model->parameters();

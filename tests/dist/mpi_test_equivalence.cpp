@@ -67,9 +67,9 @@ double parameter_hash(Trainer& t) {
 // group: dist.shard_group_size (0: the world, one group).
 void check_policy(const std::string& policy, int group = 0) {
   const int P = world().size(), G = group > 0 ? group : P;
-  Trainer sharded(quickstart_gpt(group > 0 ? policy + ", shard_group_size: " + std::to_string(G)
-                                           : policy),
-                  world());
+  Trainer sharded(
+      quickstart_gpt(group > 0 ? policy + ", shard_group_size: " + std::to_string(G) : policy),
+      world());
   for (int s = 0; s < kSteps; ++s) sharded.step(s);
   SingleProcess single;
   Trainer reference(quickstart_gpt(policy), single);
@@ -157,8 +157,7 @@ TEST(MpiEquivalence, ShardGroupSizeNotDividingTheRanksIsAConfigError) {
       ADD_FAILURE() << "accepted shard_group_size " << G << " at P=" << P;
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), ExitCode::bad_input);
-      EXPECT_NE(std::string(e.what()).find("dist.shard_group_size"), std::string::npos)
-          << e.what();
+      EXPECT_NE(std::string(e.what()).find("dist.shard_group_size"), std::string::npos) << e.what();
     }
   }
 }
