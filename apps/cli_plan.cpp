@@ -1,13 +1,14 @@
 // `mutrain plan CONFIG --ranks 1,2,4,... [--bandwidth GBIT] [--latency US] [--rows-per-rank R]
 // [--shard-group G|auto] [--set k=v ...]`: predicted time of one data-parallel step per rank count
 // (docs/scaling.md "Step-time model"). With --shard-group, the rank counts G divides run in shard
-// groups of G (dist.shard_group_size); auto takes, per rank count, the divisor with the shortest
-// sequential step. Measured here, on one process with the config's threads: the forward and
-// backward pass per rank's rows, the whole optimizer update (the rate at which the update's cost
-// model runs) and one update of the most expensive matrix alone. Then, per rank count, the
-// ShardPlan of the run, its slowest owner's update, the collectives over a link of the given
-// bandwidth and latency (dist/step_model.h), sequential, with dist.overlap (the reduce-scatter
-// behind the backward pass) and with ideal overlap (the all-gather behind the update too).
+// groups of G (dist.shard_group_size); auto prints, per rank count, one group and, below it, the
+// divisor with the shortest sequential step when that is another. Measured here, on one process
+// with the config's threads: the forward and backward pass per rank's rows, the whole optimizer
+// update (the rate at which the update's cost model runs) and one update of the most expensive
+// matrix alone. Then, per rank count, the ShardPlan of the run, its slowest owner's update, the
+// collectives over a link of the given bandwidth and latency (dist/step_model.h), sequential, with
+// dist.overlap (the reduce-scatter behind the backward pass) and with ideal overlap (the all-gather
+// behind the update too).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -254,24 +255,32 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
                   static_cast<long long>(B), P);
       continue;
     }
-    Row row;
+    auto print = [&](const Row& row) {
+      const StepTimes& st = row.times;
+      std::printf(
+          "%7d %6d %6lld %9.2f %9.2f %7.3f %6d %9.2f %9.2f %9.2f %9.3f %11.2f %11.2f %11.2f\n", P,
+          row.group, static_cast<long long>(rows), 1e3 * st.compute, 1e3 * st.update, row.imbalance,
+          row.idle, 1e3 * st.reduce_scatter, 1e3 * st.all_gather, 1e3 * st.cross_reduce,
+          1e3 * st.all_reduce, 1e3 * st.sequential, 1e3 * st.overlapped_reduce,
+          1e3 * st.overlapped);
+    };
+    const Row one_group = evaluate(P, P, rows);
     if (shard_group > 0) {
-      row = evaluate(P, P % shard_group == 0 ? shard_group : P, rows);
-    } else if (shard_group < 0) {  // auto: the divisor with the shortest sequential step
-      for (int G = 1; G <= P; ++G) {
+      print(P % shard_group == 0 ? evaluate(P, shard_group, rows) : one_group);
+    } else if (shard_group < 0) {
+      // auto: one group, then (when another is faster) the divisor with the shortest sequential
+      // step; on a tie the larger group (less optimizer state per rank)
+      Row best = one_group;
+      for (int G = P - 1; G >= 1; --G) {
         if (P % G != 0) continue;
         const Row candidate = evaluate(P, G, rows);
-        if (row.group == 0 || candidate.times.sequential < row.times.sequential) row = candidate;
+        if (candidate.times.sequential < best.times.sequential) best = candidate;
       }
+      print(one_group);
+      if (best.group != P) print(best);
     } else {
-      row = evaluate(P, P, rows);
+      print(one_group);
     }
-    const StepTimes& st = row.times;
-    std::printf(
-        "%7d %6d %6lld %9.2f %9.2f %7.3f %6d %9.2f %9.2f %9.2f %9.3f %11.2f %11.2f %11.2f\n", P,
-        row.group, static_cast<long long>(rows), 1e3 * st.compute, 1e3 * st.update, row.imbalance,
-        row.idle, 1e3 * st.reduce_scatter, 1e3 * st.all_gather, 1e3 * st.cross_reduce,
-        1e3 * st.all_reduce, 1e3 * st.sequential, 1e3 * st.overlapped_reduce, 1e3 * st.overlapped);
   }
   std::printf(
       "(milliseconds per step; group: dist.shard_group_size; imbal: the ShardPlan's max / mean "
