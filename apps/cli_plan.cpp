@@ -1,14 +1,14 @@
 // `mutrain plan CONFIG --ranks 1,2,4,... [--bandwidth GBIT] [--latency US] [--rows-per-rank R]
 // [--shard-group G|auto] [--set k=v ...]`: predicted time of one data-parallel step per rank count
-// (docs/scaling.md "Step-time model"). With --shard-group, the rank counts G divides run in shard
-// groups of G (dist.shard_group_size); auto prints, per rank count, one group and, below it, the
-// divisor with the shortest sequential step when that is another. Measured here, on one process
-// with the config's threads: the forward and backward pass per rank's rows, the whole optimizer
-// update (the rate at which the update's cost model runs) and one update of the most expensive
-// matrix alone. Then, per rank count, the ShardPlan of the run, its slowest owner's update, the
-// collectives over a link of the given bandwidth and latency (dist/step_model.h), sequential, with
-// dist.overlap (the reduce-scatter behind the backward pass) and with ideal overlap (the all-gather
-// behind the update too).
+// (docs/scaling.md "Step-time model"). Each rank count gets a row for one group; with
+// --shard-group G a second row for shard groups of G (dist.shard_group_size) where G divides it,
+// with auto one for the divisor with the shortest sequential step when that is not one group.
+// Measured here, on one process with the config's threads: the forward and backward pass per rank's
+// rows, the whole optimizer update (the rate at which the update's cost model runs) and one update
+// of the most expensive matrix alone. Then, per rank count, the ShardPlan of the run, its slowest
+// owner's update, the collectives over a link of the given bandwidth and latency
+// (dist/step_model.h), sequential, with dist.overlap (the reduce-scatter behind the backward pass)
+// and with ideal overlap (the all-gather behind the update too).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -265,8 +265,9 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
           1e3 * st.overlapped);
     };
     const Row one_group = evaluate(P, P, rows);
-    if (shard_group > 0) {
-      print(P % shard_group == 0 ? evaluate(P, shard_group, rows) : one_group);
+    if (shard_group > 0) {  // one group, then groups of G where G divides P
+      print(one_group);
+      if (P % shard_group == 0 && shard_group != P) print(evaluate(P, shard_group, rows));
     } else if (shard_group < 0) {
       // auto: one group, then (when another is faster) the divisor with the shortest sequential
       // step; on a tie the larger group (less optimizer state per rank)

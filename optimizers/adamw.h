@@ -15,6 +15,7 @@ class AdamW : public Optimizer {
  public:
   explicit AdamW(const AdamWOptions& opts) : Optimizer("adamw", opts.lr), m_opts(opts) {}
   const AdamWOptions& options() const { return m_opts; }
+  bool separable() const override { return true; }  // element-wise, per parameter
 
  protected:
   void do_step(float lr_factor) override;

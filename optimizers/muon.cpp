@@ -156,7 +156,10 @@ void Muon::do_step(float lr_factor) {
   }
   if (m_opts.weight_control != WeightControl::none) {
     for (double s : control) m_control_seconds += s;
-    ++m_control_steps;
+    if (m_control_counted != steps_taken()) {  // once per step, also when it comes in parts
+      ++m_control_steps;
+      m_control_counted = steps_taken();
+    }
   }
   if (m_record_orth)
     for (size_t i = 0; i < order.size(); ++i) m_orth_err[order[i]->name()] = orth[i];

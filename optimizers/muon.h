@@ -52,6 +52,7 @@ class Muon : public Optimizer {
   explicit Muon(const MuonOptions& opts);
 
   const MuonOptions& options() const { return m_opts; }
+  bool separable() const override { return true; }  // one matrix at a time
   // Record ||O O^T - I||_F / sqrt(m) of every NS output at the next steps (costs one gemm each);
   // the same switch as record_diagnostics (diagnostic "ns_orth_err").
   void set_record_orthogonality(bool on) { m_record_orth = on; }
@@ -119,6 +120,7 @@ class Muon : public Optimizer {
   int64_t m_ns_calls = 0;
   double m_control_seconds = 0.0;
   int64_t m_control_steps = 0;
+  int64_t m_control_counted = -1;  // the step last counted in m_control_steps (steps in parts)
 };
 
 std::unique_ptr<Optimizer> make_muon(const Config& section);

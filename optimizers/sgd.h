@@ -15,6 +15,7 @@ struct SgdOptions {
 class Sgd : public Optimizer {
  public:
   explicit Sgd(const SgdOptions& opts) : Optimizer("sgd", opts.lr), m_opts(opts) {}
+  bool separable() const override { return true; }  // element-wise, per parameter
 
  protected:
   void do_step(float lr_factor) override;

@@ -53,6 +53,10 @@ class Communicator {
   // error before the first step).
   virtual bool supports_nonblocking() const { return size() == 1; }
   virtual void ireduce_sum(float* /*data*/, int64_t /*n*/, int /*root*/) {}
+  // In place: rank r's block of counts[r] floats at data + displs[r] reaches every rank's data at
+  // the same place (MPI_Iallgatherv with MPI_IN_PLACE).
+  virtual void iall_gather(float* /*data*/, const std::vector<int64_t>& /*counts*/,
+                           const std::vector<int64_t>& /*displs*/) {}
   virtual void test_all() {}
   virtual void wait_all() {}
 

@@ -153,13 +153,30 @@ void Mpi::ireduce_sum(float* data, int64_t n, int root) {
   m_pending.push_back(reinterpret_cast<MPI_Request_handle>(req));
 }
 
+void Mpi::iall_gather(float* data, const std::vector<int64_t>& counts,
+                      const std::vector<int64_t>& displs) {
+  // (moving the outer vector keeps the inner buffers where MPI was told they are)
+  m_pending_arrays.push_back(int_counts(counts));
+  m_pending_arrays.push_back(int_counts(displs));
+  const int* c = m_pending_arrays[m_pending_arrays.size() - 2].data();
+  const int* d = m_pending_arrays.back().data();
+  MPI_Request req;
+  MT_MPI_CHECK(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, c, d, MPI_FLOAT,
+                               as_comm(m_comm), &req));
+  m_bytes += static_cast<int64_t>(sizeof(float)) * counts[m_rank] * (m_size - 1);
+  m_pending.push_back(reinterpret_cast<MPI_Request_handle>(req));
+}
+
 void Mpi::test_all() {
   if (m_pending.empty()) return;
   int done = 0;
   MT_MPI_CHECK(MPI_Testall(static_cast<int>(m_pending.size()),
                            reinterpret_cast<MPI_Request*>(m_pending.data()), &done,
                            MPI_STATUSES_IGNORE));
-  if (done) m_pending.clear();
+  if (done) {
+    m_pending.clear();
+    m_pending_arrays.clear();
+  }
 }
 
 void Mpi::wait_all() {
@@ -168,6 +185,7 @@ void Mpi::wait_all() {
   MT_MPI_CHECK(MPI_Waitall(static_cast<int>(m_pending.size()),
                            reinterpret_cast<MPI_Request*>(m_pending.data()), MPI_STATUSES_IGNORE));
   m_pending.clear();
+  m_pending_arrays.clear();
 }
 
 void Mpi::barrier() {

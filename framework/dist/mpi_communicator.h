@@ -38,6 +38,8 @@ class Mpi final : public Communicator {
   void set_timeout(double seconds) override;
   bool supports_nonblocking() const override { return true; }
   void ireduce_sum(float* data, int64_t n, int root) override;
+  void iall_gather(float* data, const std::vector<int64_t>& counts,
+                   const std::vector<int64_t>& displs) override;
   void test_all() override;
   void wait_all() override;
 
@@ -59,6 +61,8 @@ class Mpi final : public Communicator {
   int m_rank = 0, m_size = 1;
   std::vector<float> m_scratch;  // reduce-scatter result before it lands in recv (may alias send)
   std::vector<MPI_Request_handle> m_pending;  // nonblocking collectives in flight
+  // Count and displacement arrays of the pending all-gathers: MPI reads them until completion.
+  std::vector<std::vector<int>> m_pending_arrays;
   std::atomic<int64_t> m_since_ns{0};  // steady-clock ns when the current collective began; 0: none
   std::atomic<const char*> m_what{""};
   std::atomic<bool> m_stop{false};

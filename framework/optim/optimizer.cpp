@@ -19,6 +19,22 @@ void Optimizer::step(float lr_factor) {
   ++m_steps;
 }
 
+void Optimizer::step_part(float lr_factor, const std::vector<Parameter*>& part) {
+  MT_CHECK(separable(), m_name, " cannot update its parameters in parts");
+  MT_CHECK(std::isfinite(lr_factor) && lr_factor >= 0.0f, m_name, ": lr factor ", lr_factor);
+  if (part.empty()) return;
+  // do_step updates m_params: hand it the part for the call (each update is the parameter's own)
+  std::vector<Parameter*> all = part;
+  std::swap(all, m_params);
+  try {
+    do_step(lr_factor);
+  } catch (...) {
+    std::swap(all, m_params);
+    throw;
+  }
+  std::swap(all, m_params);
+}
+
 float MupScale::depth_pow(float e) const {
   if (depth_alpha == 0.0f || depth_mult == 1.0f || e == 0.0f) return 1.0f;
   return static_cast<float>(std::pow(static_cast<double>(depth_mult), static_cast<double>(e)));

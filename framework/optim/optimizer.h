@@ -79,6 +79,15 @@ class Optimizer {
   // One update: effective lr of parameter p is lr() * lr_factor * p->lr_mult. Gradients must
   // already be averaged over ranks. lr_factor must be finite and >= 0.
   void step(float lr_factor);
+  // One step in parts (the owners' update overlapped with its all-gather, docs/scaling.md
+  // "Overlap"): step_part updates only `part` (parameters of this optimizer), end_step closes the
+  // step; step(f) is step_part(f, parameters()) + end_step(). Only for a separable() optimizer.
+  void step_part(float lr_factor, const std::vector<Parameter*>& part);
+  void end_step() { ++m_steps; }
+  // Whether each parameter's update depends only on that parameter (its value, gradient and
+  // state) and the step count, so a step in parts is bitwise the whole step. False unless the
+  // optimizer says so (one that couples parameters, e.g. a global norm, must not be split).
+  virtual bool separable() const { return false; }
 
   // The dtype of this optimizer's matrix products (train.precision), e.g. Muon's Newton-Schulz;
   // master weights and state stay fp32.

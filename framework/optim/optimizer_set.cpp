@@ -44,6 +44,26 @@ void OptimizerSet::step(float lr_factor) {
     if (!opt->parameters().empty()) opt->step(lr_factor);
 }
 
+void OptimizerSet::step_part(float lr_factor, const std::vector<Parameter*>& part) {
+  std::map<Optimizer*, std::vector<Parameter*>> by_optimizer;
+  for (Parameter* p : part) by_optimizer[&for_role(p->role())].push_back(p);
+  for (auto& [name, opt] : m_optimizers) {
+    auto it = by_optimizer.find(opt.get());
+    if (it != by_optimizer.end()) opt->step_part(lr_factor, it->second);
+  }
+}
+
+void OptimizerSet::end_step() {
+  for (auto& [name, opt] : m_optimizers)
+    if (!opt->parameters().empty()) opt->end_step();
+}
+
+bool OptimizerSet::separable() const {
+  for (const auto& [name, opt] : m_optimizers)
+    if (!opt->parameters().empty() && !opt->separable()) return false;
+  return true;
+}
+
 Optimizer* OptimizerSet::find(const std::string& name) const {
   auto it = m_optimizers.find(name);
   return it == m_optimizers.end() ? nullptr : it->second.get();

@@ -24,6 +24,11 @@ class OptimizerSet {
   // Hand each parameter to the optimizer of its role's group.
   void assign(const std::vector<Parameter*>& params);
   void step(float lr_factor);
+  // A step in parts (Optimizer::step_part): the parameters of `part` by their optimizers; then
+  // end_step() once. separable(): every optimizer with parameters allows it.
+  void step_part(float lr_factor, const std::vector<Parameter*>& part);
+  void end_step();
+  bool separable() const;
 
   Optimizer* find(const std::string& name) const;  // nullptr when not configured
   const std::string& optimizer_for(Role role) const;

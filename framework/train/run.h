@@ -68,6 +68,9 @@ struct Run {
   int64_t seq = 1;                        // context length (1 for feature models)
   // dist.overlap: gradients reduced to their owners during the backward pass (docs/scaling.md)
   bool overlap = false;
+  // dist.update_buckets: with dist.overlap, the owners' update runs in this many parts of about
+  // equal cost, each part's all-gather started as soon as it is done (docs/scaling.md)
+  int64_t update_buckets = 4;
 
  private:
   ShardPolicy read_sections();

@@ -205,6 +205,13 @@ void RunLoop::finish(RunSummary& summary) {
   m_run.comm.all_reduce_max(update_ms, 1);
   summary.update_ms = update_ms[0];
   log::info("[train] optimizer update: ", update_ms[0], " ms per step (slowest rank)");
+  summary.phase_ms = m_runner.phase_ms();
+  if (m_run.comm.size() > 1) {
+    std::string parts;
+    for (int i = 0; i < StepRunner::kPhases; ++i)
+      parts += cat(i ? ", " : "", StepRunner::phase_name(i), " ", summary.phase_ms[i]);
+    log::info("[train] step parts of rank 0, ms per step: ", parts);
+  }
   for (Optimizer* opt : m_run.optimizers->all())
     for (const std::string& line : opt->report()) log::info("[", opt->name(), "] ", line);
   write_summary(summary);
@@ -226,6 +233,12 @@ void RunLoop::write_summary(const RunSummary& summary) const {
       << "\nval_count: " << summary.final_val.count << "\nseconds: " << summary.seconds
       << "\nupdate_ms_per_step: " << summary.update_ms << "\nranks: " << m_run.comm.size()
       << "\ncollective_bytes_per_step_rank0: " << m_last_step_bytes << "\n";
+  // rank 0's mean ms per updating step in each part of the step (docs/scaling.md)
+  out << "step_ms_rank0: {";
+  for (int i = 0; i < StepRunner::kPhases; ++i)
+    out << (i ? ", " : "") << StepRunner::phase_name(i) << ": "
+        << (i < static_cast<int>(summary.phase_ms.size()) ? summary.phase_ms[i] : 0.0);
+  out << "}\n";
   if (summary.baseline_bits) out << "unigram_entropy_bits: " << *summary.baseline_bits << "\n";
 }
 

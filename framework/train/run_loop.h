@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "io/metrics_h5.h"
 #include "train/checkpointer.h"
@@ -25,7 +26,8 @@ struct RunSummary {
   EvalResult final_val;                 // over the whole validation split
   std::optional<double> baseline_bits;  // unigram entropy of the validation split (text)
   double seconds = 0.0;
-  double update_ms = 0.0;  // optimizer update per step, slowest rank
+  double update_ms = 0.0;        // optimizer update per step, slowest rank
+  std::vector<double> phase_ms;  // rank 0's step parts (StepRunner::phase_ms)
 };
 
 class RunLoop {

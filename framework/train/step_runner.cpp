@@ -25,16 +25,28 @@ void scale_in_place(ParameterSet& params, float* g, int64_t n, float s) {
 }
 }  // namespace
 
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+}  // namespace
+
 StepResult StepRunner::run(int64_t step) {
   const int64_t bytes_before = m_run.bytes_sent();  // the overlapped step sends early
   int64_t count = 0;
+  double seconds[kPhases] = {};
+  auto t0 = Clock::now();
   const double local_loss = forward_backward(step, count);
   if (!overlapping()) {
     weight_by_count(count);
     if (m_hooks.after_backward) m_hooks.after_backward(step, *m_run.params);
   }
+  seconds[kForwardBackward] = seconds_since(t0);
 
+  t0 = Clock::now();
   const Sums sums = reduce_to_owners(local_loss, count);
+  seconds[kReduce] = seconds_since(t0);
   StepResult r;
   r.loss = sums.count > 0 ? sums.loss_sum / sums.count : 0.0;
   // Every rank stops after the same step: the decision comes from the all-reduce, never from the
@@ -47,7 +59,9 @@ StepResult StepRunner::run(int64_t step) {
   r.grad_norm = std::sqrt(sums.grad_sumsq);
   const bool record = m_run.stats && m_run.stats_opts.due(step + 1);
   if (record) m_run.stats->before_update(m_run.shard_rank(), 0);
-  update_and_gather(step);
+  update_and_gather(step, seconds);
+  for (int i = 0; i < kPhases; ++i) m_phase_seconds[i] += seconds[i];
+  ++m_update_steps;
   r.bytes = m_run.bytes_sent() - bytes_before;  // the training step's own traffic
   if (record) {
     // Owners computed their parameters' statistics, the group's rank 0 the per-layer ones: sum
@@ -237,20 +251,96 @@ void StepRunner::fail_nonfinite_gradient(int64_t step, const Sums& sums) {
 }
 
 // Steps 7-8: the owners' update, then the all-gather of the updated values.
-void StepRunner::update_and_gather(int64_t step) {
-  using Clock = std::chrono::steady_clock;
-  const auto t0 = Clock::now();
-  m_run.optimizers->step(static_cast<float>(m_run.schedule->factor(step)));
-  m_update_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-  ++m_update_steps;
+void StepRunner::update_and_gather(int64_t step, double* seconds) {
+  const float lr_factor = static_cast<float>(m_run.schedule->factor(step));
+  if (overlapping() && m_run.buffer_comm().size() > 1 && m_run.update_buckets > 1 &&
+      m_run.optimizers->separable()) {
+    update_and_gather_in_buckets(lr_factor, seconds);
+    return;
+  }
+  auto t0 = Clock::now();
+  m_run.optimizers->step(lr_factor);
+  seconds[kUpdate] = seconds_since(t0);
+  t0 = Clock::now();
   const std::vector<int64_t>& counts = m_run.plan.rank_numel();
   const int64_t own_offset = m_run.plan.rank_offsets()[m_run.shard_rank()];
   float* values = m_run.params->values().data();
   m_run.buffer_comm().all_gather(values + own_offset, values, counts);
+  seconds[kGather] = seconds_since(t0);
+}
+
+std::vector<std::vector<std::vector<Parameter*>>> StepRunner::update_parts(int64_t buckets) const {
+  const int G = m_run.plan.world();
+  std::vector<std::vector<std::vector<Parameter*>>> parts(static_cast<size_t>(G));
+  for (int q = 0; q < G; ++q) {
+    const std::vector<Parameter*> owned = m_run.plan.owned_by(q);
+    std::vector<double> cost;
+    double total = 0.0;
+    for (const Parameter* p : owned) {
+      cost.push_back(m_run.optimizers->for_role(p->role()).update_cost(*p));
+      total += cost.back();
+    }
+    auto& mine = parts[static_cast<size_t>(q)];
+    mine.assign(static_cast<size_t>(buckets), {});
+    double done = 0.0;
+    for (size_t i = 0; i < owned.size(); ++i) {
+      // the part in whose share of the total the middle of this parameter's cost falls
+      const double mid = done + 0.5 * cost[i];
+      const int64_t k =
+          total > 0 ? std::min<int64_t>(buckets - 1, static_cast<int64_t>(mid / total * buckets))
+                    : 0;
+      mine[static_cast<size_t>(k)].push_back(owned[i]);
+      done += cost[i];
+    }
+  }
+  return parts;
+}
+
+void StepRunner::update_and_gather_in_buckets(float lr_factor, double* seconds) {
+  const int64_t K = m_run.update_buckets;
+  const auto parts = update_parts(K);
+  const int G = m_run.plan.world(), me = m_run.shard_rank();
+  const std::vector<int64_t> offsets = m_run.plan.rank_offsets();
+  Communicator& comm = m_run.buffer_comm();
+  float* values = m_run.params->values().data();
+  std::vector<int64_t> start(offsets.begin(), offsets.end());  // where each place's next part is
+  double update = 0.0;
+  const auto t_all = Clock::now();
+  for (int64_t k = 0; k < K; ++k) {
+    std::vector<int64_t> counts(static_cast<size_t>(G), 0), displs(static_cast<size_t>(G), 0);
+    for (int q = 0; q < G; ++q) {
+      for (const Parameter* p : parts[static_cast<size_t>(q)][static_cast<size_t>(k)])
+        counts[static_cast<size_t>(q)] += p->numel();
+      displs[static_cast<size_t>(q)] = start[static_cast<size_t>(q)];
+      start[static_cast<size_t>(q)] += counts[static_cast<size_t>(q)];
+    }
+    const auto t0 = Clock::now();
+    m_run.optimizers->step_part(lr_factor, parts[static_cast<size_t>(me)][static_cast<size_t>(k)]);
+    update += seconds_since(t0);
+    comm.iall_gather(values, counts, displs);  // while the next part updates
+    comm.test_all();
+  }
+  m_run.optimizers->end_step();
+  comm.wait_all();
+  seconds[kUpdate] = update;
+  seconds[kGather] = seconds_since(t_all) - update;
 }
 
 double StepRunner::update_ms() const {
-  return m_update_steps ? 1e3 * m_update_seconds / static_cast<double>(m_update_steps) : 0.0;
+  return phase_ms()[kUpdate];
+}
+
+const char* StepRunner::phase_name(int phase) {
+  static const char* const names[kPhases] = {"forward_backward", "reduce", "update", "gather"};
+  return names[phase];
+}
+
+std::vector<double> StepRunner::phase_ms() const {
+  std::vector<double> out(kPhases, 0.0);
+  if (m_update_steps == 0) return out;
+  for (int i = 0; i < kPhases; ++i)
+    out[i] = 1e3 * m_phase_seconds[i] / static_cast<double>(m_update_steps);
+  return out;
 }
 
 }  // namespace mt

@@ -44,6 +44,12 @@ class StepRunner {
   void set_nonfinite_skipped(int64_t n) { m_nonfinite_skipped = n; }
   // Mean time of the optimizer update on this rank, in milliseconds (0 before any update).
   double update_ms() const;
+  // Mean milliseconds per updating step on this rank of each part of the step, in Phase order:
+  // forward + backward (with dist.overlap: and the reduces started in it), the reduce to the
+  // owners (the wait for them, the cross-group sum, the step's sums), the update, the all-gather.
+  enum Phase { kForwardBackward, kReduce, kUpdate, kGather, kPhases };
+  static const char* phase_name(int phase);
+  std::vector<double> phase_ms() const;
 
  private:
   // The five all-reduced sums of a step, in their wire order.
@@ -76,12 +82,18 @@ class StepRunner {
   Sums reduce_to_owners(double loss, int64_t count);
   bool nonfinite_policy(int64_t step, const Sums& sums, double loss);
   [[noreturn]] void fail_nonfinite_gradient(int64_t step, const Sums& sums);
-  void update_and_gather(int64_t step);
+  void update_and_gather(int64_t step, double* seconds);  // adds kUpdate and kGather
+  // dist.overlap's update: in dist.update_buckets parts, each part's all-gather started as soon as
+  // it is done (nonblocking) while the next part updates.
+  void update_and_gather_in_buckets(float lr_factor, double* seconds);
+  // The parts: per place in the group, its owned parameters (flat order) split into up to
+  // `buckets` contiguous runs of about equal update cost (the same on every rank).
+  std::vector<std::vector<std::vector<Parameter*>>> update_parts(int64_t buckets) const;
 
   Run& m_run;
   StepHooks m_hooks;
   int64_t m_nonfinite_skipped = 0;
-  double m_update_seconds = 0.0;
+  double m_phase_seconds[kPhases] = {};
   int64_t m_update_steps = 0;
 };
 

@@ -148,6 +148,36 @@ TEST(MpiEquivalence, ShardGroupsMatchOneRank) {
   if (P == 4) check_policy("lpt, overlap: true", 2);
 }
 
+// dist.overlap's update in parts (dist.update_buckets), each part's all-gather started while the
+// next part updates: bitwise the update in one piece (1 part), with 4 parts (the default), with
+// more parts than tensors, and in shard groups.
+TEST(MpiEquivalence, UpdateInBucketsIsBitwiseTheWholeUpdate) {
+  const int P = world().size();
+  if (P == 1) GTEST_SKIP() << "one rank gathers nothing";
+  Trainer whole(quickstart_gpt("lpt, overlap: true, update_buckets: 1"), world());
+  for (int s = 0; s < kSteps; ++s) whole.step(s);
+  std::vector<std::string> variants = {"", ", update_buckets: 1000"};
+  if (P == 4) variants.push_back(", shard_group_size: 2");
+  for (const std::string& v : variants) {
+    Trainer parts(quickstart_gpt("lpt, overlap: true" + v), world());
+    for (int s = 0; s < kSteps; ++s) parts.step(s);
+    for (Parameter* p : whole.params().params()) {
+      const Parameter* q = parts.params().find(p->name());
+      ASSERT_NE(q, nullptr);
+      int64_t differ = 0;
+      for (int64_t i = 0; i < p->numel(); ++i)
+        differ += q->value().data()[i] != p->value().data()[i];
+      if (v.find("shard_group") == std::string::npos) {
+        EXPECT_EQ(differ, 0) << "update_buckets" << v << ": " << p->name();
+      }
+    }
+    if (v.find("shard_group") != std::string::npos)
+      worst_difference(parts, whole, "update in buckets" + v);  // another reduction order
+    for (Optimizer* opt : parts.optimizers().all())
+      EXPECT_EQ(opt->steps_taken(), opt->parameters().empty() ? 0 : kSteps) << opt->name() << v;
+  }
+}
+
 TEST(MpiEquivalence, ShardGroupSizeNotDividingTheRanksIsAConfigError) {
   const int P = world().size();
   for (const int G : {P + 1, P == 4 ? 3 : 0}) {

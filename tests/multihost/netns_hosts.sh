@@ -10,26 +10,7 @@
 set -uo pipefail
 MUTRAIN="$(realpath "$1")"
 SRC="$(realpath "$2")"
-NETNS="$SRC/scripts/netns_cluster.sh"
-PY=/usr/bin/python3
-[[ -x $PY ]] || PY="$(command -v python3)"
-skip() { echo "SKIP: $*"; exit 77; }
-SUDO=""
-if [[ $(id -u) != 0 ]]; then
-  sudo -n true 2>/dev/null || skip "needs root or passwordless sudo (network namespaces)"
-  SUDO="sudo -n"
-fi
-command -v ip >/dev/null || skip "no iproute2 (ip)"
-command -v mpirun >/dev/null || skip "no mpirun"
-"$PY" -c "import h5py, numpy" 2>/dev/null || skip "$PY lacks h5py/numpy"
-$SUDO ip netns add mt_probe_$$ 2>/dev/null || skip "cannot create network namespaces here (no CAP_NET_ADMIN?)"
-# `ip netns exec` remounts /sys for the namespace; in a chroot (/ not a mount point) it cannot
-why="$($SUDO ip netns exec mt_probe_$$ /bin/true 2>&1)"
-probe=$?
-$SUDO ip netns del mt_probe_$$
-((probe == 0)) || skip "cannot run a command inside a network namespace here: ${why:-exit $probe}"
-# it runs, but warns, in a chroot, where Open MPI's daemons then fail now and then ("no-path")
-[[ -z $why ]] || skip "ip netns exec cannot set up a namespace fully here (a chroot?): $why"
+source "$SRC/tests/multihost/hosts.inc"
 TMP="$(mktemp -d /tmp/mt-multihost.XXXXXX)"
 FAILS=0
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }

@@ -15,7 +15,7 @@ fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 on_exit() {
   cluster_stop
   if ((FAILS > 0)); then
-    echo "--- slurmctld/slurmd log tails"; tail -n 15 "$CLUSTER/slurmctld.log" "$CLUSTER/slurmd.log" 2>/dev/null
+    echo "--- slurmctld/slurmd log tails"; tail -n 15 "$CLUSTER/slurmctld.log" "$CLUSTER"/slurmd-*.log 2>/dev/null
   fi
   if [[ ${MT_SLURM_KEEP:-0} == 1 ]]; then echo "kept $CLUSTER"; else $SUDO rm -rf "$CLUSTER"; fi
 }

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# A 2-node SLURM cluster on one machine: slurmctld in the root namespace, one slurmd in each of two
+# network-namespace hosts (scripts/netns_cluster.sh, links shaped to 1 Gbit/s), Open MPI over TCP
+# between the hosts. The same 2-node x 1-rank job twice; one is preempted mid-run
+# (scancel --signal=USR1): it checkpoints, exits 3, requeues itself, resumes on the two nodes and
+# ends bitwise equal to the uninterrupted one.
+# Usage: slurm_two_nodes.sh MUTRAIN SOURCE_DIR. Exit 77 (skip) without root (or sudo -n), network
+# namespaces, mpirun, or a way to install slurm-wlm + munge. MT_SLURM_KEEP=1 keeps the cluster
+# directory (logs, runs) for a look afterwards.
+set -uo pipefail
+MUTRAIN="$(realpath "$1")"
+SRC="$(realpath "$2")"
+source "$SRC/tests/multihost/hosts.inc"
+CLUSTER="$(mktemp -d /tmp/mt-slurm2.XXXXXX)"
+source "$SRC/tests/slurm/cluster.inc"
+FAILS=0
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+on_exit() {
+  cluster_stop
+  "$NETNS" down > /dev/null 2>&1
+  if ((FAILS > 0)); then
+    echo "--- slurmctld/slurmd log tails"
+    tail -n 15 "$CLUSTER/slurmctld.log" "$CLUSTER"/slurmd-*.log 2>/dev/null
+  fi
+  if [[ ${MT_SLURM_KEEP:-0} == 1 ]]; then echo "kept $CLUSTER"; else $SUDO rm -rf "$CLUSTER"; fi
+}
+trap on_exit EXIT
+T0=$SECONDS
+
+cluster_install || exit $?
+"$NETNS" up 2 1gbit 0.5ms > "$CLUSTER/hosts" 2>&1 || skip "could not build the namespace hosts"
+cluster_start_netns 2
+rc=$?
+((rc == 77)) && exit 77
+((rc == 0)) || { echo "FAIL: could not start the 2-node SLURM cluster"; FAILS=1; exit 1; }
+echo "cluster up after $((SECONDS - T0)) s: $(sinfo -h -N -o '%N %T' | tr '\n' ' ')"
+
+W="$CLUSTER/work"
+mkdir -p "$W"
+cd "$W"
+export MT_ROOT="$SRC" MUTRAIN
+# Between the hosts: TCP over their bridge only (no shared memory across "hosts").
+export OMPI_MCA_pml=ob1 OMPI_MCA_btl=tcp,self OMPI_MCA_btl_tcp_if_include=10.77.0.0/24
+cat > tiny.yaml <<YAML
+name: tiny
+seed: 1
+model: {name: gpt, width: 32, depth: 2, heads: 2, context: 8}
+data: {name: random_tokens, vocab_size: 64}
+optimizer:
+  muon: {lr: 0.02}
+  adamw: {lr: 3.0e-3}
+schedule: {name: cosine, warmup_steps: 10}
+train: {batch_size: 4, eval_batches: 2, threads: 1}
+YAML
+
+# wait_job ID SECONDS: until squeue no longer lists the job (requeues included); then it must have
+# COMPLETED with exit code 0.
+wait_job() {
+  local id="$1" limit="$2" state
+  if ! wait_for "$limit" bash -c "[[ -z \"\$(squeue -h -j $id -o %i 2>/dev/null)\" ]]"; then
+    fail "job $id still queued after $limit s: $(squeue -h -j "$id" -o '%i %T %r')"
+    return 1
+  fi
+  state=$(scontrol show job -o "$id" 2>/dev/null)
+  [[ $state == *JobState=COMPLETED* && $state == *" ExitCode=0:0"* ]] \
+    || { fail "job $id did not complete cleanly: $(grep -oE 'JobState=[^ ]+|ExitCode=[^ ]+' <<<"$state" | tr '\n' ' ')"; return 1; }
+  [[ $state == *NumNodes=2* && $state == *"NodeList=mtnode[1-2]"* ]] \
+    || fail "job $id did not run on both nodes: $(grep -oE 'NumNodes=[^ ]+|NodeList=[^ ]+' <<<"$state" | tr '\n' ' ')"
+}
+
+STEPS=2000
+SET=(--set train.steps=$STEPS --set checkpoint.every=100 --set checkpoint.keep_last=2
+     --set train.log_every=50 --set train.eval_every=0)
+SUBMIT=(--nodes 2 --tasks-per-node 1 --cpus-per-task 1 --overcommit --time 00:05:00)
+ID_R=$("$MUTRAIN" submit tiny.yaml "${SUBMIT[@]}" "${SET[@]}" --set name=reference) \
+  || fail "submit reference failed"
+ID_P=$("$MUTRAIN" submit tiny.yaml "${SUBMIT[@]}" "${SET[@]}" --set name=preempted) \
+  || fail "submit preempted failed"
+LOG="runs/slurm/preempted-$ID_P.out"
+wait_for 90 bash -c "grep -qE '^step +[0-9]+/$STEPS' '$LOG' 2>/dev/null && [[ -e runs/preempted/checkpoints/latest ]]" \
+  || fail "job $ID_P logged no step within 90 s: $(tail -3 "$LOG" 2>/dev/null)"
+scancel --signal=USR1 "$ID_P" || fail "scancel --signal=USR1 $ID_P failed"
+echo "job $ID_P: USR1 sent at step $(grep -E '^step' "$LOG" | tail -1 | awk '{print $2}')"
+wait_job "$ID_R" 180
+wait_job "$ID_P" 180
+grep -q "^\[train\] 2 ranks" "runs/slurm/reference-$ID_R.out" || fail "the reference job did not run 2 ranks"
+grep -q "stopped by signal" "$LOG" || fail "the run was not stopped by the signal (too short?)"
+grep -qE "resumed from .*step_[0-9]+\.h5" "$LOG" || fail "the requeued run did not resume"
+[[ $(scontrol show job -o "$ID_P") == *Restarts=1* ]] || fail "job $ID_P was not requeued exactly once"
+"$PY" "$SRC/tests/support/compare_runs.py" runs $STEPS reference preempted \
+  || fail "the preempted run differs from the uninterrupted one"
+echo "total $((SECONDS - T0)) s"
+if ((FAILS > 0)); then
+  echo "--- preempted job log"; tail -n 20 "$LOG" 2>/dev/null
+  echo "$FAILS check(s) failed"
+  exit 1
+fi
+echo "all checks passed"
