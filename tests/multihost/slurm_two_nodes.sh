@@ -68,6 +68,10 @@ wait_job() {
     || fail "job $id did not run on both nodes: $(grep -oE 'NumNodes=[^ ]+|NodeList=[^ ]+' <<<"$state" | tr '\n' ' ')"
 }
 
+# The two nodes' tasks run in different network namespaces (so the ranks talk over the bridge).
+ns="$(srun -N 2 -n 2 --mpi=none readlink /proc/self/ns/net 2>&1 | sort -u)"
+[[ $(grep -c '^net:' <<<"$ns") == 2 ]] || fail "srun -N 2: not two network namespaces: $ns"
+
 STEPS=2000
 SET=(--set train.steps=$STEPS --set checkpoint.every=100 --set checkpoint.keep_last=2
      --set train.log_every=50 --set train.eval_every=0)
