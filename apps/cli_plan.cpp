@@ -137,6 +137,8 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
   config.apply_override("stats.every=0");
   config.apply_override("train.device=cpu");
   SingleProcess single;
+  const int update_buckets = static_cast<int>(
+      config.section("dist").get_in("update_buckets", int64_t{4}, int64_t{1}, int64_t{4096}));
   Trainer t(config, single);
   const int64_t B = t.options().batch_size, seq = std::max<int64_t>(1, t.model().context());
   const uint64_t seed = 0;  // any batch times the same
@@ -191,10 +193,9 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
       "plan: %s, %lld parameters (%.1f MB of fp32 gradients), %zu tensors, global batch %lld\n"
       "measured on this machine (%lld threads): whole update %.2f ms (%.1f GFLOP/s of the cost "
       "model), the largest tensor (%s) alone %.2f ms\n"
-      "link: %.2f Gbit/s, %.1f us per message%s; overlap-rs: the reduce-scatter behind the "
-      "backward "
-      "pass (2/3 of forward + backward; dist.overlap), overlap-all: also the all-gather behind "
-      "the update (not built)\n",
+      "link: %.2f Gbit/s, %.1f us per message%s; dist.overlap: overlap-rs with "
+      "dist.update_buckets 1 (the reduces behind the backward pass, 2/3 of forward + backward), "
+      "overlap with the config's %d (also the all-gather behind the update's parts)\n",
       config_path.c_str(), static_cast<long long>(t.params().numel()), gradient_bytes / 1e6,
       all.size(), static_cast<long long>(B), static_cast<long long>(t.options().threads),
       1e3 * update_all, rate_all * 1e-9, largest ? largest->name().c_str() : "-",
@@ -202,10 +203,11 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
       group_link_set ? cat(" (inside a shard group: ", group_link.bandwidth * 8e-9, " Gbit/s, ",
                            group_link.latency * 1e6, " us)")
                            .c_str()
-                     : "");
+                     : "",
+      update_buckets);
   std::printf("%7s %6s %6s %9s %9s %7s %6s %9s %9s %9s %9s %11s %11s %11s\n", "ranks", "group",
               "rows", "fwd+bwd", "update", "imbal", "idle", "r-scat", "a-gather", "x-reduce",
-              "a-reduce", "sequential", "overlap-rs", "overlap-all");
+              "a-reduce", "sequential", "overlap-rs", "overlap");
   std::map<int, ShardPlan> plans;  // by group size
   struct Row {
     int group = 0, idle = 0;
@@ -245,6 +247,7 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
     in.forward_backward = share * forward_backward(rows);
     in.update = share * update;
     in.gradient_bytes = gradient_bytes;
+    in.update_buckets = update_buckets;
     row.times = predict_step(in, link, group_link_set ? &group_link : nullptr);
     return row;
   };

@@ -12,7 +12,10 @@
 #                                                 namespace whose address is HOST
 #   scripts/netns_cluster.sh link HOST up|down    takes a host's link down (a failed host) or up
 #   scripts/netns_cluster.sh mpirun NP ARGS...    mpirun across the hosts (NP ranks, round robin),
-#                                                 TCP only (no shared memory between "hosts")
+#                                                 TCP only (no shared memory between "hosts");
+#                                                 waiting ranks yield the CPU (the "hosts" share
+#                                                 this machine's cores: busy-polling ranks would
+#                                                 take them from the ranks still computing)
 set -uo pipefail
 SELF="$(realpath "$0")"
 SUDO=""
@@ -86,6 +89,7 @@ case "${1:-}" in
     [[ -n $list ]] || { echo "[netns] no hosts: run 'netns_cluster.sh up N' first" >&2; exit 1; }
     exec env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
       mpirun --mca plm_rsh_agent "$SELF agent" --mca btl tcp,self --mca pml ob1 --mca rtc ^hwloc \
+      --mca mpi_yield_when_idle 1 \
       --mca btl_tcp_if_include "$NET.0/24" --mca oob_tcp_if_include "$NET.0/24" \
       --host "$list" --map-by node -np "$np" "$@"
     ;;

@@ -34,8 +34,9 @@ StepTimes predict_step(const StepInputs& in, const Link& link, const Link* group
   const double backward = in.backward_share * t.compute, forward = t.compute - backward;
   t.overlapped_reduce =
       forward + std::max(backward, t.reduce_scatter) + after + t.update + t.all_gather;
-  t.overlapped =
-      forward + std::max(backward, t.reduce_scatter) + after + std::max(t.update, t.all_gather);
+  const double k = std::max(1, in.update_buckets);
+  t.overlapped = forward + std::max(backward, t.reduce_scatter) + after +
+                 std::max(t.update, t.all_gather) + std::min(t.update, t.all_gather) / k;
   return t;
 }
 

@@ -27,6 +27,7 @@ struct StepInputs {
   double update = 0.0;                // seconds of the slowest owner's optimizer update
   double gradient_bytes = 0.0;        // 4 N
   double backward_share = 2.0 / 3.0;  // of forward_backward (backward ~ 2 x forward)
+  int update_buckets = 4;             // dist.update_buckets: the update's parts (dist.overlap)
 };
 
 struct StepTimes {
@@ -34,10 +35,10 @@ struct StepTimes {
   double cross_reduce = 0.0;  // shard groups: the owned rows' ring all-reduce across the groups
   // forward + backward, reduce-scatter, cross-group reduce, all-reduce, update, all-gather
   double sequential = 0.0;
-  // dist.overlap as built: the reduce-scatter behind the backward pass.
+  // dist.overlap with dist.update_buckets: 1: the reduce-scatter behind the backward pass.
   double overlapped_reduce = 0.0;
-  // Ideal overlap: also the all-gather behind the update (buckets small enough that only their
-  // longer side counts).
+  // dist.overlap with K update buckets: also the all-gather behind the update; of update and
+  // all-gather the longer one counts, plus 1/K of the shorter (the pipeline's fill or drain).
   double overlapped = 0.0;
 };
 
