@@ -2,8 +2,8 @@
 # Real multi-host runs on one machine (docs/scaling.md "Multi-host runs on one machine"): 4 hosts
 # as network namespaces on a bridge (scripts/netns_cluster.sh), Open MPI over TCP between them,
 # links shaped to 1 Gbit/s. (a) 4 hosts x 1 rank equals the 1-rank run within fp32 rounding
-# (every parameter of the final checkpoint, the validation loss), sequential and with
-# dist.overlap; (b) a host whose link goes down
+# (every parameter of the final checkpoint, the validation loss), sequential, with dist.overlap
+# and in shard groups of 2 with dist.overlap; (b) a host whose link goes down
 # mid-run: every rank exits within 30 s, the reason printed once, the last checkpoint intact.
 # Usage: netns_hosts.sh MUTRAIN SOURCE_DIR. Exit 77 (skip) without root (or sudo -n), iproute2,
 # network namespaces or mpirun.
@@ -28,7 +28,8 @@ train: {steps: 6, batch_size: 8, log_every: 1, eval_every: 0, eval_batches: 2, t
 stats: {every: 0}
 YAML
 
-# (a) 4 hosts x 1 rank equals 1 rank
+# (a) 4 hosts x 1 rank equals 1 rank: sequential, with dist.overlap (reduces during the backward
+# pass, the update in parts pipelined with its all-gather), and in shard groups of 2
 "$MUTRAIN" train tiny.yaml --out "$TMP/one" > one.log 2>&1 || fail "1-rank run failed: $(tail -3 one.log)"
 # mpirun4 LOG ARGS...: a 4-host run; a launch that fails is retried once (Open MPI start-up flake
 # across namespaces, "ORTE was unable to reliably start one or more daemons", about 1 in 10)
@@ -43,7 +44,9 @@ mpirun4 four.log "$MUTRAIN" train tiny.yaml --out "$TMP/four" || fail "4-host ru
 grep -q "^ranks: 4" four/mh/summary.yaml 2>/dev/null || fail "the 4-host run did not run on 4 ranks"
 mpirun4 overlap.log "$MUTRAIN" train tiny.yaml --out "$TMP/overlap" --set dist.overlap=true ||
   fail "4-host overlapped run failed: $(tail -5 overlap.log)"
-for other in four overlap; do
+mpirun4 groups.log "$MUTRAIN" train tiny.yaml --out "$TMP/groups" --set dist.shard_group_size=2 \
+  --set dist.overlap=true || fail "4-host run in shard groups of 2 failed: $(tail -5 groups.log)"
+for other in four overlap groups; do
 "$PY" - one/mh $other/mh <<'PY' || fail "4 hosts x 1 rank ($other) differs from 1 rank"
 import glob, os, re, sys
 import h5py, numpy as np
