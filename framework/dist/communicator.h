@@ -52,13 +52,20 @@ class Communicator {
   // process: nothing to do. A communicator without them refuses (dist.overlap is then a config
   // error before the first step).
   virtual bool supports_nonblocking() const { return size() == 1; }
-  virtual void ireduce_sum(float* /*data*/, int64_t /*n*/, int /*root*/) {}
+  // Returns an id for test(): -1 where nothing is in flight (one process).
+  virtual int64_t ireduce_sum(float* /*data*/, int64_t /*n*/, int /*root*/) { return -1; }
+  // Element-wise SUM over ranks of n doubles, in place, complete after wait(id) (or wait_all).
+  virtual int64_t iall_reduce_sum(double* /*data*/, int64_t /*n*/) { return -1; }
   // In place: rank r's block of counts[r] floats at data + displs[r] reaches every rank's data at
   // the same place (MPI_Iallgatherv with MPI_IN_PLACE).
   virtual void iall_gather(float* /*data*/, const std::vector<int64_t>& /*counts*/,
                            const std::vector<int64_t>& /*displs*/) {}
   virtual void test_all() {}
   virtual void wait_all() {}
+  // Whether the nonblocking collective `id` has completed (progressing it); wait(id) until it has.
+  // An id from before the last wait_all, or a test_all that found everything done: true.
+  virtual bool test(int64_t /*id*/) { return true; }
+  virtual void wait(int64_t /*id*/) {}
 
   // Bytes this rank passed to collectives since the last reset (payload, not protocol).
   int64_t bytes_sent() const { return m_bytes; }

@@ -143,14 +143,54 @@ void Mpi::broadcast(void* data, int64_t bytes, int root) {
 
 static_assert(sizeof(MPI_Request) == sizeof(MPI_Request_handle), "MPI_Request is not a pointer");
 
-void Mpi::ireduce_sum(float* data, int64_t n, int root) {
+int64_t Mpi::add_pending(MPI_Request_handle req) {
+  m_pending.push_back(req);
+  return (m_generation << 32) | static_cast<int64_t>(m_pending.size() - 1);
+}
+
+MPI_Request_handle* Mpi::pending(int64_t id) {
+  if (id < 0 || (id >> 32) != m_generation) return nullptr;
+  const auto i = static_cast<size_t>(id & 0xffffffff);
+  return i < m_pending.size() ? &m_pending[i] : nullptr;
+}
+
+void Mpi::clear_pending() {
+  m_pending.clear();
+  m_pending_arrays.clear();
+  ++m_generation;
+}
+
+int64_t Mpi::ireduce_sum(float* data, int64_t n, int root) {
   if (n > std::numeric_limits<int>::max())
     runtime_error("mpi", "a block of ", n, " floats exceeds MPI's int count limit");
   MPI_Request req;
   MT_MPI_CHECK(MPI_Ireduce(m_rank == root ? MPI_IN_PLACE : data, data, static_cast<int>(n),
                            MPI_FLOAT, MPI_SUM, root, as_comm(m_comm), &req));
   if (m_rank != root) m_bytes += 4 * n;
-  m_pending.push_back(reinterpret_cast<MPI_Request_handle>(req));
+  return add_pending(reinterpret_cast<MPI_Request_handle>(req));
+}
+
+int64_t Mpi::iall_reduce_sum(double* data, int64_t n) {
+  MPI_Request req;
+  MT_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_DOUBLE, MPI_SUM,
+                              as_comm(m_comm), &req));
+  m_bytes += static_cast<int64_t>(sizeof(double)) * n;
+  return add_pending(reinterpret_cast<MPI_Request_handle>(req));
+}
+
+bool Mpi::test(int64_t id) {
+  MPI_Request_handle* h = pending(id);
+  if (!h) return true;
+  int done = 0;
+  MT_MPI_CHECK(MPI_Test(reinterpret_cast<MPI_Request*>(h), &done, MPI_STATUS_IGNORE));
+  return done != 0;  // a completed request is now MPI_REQUEST_NULL: Waitall skips it
+}
+
+void Mpi::wait(int64_t id) {
+  MPI_Request_handle* h = pending(id);
+  if (!h) return;
+  InFlight guard(*this, "wait");
+  MT_MPI_CHECK(MPI_Wait(reinterpret_cast<MPI_Request*>(h), MPI_STATUS_IGNORE));
 }
 
 void Mpi::iall_gather(float* data, const std::vector<int64_t>& counts,
@@ -164,7 +204,7 @@ void Mpi::iall_gather(float* data, const std::vector<int64_t>& counts,
   MT_MPI_CHECK(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, c, d, MPI_FLOAT,
                                as_comm(m_comm), &req));
   m_bytes += static_cast<int64_t>(sizeof(float)) * counts[m_rank] * (m_size - 1);
-  m_pending.push_back(reinterpret_cast<MPI_Request_handle>(req));
+  add_pending(reinterpret_cast<MPI_Request_handle>(req));
 }
 
 void Mpi::test_all() {
@@ -173,10 +213,7 @@ void Mpi::test_all() {
   MT_MPI_CHECK(MPI_Testall(static_cast<int>(m_pending.size()),
                            reinterpret_cast<MPI_Request*>(m_pending.data()), &done,
                            MPI_STATUSES_IGNORE));
-  if (done) {
-    m_pending.clear();
-    m_pending_arrays.clear();
-  }
+  if (done) clear_pending();
 }
 
 void Mpi::wait_all() {
@@ -184,8 +221,7 @@ void Mpi::wait_all() {
   InFlight guard(*this, "wait_all");
   MT_MPI_CHECK(MPI_Waitall(static_cast<int>(m_pending.size()),
                            reinterpret_cast<MPI_Request*>(m_pending.data()), MPI_STATUSES_IGNORE));
-  m_pending.clear();
-  m_pending_arrays.clear();
+  clear_pending();
 }
 
 void Mpi::barrier() {

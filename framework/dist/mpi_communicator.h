@@ -37,7 +37,10 @@ class Mpi final : public Communicator {
   // later, so that rank 0's reason is the one printed) prints the reason and ends every rank.
   void set_timeout(double seconds) override;
   bool supports_nonblocking() const override { return true; }
-  void ireduce_sum(float* data, int64_t n, int root) override;
+  int64_t ireduce_sum(float* data, int64_t n, int root) override;
+  int64_t iall_reduce_sum(double* data, int64_t n) override;
+  bool test(int64_t id) override;
+  void wait(int64_t id) override;
   void iall_gather(float* data, const std::vector<int64_t>& counts,
                    const std::vector<int64_t>& displs) override;
   void test_all() override;
@@ -61,6 +64,10 @@ class Mpi final : public Communicator {
   int m_rank = 0, m_size = 1;
   std::vector<float> m_scratch;  // reduce-scatter result before it lands in recv (may alias send)
   std::vector<MPI_Request_handle> m_pending;  // nonblocking collectives in flight
+  int64_t m_generation = 0;                   // of m_pending: ids are generation << 32 | index
+  int64_t add_pending(MPI_Request_handle req);
+  MPI_Request_handle* pending(int64_t id);  // null: from an earlier generation (complete)
+  void clear_pending();
   // Count and displacement arrays of the pending all-gathers: MPI reads them until completion.
   std::vector<std::vector<int>> m_pending_arrays;
   std::atomic<int64_t> m_since_ns{0};  // steady-clock ns when the current collective began; 0: none

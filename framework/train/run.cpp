@@ -87,6 +87,7 @@ ShardPolicy Run::read_sections() {
   comm.set_timeout(dist_cfg.get_in("timeout_s", 300.0, 0.0, 1e6));
   overlap = dist_cfg.get<bool>("overlap", false);
   update_buckets = dist_cfg.get_in("update_buckets", int64_t{4}, int64_t{1}, int64_t{4096});
+  update_on_arrival = dist_cfg.get<bool>("update_on_arrival", true);
   if (overlap && !opts.device.is_cpu())
     dist_cfg.fail("overlap", "the overlapped step runs on the CPU path (MPI) only for now");
   const int64_t P = comm.size();

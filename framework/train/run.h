@@ -71,6 +71,9 @@ struct Run {
   // dist.update_buckets: with dist.overlap, the owners' update runs in this many parts of about
   // equal cost, each part's all-gather started as soon as it is done (docs/scaling.md)
   int64_t update_buckets = 4;
+  // dist.update_on_arrival: with dist.overlap, each owned tensor is updated as soon as its reduced
+  // gradient has arrived, while the other reduces are still in flight (docs/scaling.md)
+  bool update_on_arrival = true;
 
  private:
   ShardPolicy read_sections();

@@ -23,6 +23,30 @@ void scale_in_place(ParameterSet& params, float* g, int64_t n, float s) {
 #pragma omp parallel for
   for (int64_t i = 0; i < n; ++i) g[i] *= s;
 }
+
+// The squared sum of x[0..n)'s finite values and the count of the others, on the parameters'
+// device (there: one reduction; a non-finite value makes the sum non-finite, counted as 1).
+void norm_sums(ParameterSet& params, const float* x, int64_t n, double& sumsq, double& nonfinite) {
+  sumsq = nonfinite = 0.0;
+  if (!params.device().is_cpu()) {
+    sumsq = backend_for(params.device()).sum_squares(x, n);
+    if (!std::isfinite(sumsq)) {
+      sumsq = 0.0;
+      nonfinite = 1.0;
+    }
+    return;
+  }
+  double s = 0.0, bad = 0.0;
+#pragma omp parallel for reduction(+ : s, bad)
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(x[i]))
+      bad += 1.0;
+    else
+      s += static_cast<double>(x[i]) * x[i];
+  }
+  sumsq = s;
+  nonfinite = bad;
+}
 }  // namespace
 
 namespace {
@@ -36,6 +60,17 @@ StepResult StepRunner::run(int64_t step) {
   const int64_t bytes_before = m_run.bytes_sent();  // the overlapped step sends early
   int64_t count = 0;
   double seconds[kPhases] = {};
+  const bool record = m_run.stats && m_run.stats_opts.due(step + 1);
+  // Update on arrival: with dist.overlap, one group, no statistics this step (they snapshot the
+  // weights before the update) and optimizers that update each tensor alone.
+  m_on_arrival = overlapping() && m_run.update_on_arrival && !m_run.cross() && !record &&
+                 m_run.optimizers->separable();
+  m_lr_factor = static_cast<float>(m_run.schedule->factor(step));
+  m_own_requests.clear();
+  m_updated.clear();
+  m_saved.clear();
+  m_step = step;
+  m_arrival_update_seconds = 0.0;
   auto t0 = Clock::now();
   const double local_loss = forward_backward(step, count);
   if (!overlapping()) {
@@ -46,18 +81,19 @@ StepResult StepRunner::run(int64_t step) {
 
   t0 = Clock::now();
   const Sums sums = reduce_to_owners(local_loss, count);
-  seconds[kReduce] = seconds_since(t0);
+  seconds[kReduce] = seconds_since(t0) - m_arrival_update_seconds;
+  seconds[kUpdate] = m_arrival_update_seconds;  // the updates on arrival ran inside the reduce
   StepResult r;
   r.loss = sums.count > 0 ? sums.loss_sum / sums.count : 0.0;
   // Every rank stops after the same step: the decision comes from the all-reduce, never from the
   // live flag (a signal landing between two ranks' checks would split them across a collective).
   r.stop = sums.stop > 0;
   if (nonfinite_policy(step, sums, r.loss)) {
+    restore_saved();
     r.skipped = true;
     return r;  // loss is NaN when the loss itself was non-finite: the loop leaves it out of means
   }
   r.grad_norm = std::sqrt(sums.grad_sumsq);
-  const bool record = m_run.stats && m_run.stats_opts.due(step + 1);
   if (record) m_run.stats->before_update(m_run.shard_rank(), 0);
   update_and_gather(step, seconds);
   for (int i = 0; i < kPhases; ++i) m_phase_seconds[i] += seconds[i];
@@ -92,6 +128,10 @@ double StepRunner::forward_backward(int64_t step, int64_t& count) {
     for (int32_t label : batches.back().labels) c += label >= 0;
     counts.push_back(c);
     count += c;
+  }
+  if (m_on_arrival) {  // the total count divides each owned gradient as it arrives
+    m_count_total = static_cast<double>(count);
+    m_count_request = m_run.buffer_comm().iall_reduce_sum(&m_count_total, 1);
   }
   m_run.params->zero_grad();
   int64_t last = -1;  // the last slice with labels: its backward overlaps the reductions
@@ -161,7 +201,10 @@ void StepRunner::Overlap::send(Parameter& p) {
   // weight_by_count for this parameter's rows, then its reduce to the owner
   float* g = p.grad().data();
   scale_in_place(*m_runner.m_run.params, g, p.numel(), static_cast<float>(m_count));
-  m_runner.m_run.buffer_comm().ireduce_sum(g, p.numel(), m_runner.m_run.plan.owner(&p));
+  const int owner = m_runner.m_run.plan.owner(&p);
+  const int64_t id = m_runner.m_run.buffer_comm().ireduce_sum(g, p.numel(), owner);
+  if (m_runner.m_on_arrival && owner == m_runner.m_run.shard_rank())
+    m_runner.m_own_requests.emplace_back(&p, id);
 }
 
 // Step 4: the global loss is the mean over every rank's predictions. This rank's mean-loss
@@ -180,42 +223,109 @@ StepRunner::Sums StepRunner::reduce_to_owners(double loss, int64_t count) {
   const std::vector<int64_t>& counts = m_run.plan.rank_numel();
   const int64_t own_offset = m_run.plan.rank_offsets()[m_run.shard_rank()];
   float* grads = m_run.params->grads().data();
-  if (overlapping())
-    m_run.buffer_comm().wait_all();  // the reduces the backward pass started
-  else
-    m_run.buffer_comm().reduce_scatter(grads, grads + own_offset, counts);
   float* own = grads + own_offset;
   const int64_t own_n = counts[m_run.shard_rank()];
-  if (m_run.cross()) m_run.cross()->all_reduce_sum(own, own_n);
+  double sumsq = 0.0, nonfinite = 0.0;
+  if (m_on_arrival) {
+    update_on_arrival(m_step, sumsq, nonfinite);  // the rows arrive divided by the count
+  } else {
+    if (overlapping()) {
+      m_run.buffer_comm().wait_all();  // the reduces the backward pass started
+      if (m_hooks.on_arrival)
+        for (Parameter* p : m_run.plan.owned_by(m_run.shard_rank())) m_hooks.on_arrival(m_step, *p);
+    } else {
+      m_run.buffer_comm().reduce_scatter(grads, grads + own_offset, counts);
+    }
+    if (m_run.cross()) m_run.cross()->all_reduce_sum(own, own_n);
+    norm_sums(*m_run.params, own, own_n, sumsq, nonfinite);
+  }
   // Every group holds the same owned rows: group 0 alone counts them in the norm.
   const bool counts_norm = !m_run.cross() || m_run.cross()->rank() == 0;
-  double sumsq = 0.0, nonfinite = 0.0;
-  if (!m_run.params->device().is_cpu()) {
-    // On a device: one reduction; a non-finite value makes the sum non-finite (counted as 1).
-    sumsq = backend_for(m_run.params->device()).sum_squares(own, own_n);
-    if (!std::isfinite(sumsq)) {
-      sumsq = 0.0;
-      nonfinite = 1.0;
-    }
-  } else {
-#pragma omp parallel for reduction(+ : sumsq, nonfinite)
-    for (int64_t i = 0; i < own_n; ++i) {
-      if (!std::isfinite(own[i]))
-        nonfinite += 1.0;
-      else
-        sumsq += static_cast<double>(own[i]) * own[i];
-    }
-  }
   if (!counts_norm) sumsq = nonfinite = 0.0;
   double wire[5] = {sumsq, nonfinite, loss * static_cast<double>(count), static_cast<double>(count),
                     stop_requested() ? 1.0 : 0.0};
   m_run.comm.all_reduce_sum(wire, 5);
-  if (m_run.comm.size() > 1 && wire[3] > 0) {
+  if (m_run.comm.size() > 1 && wire[3] > 0 && !m_on_arrival) {
     // The owned rows were sum-of-counts weighted (weight_by_count): make them the mean's.
     scale_in_place(*m_run.params, grads + own_offset, own_n, static_cast<float>(1.0 / wire[3]));
     wire[0] /= wire[3] * wire[3];
   }
   return {wire[0], wire[1], wire[2], wire[3], wire[4]};
+}
+
+// The owned tensors' reduces complete in any order; each batch of arrived ones (up to
+// train.threads, Muon's threads work on whole matrices) is divided by the step's label count and
+// updated at once, while the others are still on their way. With train.on_nonfinite: skip each is
+// saved first, so a step the sums then skip is undone exactly. The norm sums are added in flat
+// order, so they do not depend on the arrival order.
+void StepRunner::update_on_arrival(int64_t step, double& sumsq, double& nonfinite) {
+  Communicator& comm = m_run.buffer_comm();
+  comm.wait(m_count_request);
+  const float inv = m_count_total > 0 ? static_cast<float>(1.0 / m_count_total) : 1.0f;
+  const bool save = m_run.opts.on_nonfinite == "skip";
+  std::unordered_map<const Parameter*, std::pair<double, double>> sums;
+  std::vector<std::pair<Parameter*, int64_t>> waiting = std::move(m_own_requests);
+  std::vector<Parameter*> ready;
+  const size_t batch = static_cast<size_t>(std::max<int64_t>(1, m_run.opts.threads));
+  double update = 0.0;
+  while (!waiting.empty() || !ready.empty()) {
+    for (size_t i = 0; i < waiting.size();) {
+      if (!comm.test(waiting[i].second)) {
+        ++i;
+        continue;
+      }
+      Parameter& p = *waiting[i].first;
+      float* g = p.grad().data();
+      scale_in_place(*m_run.params, g, p.numel(), inv);
+      if (m_hooks.on_arrival) m_hooks.on_arrival(step, p);
+      norm_sums(*m_run.params, g, p.numel(), sums[&p].first, sums[&p].second);
+      ready.push_back(&p);
+      waiting[i] = waiting.back();
+      waiting.pop_back();
+    }
+    if (ready.size() < batch && !waiting.empty()) continue;
+    if (ready.empty()) continue;
+    for (Parameter* p : ready) {
+      if (save) {
+        Saved s;
+        s.p = p;
+        s.value = p->value().to_vector();
+        Optimizer& opt = m_run.optimizers->for_role(p->role());
+        for (const std::string& name : opt.state_names())
+          s.states.emplace_back(name, opt.has_state(*p, name) ? opt.state(*p, name).to_vector()
+                                                              : std::vector<float>());
+        m_saved.push_back(std::move(s));
+      }
+      m_updated.insert(p);
+    }
+    const auto t0 = Clock::now();
+    m_run.optimizers->step_part(m_lr_factor, ready);
+    update += seconds_since(t0);
+    m_arrival_updates += static_cast<int64_t>(ready.size());
+    ready.clear();
+  }
+  comm.wait_all();  // this rank's own sends
+  m_arrival_update_seconds = update;
+  for (const Parameter* p : m_run.plan.owned_by(m_run.shard_rank())) {
+    const auto it = sums.find(p);
+    if (it == sums.end()) continue;
+    sumsq += it->second.first;
+    nonfinite += it->second.second;
+  }
+}
+
+void StepRunner::restore_saved() {
+  for (Saved& s : m_saved) {
+    std::copy(s.value.begin(), s.value.end(), s.p->value().data());  // the CPU path
+    Optimizer& opt = m_run.optimizers->for_role(s.p->role());
+    for (auto& [name, v] : s.states) {
+      Tensor& t = opt.state(*s.p, name);
+      if (v.empty()) v.assign(static_cast<size_t>(t.numel()), 0.0f);  // allocated by the update
+      std::copy(v.begin(), v.end(), t.data());
+    }
+  }
+  m_saved.clear();
+  m_updated.clear();
 }
 
 // train.on_nonfinite on all-reduced values, so every rank takes the same branch: skip -> true
@@ -253,14 +363,14 @@ void StepRunner::fail_nonfinite_gradient(int64_t step, const Sums& sums) {
 // Steps 7-8: the owners' update, then the all-gather of the updated values.
 void StepRunner::update_and_gather(int64_t step, double* seconds) {
   const float lr_factor = static_cast<float>(m_run.schedule->factor(step));
-  if (overlapping() && m_run.buffer_comm().size() > 1 && m_run.update_buckets > 1 &&
-      m_run.optimizers->separable()) {
+  if (m_on_arrival || (overlapping() && m_run.buffer_comm().size() > 1 &&
+                       m_run.update_buckets > 1 && m_run.optimizers->separable())) {
     update_and_gather_in_buckets(lr_factor, seconds);
     return;
   }
   auto t0 = Clock::now();
   m_run.optimizers->step(lr_factor);
-  seconds[kUpdate] = seconds_since(t0);
+  seconds[kUpdate] += seconds_since(t0);
   t0 = Clock::now();
   const std::vector<int64_t>& counts = m_run.plan.rank_numel();
   const int64_t own_offset = m_run.plan.rank_offsets()[m_run.shard_rank()];
@@ -314,15 +424,18 @@ void StepRunner::update_and_gather_in_buckets(float lr_factor, double* seconds) 
       displs[static_cast<size_t>(q)] = start[static_cast<size_t>(q)];
       start[static_cast<size_t>(q)] += counts[static_cast<size_t>(q)];
     }
+    std::vector<Parameter*> todo;  // not updated on arrival already
+    for (Parameter* p : parts[static_cast<size_t>(me)][static_cast<size_t>(k)])
+      if (!m_updated.count(p)) todo.push_back(p);
     const auto t0 = Clock::now();
-    m_run.optimizers->step_part(lr_factor, parts[static_cast<size_t>(me)][static_cast<size_t>(k)]);
+    m_run.optimizers->step_part(lr_factor, todo);
     update += seconds_since(t0);
     comm.iall_gather(values, counts, displs);  // while the next part updates
     comm.test_all();
   }
   m_run.optimizers->end_step();
   comm.wait_all();
-  seconds[kUpdate] = update;
+  seconds[kUpdate] += update;
   seconds[kGather] = seconds_since(t_all) - update;
 }
 

@@ -5,7 +5,10 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "nn/graph.h"
@@ -29,6 +32,9 @@ struct StepHooks {
   // After this rank's backward and gradient weighting, before the reduce-scatter: may edit the
   // local gradients (e.g. make one non-finite to exercise train.on_nonfinite).
   std::function<void(int64_t step, ParameterSet& params)> after_backward;
+  // With dist.overlap: an owned tensor's reduced gradient has arrived (and, when updated on
+  // arrival, been divided by the label count), before it is used; may edit it.
+  std::function<void(int64_t step, Parameter& p)> on_arrival;
 };
 
 class StepRunner {
@@ -50,6 +56,8 @@ class StepRunner {
   enum Phase { kForwardBackward, kReduce, kUpdate, kGather, kPhases };
   static const char* phase_name(int phase);
   std::vector<double> phase_ms() const;
+  // Owned tensors updated as their gradients arrived (dist.update_on_arrival), all steps.
+  int64_t updates_on_arrival() const { return m_arrival_updates; }
 
  private:
   // The five all-reduced sums of a step, in their wire order.
@@ -78,6 +86,11 @@ class StepRunner {
     std::unordered_map<const Parameter*, size_t> m_first_use;
   };
   double forward_backward(int64_t step, int64_t& count);
+  // dist.update_on_arrival: wait for the owned tensors' reduces, updating each batch of arrived
+  // ones (up to train.threads at a time) at once; their squared norms and non-finite counts in
+  // flat order into sumsq / nonfinite.
+  void update_on_arrival(int64_t step, double& sumsq, double& nonfinite);
+  void restore_saved();  // a skipped on-arrival step: the owned tensors and state as before
   void weight_by_count(int64_t count);
   Sums reduce_to_owners(double loss, int64_t count);
   bool nonfinite_policy(int64_t step, const Sums& sums, double loss);
@@ -94,6 +107,22 @@ class StepRunner {
   StepHooks m_hooks;
   int64_t m_nonfinite_skipped = 0;
   double m_phase_seconds[kPhases] = {};
+  // This step's update on arrival (decided per step in run()).
+  bool m_on_arrival = false;
+  int64_t m_step = 0;
+  double m_arrival_update_seconds = 0.0;
+  float m_lr_factor = 0.0f;
+  double m_count_total = 0.0;  // the step's label count, all-reduced during forward + backward
+  int64_t m_count_request = -1;
+  std::vector<std::pair<Parameter*, int64_t>> m_own_requests;  // owned tensors' reduce ids
+  std::unordered_set<const Parameter*> m_updated;              // owned tensors updated this step
+  struct Saved {  // an owned tensor before its update on arrival (train.on_nonfinite: skip)
+    Parameter* p = nullptr;
+    std::vector<float> value;
+    std::vector<std::pair<std::string, std::vector<float>>> states;  // empty: not allocated
+  };
+  std::vector<Saved> m_saved;
+  int64_t m_arrival_updates = 0;
   int64_t m_update_steps = 0;
 };
 

@@ -54,6 +54,8 @@ class Trainer {
   int64_t last_step_bytes() const { return m_last.bytes; }
   // Norm of the rank-averaged gradient of the last step (0 for a skipped one).
   double last_grad_norm() const { return m_last.grad_norm; }
+  // Owned tensors updated as their gradients arrived (dist.overlap, dist.update_on_arrival).
+  int64_t updates_on_arrival() const { return m_runner.updates_on_arrival(); }
 
  private:
   void choose_run_dir(const std::string& resume, std::string& checkpoint);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 
 #include "mpi_world.h"
 #include "optimizers/muon.h"
@@ -142,7 +143,7 @@ TEST(MpiEquivalence, OverlappedStepMatchesOneRank) {
 // rank updating everything; P = 4: G = 1 and 2), and G = 2 with the overlapped step.
 TEST(MpiEquivalence, ShardGroupsMatchOneRank) {
   const int P = world().size();
-  if (P == 1) GTEST_SKIP() << "shard groups need more than one rank";
+  if (P == 1) check_policy("lpt", 1);  // one group of one: accepted, the plain step
   for (int G = 1; G < P; ++G)
     if (P % G == 0) check_policy("lpt", G);
   if (P == 4) check_policy("lpt, overlap: true", 2);
@@ -152,8 +153,7 @@ TEST(MpiEquivalence, ShardGroupsMatchOneRank) {
 // next part updates: bitwise the update in one piece (1 part), with 4 parts (the default), with
 // more parts than tensors, and in shard groups.
 TEST(MpiEquivalence, UpdateInBucketsIsBitwiseTheWholeUpdate) {
-  const int P = world().size();
-  if (P == 1) GTEST_SKIP() << "one rank gathers nothing";
+  const int P = world().size();  // one rank: nothing to gather, every variant the plain step
   Trainer whole(quickstart_gpt("lpt, overlap: true, update_buckets: 1"), world());
   for (int s = 0; s < kSteps; ++s) whole.step(s);
   std::vector<std::string> variants = {"", ", update_buckets: 1000"};
@@ -176,6 +176,75 @@ TEST(MpiEquivalence, UpdateInBucketsIsBitwiseTheWholeUpdate) {
     for (Optimizer* opt : parts.optimizers().all())
       EXPECT_EQ(opt->steps_taken(), opt->parameters().empty() ? 0 : kSteps) << opt->name() << v;
   }
+}
+
+// The largest count of differing values over the parameters of two trainers.
+int64_t differing_values(Trainer& a, Trainer& b) {
+  int64_t worst = 0;
+  for (Parameter* p : a.params().params()) {
+    const Parameter* q = b.params().find(p->name());
+    EXPECT_NE(q, nullptr);
+    if (!q) continue;
+    int64_t differ = 0;
+    for (int64_t i = 0; i < p->numel(); ++i) differ += q->value().data()[i] != p->value().data()[i];
+    EXPECT_EQ(differ, 0) << p->name();
+    worst = std::max(worst, differ);
+  }
+  return worst;
+}
+
+// dist.update_on_arrival (the default with dist.overlap): each owned tensor updated as soon as its
+// reduced gradient arrives is bitwise the overlapped step that waits for all of them; also with
+// gradient accumulation.
+TEST(MpiEquivalence, UpdateOnArrivalIsBitwiseTheOverlappedStep) {
+  const bool one = world().size() == 1;  // one rank: nothing to wait for, no update on arrival
+  for (const std::string train : {"", ", micro_batches: 3"}) {
+    Trainer waiting(quickstart_gpt("lpt, overlap: true, update_on_arrival: false", 16, train),
+                    world());
+    Trainer arriving(quickstart_gpt("lpt, overlap: true", 16, train), world());
+    for (int s = 0; s < kSteps; ++s) {
+      waiting.step(s);
+      arriving.step(s);
+    }
+    EXPECT_EQ(differing_values(waiting, arriving), 0) << train;
+    EXPECT_EQ(waiting.updates_on_arrival(), 0);
+    int64_t owned = 0;
+    for (const Parameter* p : arriving.plan().owned_by(world().rank())) owned += p != nullptr;
+    // every owned tensor, every step but the two that record statistics (stats.every 10: their
+    // snapshot of the weights before the update needs the whole step's gradients first)
+    EXPECT_EQ(arriving.updates_on_arrival(), one ? 0 : (kSteps - 2) * owned);
+  }
+}
+
+// A step skipped for a non-finite gradient (train.on_nonfinite: skip) after its tensors were
+// updated on arrival is undone exactly: the same as the step that waited, then skipped.
+TEST(MpiEquivalence, SkippedStepIsUndoneAfterUpdatesOnArrival) {
+  // rank 0's first arriving MLP gradient of step 5 gets a NaN (once per trainer)
+  auto poison = [] {
+    StepHooks hooks;
+    auto done = std::make_shared<bool>(false);
+    hooks.on_arrival = [done](int64_t step, Parameter& p) {
+      if (step == 5 && world().rank() == 0 && !*done && p.name().find("mlp") != std::string::npos) {
+        p.grad().data()[0] = std::nanf("");
+        *done = true;
+      }
+    };
+    return hooks;
+  };
+  Trainer waiting(
+      quickstart_gpt("lpt, overlap: true, update_on_arrival: false", 16, ", on_nonfinite: skip"),
+      world());
+  waiting.set_step_hooks(poison());
+  for (int s = 0; s < kSteps; ++s) waiting.step(s);
+  Trainer arriving(quickstart_gpt("lpt, overlap: true", 16, ", on_nonfinite: skip"), world());
+  arriving.set_step_hooks(poison());
+  for (int s = 0; s < kSteps; ++s) arriving.step(s);
+  // (one rank does not overlap: no gradient arrives, none is poisoned)
+  const int64_t skipped = world().size() > 1 ? 1 : 0;
+  EXPECT_EQ(waiting.nonfinite_skipped(), skipped);
+  EXPECT_EQ(arriving.nonfinite_skipped(), skipped);
+  EXPECT_EQ(arriving.updates_on_arrival() > 0, world().size() > 1);
+  EXPECT_EQ(differing_values(waiting, arriving), 0);
 }
 
 TEST(MpiEquivalence, ShardGroupSizeNotDividingTheRanksIsAConfigError) {
