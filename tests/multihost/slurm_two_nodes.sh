@@ -53,46 +53,18 @@ schedule: {name: cosine, warmup_steps: 10}
 train: {batch_size: 4, eval_batches: 2, threads: 1}
 YAML
 
-# wait_job ID SECONDS: until squeue no longer lists the job (requeues included); then it must have
-# COMPLETED with exit code 0.
-wait_job() {
-  local id="$1" limit="$2" state
-  if ! wait_for "$limit" bash -c "[[ -z \"\$(squeue -h -j $id -o %i 2>/dev/null)\" ]]"; then
-    fail "job $id still queued after $limit s: $(squeue -h -j "$id" -o '%i %T %r')"
-    return 1
-  fi
-  state=$(scontrol show job -o "$id" 2>/dev/null)
-  [[ $state == *JobState=COMPLETED* && $state == *" ExitCode=0:0"* ]] \
-    || { fail "job $id did not complete cleanly: $(grep -oE 'JobState=[^ ]+|ExitCode=[^ ]+' <<<"$state" | tr '\n' ' ')"; return 1; }
-  [[ $state == *NumNodes=2* && $state == *"NodeList=mtnode[1-2]"* ]] \
-    || fail "job $id did not run on both nodes: $(grep -oE 'NumNodes=[^ ]+|NodeList=[^ ]+' <<<"$state" | tr '\n' ' ')"
-}
-
 # The two nodes' tasks run in different network namespaces (so the ranks talk over the bridge).
 ns="$(srun -N 2 -n 2 --mpi=none readlink /proc/self/ns/net 2>&1 | sort -u)"
 [[ $(grep -c '^net:' <<<"$ns") == 2 ]] || fail "srun -N 2: not two network namespaces: $ns"
 
-STEPS=2000
-SET=(--set train.steps=$STEPS --set checkpoint.every=100 --set checkpoint.keep_last=2
-     --set train.log_every=50 --set train.eval_every=0)
-SUBMIT=(--nodes 2 --tasks-per-node 1 --cpus-per-task 1 --overcommit --time 00:05:00)
-ID_R=$("$MUTRAIN" submit tiny.yaml "${SUBMIT[@]}" "${SET[@]}" --set name=reference) \
-  || fail "submit reference failed"
-ID_P=$("$MUTRAIN" submit tiny.yaml "${SUBMIT[@]}" "${SET[@]}" --set name=preempted) \
-  || fail "submit preempted failed"
-LOG="runs/slurm/preempted-$ID_P.out"
-wait_for 90 bash -c "grep -qE '^step +[0-9]+/$STEPS' '$LOG' 2>/dev/null && [[ -e runs/preempted/checkpoints/latest ]]" \
-  || fail "job $ID_P logged no step within 90 s: $(tail -3 "$LOG" 2>/dev/null)"
-scancel --signal=USR1 "$ID_P" || fail "scancel --signal=USR1 $ID_P failed"
-echo "job $ID_P: USR1 sent at step $(grep -E '^step' "$LOG" | tail -1 | awk '{print $2}')"
-wait_job "$ID_R" 180
-wait_job "$ID_P" 180
+preempt_and_compare 2000 180 --nodes 2 --tasks-per-node 1 --cpus-per-task 1 --overcommit \
+  --time 00:05:00
+for id in "$ID_R" "$ID_P"; do
+  state=$(scontrol show job -o "$id" 2>/dev/null)
+  [[ $state == *NumNodes=2* && $state == *"NodeList=mtnode[1-2]"* ]] \
+    || fail "job $id did not run on both nodes: $(grep -oE 'NumNodes=[^ ]+|NodeList=[^ ]+' <<<"$state" | tr '\n' ' ')"
+done
 grep -q "^\[train\] 2 ranks" "runs/slurm/reference-$ID_R.out" || fail "the reference job did not run 2 ranks"
-grep -q "stopped by signal" "$LOG" || fail "the run was not stopped by the signal (too short?)"
-grep -qE "resumed from .*step_[0-9]+\.h5" "$LOG" || fail "the requeued run did not resume"
-[[ $(scontrol show job -o "$ID_P") == *Restarts=1* ]] || fail "job $ID_P was not requeued exactly once"
-"$PY" "$SRC/tests/support/compare_runs.py" runs $STEPS reference preempted \
-  || fail "the preempted run differs from the uninterrupted one"
 echo "total $((SECONDS - T0)) s"
 if ((FAILS > 0)); then
   echo "--- preempted job log"; tail -n 20 "$LOG" 2>/dev/null

@@ -53,33 +53,6 @@ train: {steps: 40, batch_size: 4, log_every: 10, eval_every: 20, eval_batches: 2
 checkpoint: {every: 20}
 YAML
 
-# wait_job ID SECONDS: until squeue no longer lists the job (requeues included); then it must have
-# COMPLETED with exit code 0.
-wait_job() {
-  local id="$1" limit="$2" state
-  if ! wait_for "$limit" bash -c "[[ -z \"\$(squeue -h -j $id -o %i 2>/dev/null)\" ]]"; then
-    fail "job $id still queued after $limit s: $(squeue -h -j "$id" -o '%i %T %r')"
-    return 1
-  fi
-  state=$(scontrol show job -o "$id" 2>/dev/null)
-  [[ $state == *JobState=COMPLETED* && $state == *" ExitCode=0:0"* ]] \
-    || { fail "job $id did not complete cleanly: $(grep -oE 'JobState=[^ ]+|ExitCode=[^ ]+' <<<"$state" | tr '\n' ' ')"; return 1; }
-}
-
-# check_run DIR STEPS: metrics.h5 holds STEPS training steps and checkpoints/latest names the last.
-check_run() {
-  /usr/bin/python3 - "$1" "$2" <<'PY' || fail "outputs of $1 are incomplete"
-import sys, h5py
-run, steps = sys.argv[1], int(sys.argv[2])
-with h5py.File(f"{run}/metrics.h5", "r") as f:
-    assert f["train/step"][-1] == steps, f"last logged step {f['train/step'][-1]}, expected {steps}"
-latest = open(f"{run}/checkpoints/latest").read().strip()
-assert latest == f"step_{steps:08d}.h5", latest
-with h5py.File(f"{run}/checkpoints/{latest}", "r") as f:
-    assert len(f["params"]) > 0
-PY
-}
-
 # (a) 2 ranks, script from --dry-run through sbatch.
 "$MUTRAIN" submit tiny.yaml --tasks-per-node 2 --time 00:05:00 --dry-run > two_ranks.sbatch \
   || fail "submit --dry-run failed"
@@ -121,25 +94,8 @@ for i in 0 1 2 3; do wait_job "${ID_T}_$i" 120 && check_run "runs/byscript/grid_
 echo "(a) and (b) done after $((SECONDS - T0)) s"
 
 # (c) preemption: the same run twice, one preempted with USR1 once it has logged a few steps.
-STEPS=3000
-SET=(--set train.steps=$STEPS --set checkpoint.every=100 --set checkpoint.keep_last=2
-     --set train.log_every=50 --set train.eval_every=0)
-ID_R=$("$MUTRAIN" submit tiny.yaml --tasks-per-node 2 --overcommit --time 00:05:00 "${SET[@]}" --set name=reference) \
-  || fail "submit reference failed"
-ID_P=$("$MUTRAIN" submit tiny.yaml --tasks-per-node 2 --overcommit --time 00:05:00 "${SET[@]}" --set name=preempted) \
-  || fail "submit preempted failed"
-LOG="runs/slurm/preempted-$ID_P.out"
-wait_for 60 bash -c "grep -qE '^step +[0-9]+/$STEPS' '$LOG' 2>/dev/null && [[ -e runs/preempted/checkpoints/latest ]]" \
-  || fail "(c) job $ID_P logged no step within 60 s: $(tail -3 "$LOG" 2>/dev/null)"
-scancel --signal=USR1 "$ID_P" || fail "scancel --signal=USR1 $ID_P failed"
-echo "(c) job $ID_P: USR1 sent at $(grep -E '^step' "$LOG" | tail -1 | awk '{print $2}')"
-wait_job "$ID_R" 90 && check_run runs/reference $STEPS
-wait_job "$ID_P" 90 && check_run runs/preempted $STEPS
-grep -q "stopped by signal" "$LOG" || fail "(c) the run was not stopped by the signal (too short?)"
-grep -qE "resumed from .*step_[0-9]+\.h5" "$LOG" || fail "(c) the requeued run did not resume"
-[[ $(scontrol show job -o "$ID_P") == *Restarts=1* ]] || fail "(c) job $ID_P was not requeued exactly once"
-/usr/bin/python3 "$SRC/tests/support/compare_runs.py" runs $STEPS reference preempted \
-  || fail "(c) the preempted run differs from the uninterrupted one"
+echo "(c) preemption"
+preempt_and_compare 3000 90 --tasks-per-node 2 --overcommit --time 00:05:00
 echo "total $((SECONDS - T0)) s"
 if ((FAILS > 0)); then
   echo "--- preempted job log"; tail -n 20 "$LOG" 2>/dev/null
