@@ -174,7 +174,9 @@ int plan(const std::vector<std::string>& args, Communicator& comm) {
     total_cost += cost.back();
     if (cost.back() > largest_cost) largest_cost = cost.back(), largest = p;
   }
-  forward_backward(std::min<int64_t>(B, 2));  // gradients for the update measurement
+  // Gradients for the update measurement (its time does not depend on their values): one row's,
+  // already there when 1 row was measured, so a large model needs one sequence's activations.
+  forward_backward(1);
   const double update_all = seconds_median([&] { t.optimizers().step(1.0f); }, 3);
   const double rate_all = total_cost / update_all;
   double rate_one = rate_all;
