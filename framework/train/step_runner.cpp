@@ -47,9 +47,7 @@ void norm_sums(ParameterSet& params, const float* x, int64_t n, double& sumsq, d
   sumsq = s;
   nonfinite = bad;
 }
-}  // namespace
 
-namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
