@@ -13,26 +13,14 @@ SRC="$(realpath "$2")"
 source "$SRC/tests/multihost/hosts.inc"
 CLUSTER="$(mktemp -d /tmp/mt-slurm2.XXXXXX)"
 source "$SRC/tests/slurm/cluster.inc"
-FAILS=0
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-on_exit() {
-  cluster_stop
-  "$NETNS" down > /dev/null 2>&1
-  if ((FAILS > 0)); then
-    echo "--- slurmctld/slurmd log tails"
-    tail -n 15 "$CLUSTER/slurmctld.log" "$CLUSTER"/slurmd-*.log 2>/dev/null
-  fi
-  if [[ ${MT_SLURM_KEEP:-0} == 1 ]]; then echo "kept $CLUSTER"; else $SUDO rm -rf "$CLUSTER"; fi
-}
-trap on_exit EXIT
+cluster_extra_stop() { "$NETNS" down > /dev/null 2>&1; }
+trap cluster_on_exit EXIT
 T0=$SECONDS
 
 cluster_install || exit $?
 "$NETNS" up 2 1gbit 0.5ms > "$CLUSTER/hosts" 2>&1 || skip "could not build the namespace hosts"
 cluster_start_netns 2
-rc=$?
-((rc == 77)) && exit 77
-((rc == 0)) || { echo "FAIL: could not start the 2-node SLURM cluster"; FAILS=1; exit 1; }
+cluster_started $? "the 2-node SLURM cluster"
 echo "cluster up after $((SECONDS - T0)) s: $(sinfo -h -N -o '%N %T' | tr '\n' ' ')"
 
 W="$CLUSTER/work"
@@ -65,10 +53,4 @@ for id in "$ID_R" "$ID_P"; do
     || fail "job $id did not run on both nodes: $(grep -oE 'NumNodes=[^ ]+|NodeList=[^ ]+' <<<"$state" | tr '\n' ' ')"
 done
 grep -q "^\[train\] 2 ranks" "runs/slurm/reference-$ID_R.out" || fail "the reference job did not run 2 ranks"
-echo "total $((SECONDS - T0)) s"
-if ((FAILS > 0)); then
-  echo "--- preempted job log"; tail -n 20 "$LOG" 2>/dev/null
-  echo "$FAILS check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+cluster_finish

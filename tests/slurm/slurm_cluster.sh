@@ -10,23 +10,12 @@ MUTRAIN="$(realpath "$1")"
 SRC="$(realpath "$2")"
 CLUSTER="$(mktemp -d /tmp/mt-slurm.XXXXXX)"
 source "$SRC/tests/slurm/cluster.inc"
-FAILS=0
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-on_exit() {
-  cluster_stop
-  if ((FAILS > 0)); then
-    echo "--- slurmctld/slurmd log tails"; tail -n 15 "$CLUSTER/slurmctld.log" "$CLUSTER"/slurmd-*.log 2>/dev/null
-  fi
-  if [[ ${MT_SLURM_KEEP:-0} == 1 ]]; then echo "kept $CLUSTER"; else $SUDO rm -rf "$CLUSTER"; fi
-}
-trap on_exit EXIT
+trap cluster_on_exit EXIT
 T0=$SECONDS
 
 cluster_install || exit $?
 cluster_start
-rc=$?
-((rc == 77)) && exit 77
-((rc == 0)) || { echo "FAIL: could not start the local SLURM cluster"; FAILS=1; exit 1; }
+cluster_started $? "the local SLURM cluster"
 echo "cluster up after $((SECONDS - T0)) s (SLURM_CONF=$SLURM_CONF)"
 
 W="$CLUSTER/work"
@@ -96,10 +85,4 @@ echo "(a) and (b) done after $((SECONDS - T0)) s"
 # (c) preemption: the same run twice, one preempted with USR1 once it has logged a few steps.
 echo "(c) preemption"
 preempt_and_compare 3000 90 --tasks-per-node 2 --overcommit --time 00:05:00
-echo "total $((SECONDS - T0)) s"
-if ((FAILS > 0)); then
-  echo "--- preempted job log"; tail -n 20 "$LOG" 2>/dev/null
-  echo "$FAILS check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+cluster_finish
