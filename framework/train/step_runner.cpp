@@ -267,6 +267,7 @@ void StepRunner::update_on_arrival(int64_t step, double& sumsq, double& nonfinit
   const size_t batch = static_cast<size_t>(std::max<int64_t>(1, m_run.opts.threads));
   double update = 0.0;
   while (!waiting.empty() || !ready.empty()) {
+    size_t arrived = 0;
     for (size_t i = 0; i < waiting.size();) {
       if (!comm.test(waiting[i].second)) {
         ++i;
@@ -280,9 +281,17 @@ void StepRunner::update_on_arrival(int64_t step, double& sumsq, double& nonfinit
       ready.push_back(&p);
       waiting[i] = waiting.back();
       waiting.pop_back();
+      ++arrived;
     }
-    if (ready.size() < batch && !waiting.empty()) continue;
-    if (ready.empty()) continue;
+    if (ready.size() < batch && !waiting.empty()) {
+      if (arrived > 0) continue;  // more may be arriving: fill the batch
+      if (ready.empty()) {
+        // Nothing to update: block on a pending reduce, not a busy loop (it would take the
+        // cores from other ranks, and the dist.timeout_s watchdog covers a blocking wait).
+        comm.wait(waiting.front().second);
+        continue;
+      }
+    }
     for (Parameter* p : ready) {
       if (save) {
         Saved s;
@@ -406,7 +415,8 @@ std::vector<std::vector<std::vector<Parameter*>>> StepRunner::update_parts(int64
 
 void StepRunner::update_and_gather_in_buckets(float lr_factor, double* seconds) {
   const int64_t K = m_run.update_buckets;
-  const auto parts = update_parts(K);
+  if (m_parts.empty()) m_parts = update_parts(K);
+  const auto& parts = m_parts;
   const int G = m_run.plan.world(), me = m_run.shard_rank();
   const std::vector<int64_t> offsets = m_run.plan.rank_offsets();
   Communicator& comm = m_run.buffer_comm();

@@ -100,8 +100,10 @@ class StepRunner {
   // it is done (nonblocking) while the next part updates.
   void update_and_gather_in_buckets(float lr_factor, double* seconds);
   // The parts: per place in the group, its owned parameters (flat order) split into up to
-  // `buckets` contiguous runs of about equal update cost (the same on every rank).
+  // `buckets` contiguous runs of about equal update cost (the same on every rank). A pure
+  // function of the plan and the costs: computed on the first bucketed step, then kept.
   std::vector<std::vector<std::vector<Parameter*>>> update_parts(int64_t buckets) const;
+  std::vector<std::vector<std::vector<Parameter*>>> m_parts;
 
   Run& m_run;
   StepHooks m_hooks;
