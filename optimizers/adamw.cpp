@@ -46,13 +46,16 @@ std::vector<StateInfo> AdamW::do_states() const {
           {"exp_avg_sq", "second moment, EMA of the squared gradients (beta2)", false}};
 }
 
-// Width: Tensor Programs V (hidden lr 1/m_N, wd m_N). Depth (docs/mup.md "Depth"; Dey et al.
+// Width: Tensor Programs V Table 3 as microsoft/mup's MuAdam(W) implements it: a parameter with
+// two width dimensions (a hidden matrix) gets lr / m_N and weight decay x m_N (keeping lr * wd
+// constant: MuAdamW's default, decoupled_wd=False); every other parameter (input and readout
+// matrices, biases, gains) keeps lr and weight decay. Depth (docs/mup.md "Depth"; Dey et al.
 // 2025, CompleteP, Table 1): inside the residual blocks (hidden matrices, biases, pre-LN gains)
 // lr x m_L^(alpha-1) and epsilon x m_L^-alpha ("AdamW epsilon (residual blocks)"); weight decay
 // and init have no depth factor; embeddings, final norm and readout none at all.
 MupRule adamw_mup_rule(const Parameter& p, const MupScale& s) {
   MupRule r;
-  if (p.role() == Role::hidden) {
+  if (p.width_dims() == 2) {
     r.lr_mult = 1.0f / s.width_mult;
     r.wd_mult = s.width_mult;  // decoupled weight decay: keep lr * wd width-independent
   }

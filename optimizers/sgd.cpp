@@ -39,13 +39,19 @@ std::vector<StateInfo> Sgd::do_states() const {
       {"momentum_buffer", "buf <- mu buf + g (g at the first step); only with momentum > 0", true}};
 }
 
-// Width: Tensor Programs V (lr x m_N except hidden matrices). Depth (docs/mup.md "Depth"; not
-// in CompleteP's Table 1, which is for Adam): a branch weight's gradient carries m_L^-alpha, so
-// its SGD step moves the stream by m_L^-2alpha x lr; lr x m_L^(2 alpha - 1) inside residual
-// branches (alpha 1/2: lr x 1, Tensor Programs VI's depth-µP for SGD).
+// Width: Tensor Programs V Table 3 as microsoft/mup's MuSGD implements it, by the number of
+// width dimensions: one (input and readout matrices, biases and gains of width size) lr x m_N
+// and weight decay / m_N (lr * wd constant); two (hidden matrices) lr x fan_out_mult / fan_in_mult
+// = 1 (every width dimension grows by m_N); none (the readout's bias) unchanged. Depth (docs/mup.md
+// "Depth"; not in CompleteP's Table 1, which is for Adam): a branch weight's gradient carries
+// m_L^-alpha, so its SGD step moves the stream by m_L^-2alpha x lr; lr x m_L^(2 alpha - 1) inside
+// residual branches (alpha 1/2: lr x 1, Tensor Programs VI's depth-µP for SGD).
 MupRule sgd_mup_rule(const Parameter& p, const MupScale& s) {
   MupRule r;
-  if (p.role() != Role::hidden) r.lr_mult = s.width_mult;
+  if (p.width_dims() == 1) {
+    r.lr_mult = s.width_mult;
+    r.wd_mult = 1.0f / s.width_mult;
+  }
   if (p.residual_branch) r.lr_mult *= s.depth_pow(2.0f * s.depth_alpha - 1.0f);
   return r;
 }

@@ -11,7 +11,8 @@
 # stats every 5 steps, evaluations, a mid-run checkpoint) and the MNIST MLP (60 steps, stats on)
 # at 1 and 2 ranks (mpirun -np 2 --oversubscribe), plus the MLP under µP (Muon + spectral scale
 # on the hidden matrix, SGD on the readout and biases; and AdamW on the hidden matrix), which
-# exercise every optimizer's µP rule. Exit 0 when every run is bitwise equal.
+# exercise every optimizer's µP rule, and µP runs with a zero-initialised readout (the MLP's two
+# and the GPT with Muon). Exit 0 when every run is bitwise equal.
 set -euo pipefail
 MODE="${1:?usage: compare_refactor.sh reference|compare [BINARY]}"
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
@@ -58,6 +59,13 @@ run mlp_np2 2 "${MLP[@]}"
 run mlp_mup_np1 1 "${MLP[@]}" "${MUP[@]}"
 run mlp_mup_np2 2 "${MLP[@]}" "${MUP[@]}"
 run mlp_mup_adamw_np1 1 "${MLP[@]}" "${MUP[@]}" --set optimizer.groups.hidden=adamw
+# µP with a zero-initialised readout (where the readout's init rule does not enter)
+ZERO=(--set parametrization.readout_zero_init=true)
+run mlp_mup_zero_np1 1 "${MLP[@]}" "${MUP[@]}" "${ZERO[@]}"
+run mlp_mup_adamw_zero_np1 1 "${MLP[@]}" "${MUP[@]}" "${ZERO[@]}" --set optimizer.groups.hidden=adamw \
+  --set optimizer.groups.output=adamw --set optimizer.groups.vector=adamw
+run gpt_mup_zero_np1 1 "${GPT[@]}" --set parametrization.type=mup --set parametrization.init=normal \
+  --set parametrization.base_width=64 --set optimizer.muon.adjust_lr=spectral "${ZERO[@]}"
 
 [[ "$MODE" == reference ]] && { echo "reference runs in $OUT"; exit 0; }
 status=0

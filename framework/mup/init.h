@@ -15,17 +15,22 @@
 namespace mt {
 
 struct ParamRule {
-  float init_std = 0.0f;   // std of the normal init (0 with zero init)
-  float init_mult = 1.0f;  // the role's init_std_mult: multiplies whichever std the init uses
+  float init_std = 0.0f;  // std of the normal init (0 with zero init)
+  // Multiplies whichever std the init uses (the normal one above or the torch preset's): the
+  // role's init_std_mult, times microsoft/mup's rescale under µP (sqrt(m) on the readout's weight,
+  // and on the torch preset's biases of layers with a width fan-in; mup/init.cpp).
+  float init_mult = 1.0f;
   bool zero_init = false;
+  bool torch_init = false;  // draw the torch preset (parametrization.init: torch)
   float lr_mult = 1.0f, wd_mult = 1.0f, eps_mult = 1.0f;
 };
 
 // The rule for parameter p of a model of width `width` and `depth` residual blocks (0: none),
 // updated by `optimizer`. sp: std 1/sqrt(fan_in), multipliers 1. mup: the optimizer's MupRule at
 // pz.scale(width, depth) (init fan_in or spectral sqrt(d_out/d_in) / (sqrt(d_in) + sqrt(d_out)),
-// lr, weight-decay and epsilon multipliers, with the depth rules under depth_alpha > 0); readout
-// (and attention query) zero init when asked.
+// lr, weight-decay and epsilon multipliers, with the depth rules under depth_alpha > 0), the
+// readout's init x sqrt(m) as microsoft/mup's set_base_shapes rescales it; readout (weight and
+// bias) and attention query zero init when asked.
 ParamRule parameter_rule(const Parameter& p, const Parametrization& pz, int64_t width,
                          const Optimizer& optimizer, int64_t depth = 0);
 

@@ -16,7 +16,9 @@ Parametrization Parametrization::from_config(const Config& c) {
   p.readout_zero_init = c.get<bool>("readout_zero_init", false);
   p.query_zero_init = c.get<bool>("query_zero_init", false);
   // Default: PyTorch's initialisation under sp (it trains the quickstart GPT 0.05 bits/byte
-  // better than N(0, 1/fan_in) over 3 seeds, docs/mup.md "Init presets"); µP's rules under mup.
+  // better than N(0, 1/fan_in) over 3 seeds, docs/mup.md "Init presets"); N(0, 1/fan_in) under
+  // mup. Under mup either preset gets microsoft/mup's rescale (mup/init.cpp): init: torch under
+  // mup is exactly mup's default use (PyTorch's init, then set_base_shapes).
   p.init =
       c.get_choice("init", p.type == Type::sp ? "torch" : "normal", {"normal", "torch"}) == "torch"
           ? Init::torch
@@ -33,10 +35,6 @@ Parametrization Parametrization::from_config(const Config& c) {
     p.init_std_mult[i] = static_cast<float>(init.get_positive(role_name(r), 1.0));
     p.lr_mult[i] = static_cast<float>(lr.get_positive(role_name(r), 1.0));
   }
-  if (p.init == Init::torch && p.type == Type::mup)
-    c.fail("init",
-           "init: torch is PyTorch's default initialisation, a standard parametrization; under "
-           "type: mup the init std of every matrix is µP's rule (use init: normal, or type: sp)");
   if (p.depth_alpha > 0.0f && p.type != Type::mup)
     c.fail("depth_alpha", "depth µP (depth_alpha > 0) needs type: mup");
   return p;

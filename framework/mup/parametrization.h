@@ -23,9 +23,10 @@ struct Parametrization {
   bool readout_zero_init = false;  // µP allows a zero-initialised readout
   bool query_zero_init = false;    // and zero-initialised attention queries
   // Init preset (docs/mup.md "Init presets"): normal = N(0, 1/fan_in) matrices, N(0, 1)
-  // embeddings, zero biases, unit gains (sp; µP's rules under mup); torch = PyTorch's defaults
-  // per layer (nn.Linear weight and bias U(+-1/sqrt(in_features)), nn.Embedding N(0, 1)), sp
-  // only. from_config's default: torch under sp, normal under mup.
+  // embeddings, zero biases, unit gains; torch = PyTorch's defaults per layer (nn.Linear weight
+  // and bias U(+-1/sqrt(in_features)), nn.Embedding N(0, 1)). Under mup both get µP's rules on
+  // top (microsoft/mup's rescale of the readout and of the biases; Muon's spectral init).
+  // from_config's default: torch under sp, normal under mup.
   enum class Init { normal, torch } init = Init::normal;
   // Depth µP (docs/mup.md "Depth"): residual branches scaled by m_L^-alpha, m_L = depth /
   // base_depth, with the optimizers' depth rules. alpha 0: off; 0.5: depth-µP; 1: CompleteP.

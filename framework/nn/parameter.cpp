@@ -31,11 +31,17 @@ Parameter::Parameter(std::string name, Shape shape, Role role, InitSpec init, in
     : m_name(std::move(name)),
       m_shape(std::move(shape)),
       m_role(role),
+      m_layer_role(role),
       m_init(init),
       m_fan_in(fan_in),
       m_fan_out(fan_out) {
   for (int64_t d : m_shape)
     if (d <= 0) input_error("model", "parameter '", m_name, "' has shape ", shape_str(m_shape));
+}
+
+int Parameter::width_dims() const {
+  if (is_matrix()) return m_role == Role::hidden ? 2 : 1;
+  return m_layer_role == Role::output ? 0 : 1;
 }
 
 namespace {

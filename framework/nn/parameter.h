@@ -74,6 +74,16 @@ class Parameter {
   int64_t fan_in() const { return m_fan_in; }    // d_in
   int64_t fan_out() const { return m_fan_out; }  // d_out
   bool is_matrix() const { return m_shape.size() == 2; }
+  // The role of the layer this parameter belongs to: its own role, except for a Linear's bias,
+  // which has the vector role and its weight's layer role (set_layer_role): the readout's bias
+  // has layer role output. µP tells the readout's bias from the others by it.
+  Role layer_role() const { return m_layer_role; }
+  void set_layer_role(Role r) { m_layer_role = r; }
+  // How many of its dimensions grow with the width (microsoft/mup's InfShape.ninf(), which its
+  // optimizers decide by): 2 for a hidden matrix; 1 for an input or output matrix and for a
+  // vector of width size (a bias of a width-sized layer, a norm gain); 0 for the readout's bias,
+  // whose size is the number of classes or the vocabulary.
+  int width_dims() const;
 
   // Valid once the ParameterSet has laid out the flat buffers.
   Tensor& value();
@@ -111,6 +121,7 @@ class Parameter {
   std::string m_name;
   Shape m_shape;
   Role m_role;
+  Role m_layer_role;
   InitSpec m_init;
   int64_t m_fan_in, m_fan_out;
   Tensor m_value;

@@ -11,6 +11,7 @@
 #include "data/data_random.h"
 #include "dist/communicator.h"
 #include "mup/init.h"
+#include "support/tiny_data.h"
 #include "train/trainer.h"
 
 namespace mt {
@@ -83,6 +84,39 @@ TEST(Mup, SgdVectorLikeLrScalesWithWidthMult) {
   }
   Parameter hidden = make("h", Role::hidden, width, width);
   EXPECT_EQ(parameter_rule(hidden, mup(128), width, opt("sgd")).lr_mult, 1.0f);
+}
+
+// microsoft/mup's MuSGD by width dimensions (tests/mup/test_mup_reference.cpp checks the whole
+// models against mup itself): one width dimension lr x m, weight decay / m; the readout's bias
+// (none: its size is the number of classes) unchanged.
+TEST(Mup, SgdWeightDecayAndTheReadoutBias) {
+  const float m = 4.0f;
+  Parameter gain("ln.weight", {512}, Role::vector, InitSpec::ones(), 1, 512);
+  const ParamRule g = parameter_rule(gain, mup(128), 512, opt("sgd"));
+  EXPECT_FLOAT_EQ(g.lr_mult, m);
+  EXPECT_FLOAT_EQ(g.wd_mult, 1.0f / m);
+  Parameter bias("head.bias", {10}, Role::vector, InitSpec::zeros(), 1, 10);
+  bias.set_layer_role(Role::output);  // as Linear sets it on a readout's bias
+  EXPECT_EQ(bias.width_dims(), 0);
+  const ParamRule b = parameter_rule(bias, mup(128), 512, opt("sgd"));
+  EXPECT_EQ(b.lr_mult, 1.0f);
+  EXPECT_EQ(b.wd_mult, 1.0f);
+  EXPECT_EQ(parameter_rule(bias, mup(128), 512, opt("adamw")).lr_mult, 1.0f);
+}
+
+// MuReadout + set_base_shapes(rescale_params=True): the readout's init std is multiplied by
+// sqrt(m), so its std is constant in width and the logits at init shrink as 1/sqrt(m).
+TEST(Mup, ReadoutInitIsRescaledBySqrtWidthMult) {
+  for (int64_t width : {64, 256, 1024}) {
+    const float m = static_cast<float>(width) / 128.0f;
+    Parameter head = make("head.weight", Role::output, width, 10);
+    for (const char* name : {"adamw", "sgd"}) {
+      const ParamRule r = parameter_rule(head, mup(128), width, opt(name));
+      EXPECT_FLOAT_EQ(r.init_std * r.init_mult, 1.0f / std::sqrt(128.0f)) << width;
+      EXPECT_FLOAT_EQ(r.init_mult, std::sqrt(m)) << width;
+    }
+    EXPECT_EQ(parameter_rule(head, Parametrization{}, width, opt("adamw")).init_mult, 1.0f);
+  }
 }
 
 TEST(Mup, MuonHiddenGetsSpectralInitAndNoWidthFactor) {
@@ -492,10 +526,40 @@ TEST(InitPreset, TorchIsPyTorchsDefaultPerLayer) {
   for (size_t i = 0; i < a.size(); ++i) ASSERT_FLOAT_EQ(b[i], 2.0f * a[i]);
 }
 
+// init: torch under mup is microsoft/mup's default use: PyTorch's init, then set_base_shapes's
+// rescale. At the base width every rescale and multiplier is 1, so µP is the standard
+// parametrization there, bitwise (with the same attention scale); a zero-initialised readout
+// zeroes the readout's bias as well (MuReadout(readout_zero_init=True)).
+TEST(InitPreset, TorchUnderMupAtTheBaseWidthIsTheStandardParametrization) {
+  register_builtins();
+  SingleProcess comm;
+  const std::string mlp =
+      "model: {name: mlp, width: 64, depth: 3}\ndata: {name: mnist, path: " +
+      test::tiny_mnist("init_preset_mnist", 8, 8) +
+      "}\noptimizer: {groups: {hidden: adamw}}\ntrain: {batch_size: 2, threads: 1}\n";
+  Trainer sp(Config::parse(mlp + "parametrization: {type: sp, init: torch}\n"), comm);
+  Trainer mup(Config::parse(mlp + "parametrization: {type: mup, base_width: 64, init: torch}\n"),
+              comm);
+  for (const Parameter* p : sp.params().params()) {
+    const Parameter* q = mup.params().find(p->name());
+    EXPECT_EQ(p->value().to_vector(), q->value().to_vector()) << p->name();
+    EXPECT_EQ(q->lr_mult, 1.0f) << p->name();
+    EXPECT_EQ(q->output_mult, 1.0f) << p->name();
+  }
+  Trainer wide(Config::parse(mlp + "parametrization: {type: mup, base_width: 16, init: torch, "
+                                   "readout_zero_init: true}\n"),
+               comm);
+  for (const char* name : {"output.weight", "output.bias"})
+    for (float v : wide.params().find(name)->value().to_vector()) ASSERT_EQ(v, 0.0f) << name;
+  // A hidden layer's bias: U(+-1/sqrt(fan_in)) x sqrt(m) (rescale_linear_bias), the input
+  // layer's (fan-in 784, not a width) unchanged.
+  EXPECT_FLOAT_EQ(wide.params().find("hidden.1.bias")->init_std, 2.0f / std::sqrt(3.0f * 64.0f));
+  EXPECT_FLOAT_EQ(wide.params().find("input.bias")->init_std, 1.0f / std::sqrt(3.0f * 784.0f));
+}
+
 TEST(InitPreset, MistakesAreConfigErrors) {
   const std::string gpt = kTinyGpt;
   expect_config_error(gpt + "parametrization: {type: sp, init: xavier}\n", "init");
-  expect_config_error(gpt + "parametrization: {type: mup, init: torch}\n", "init");
 }
 
 }  // namespace

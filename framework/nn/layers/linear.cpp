@@ -15,6 +15,7 @@ Linear::Linear(std::string name, int64_t d_in, int64_t d_out, Role role, bool bi
     m_bias = &add_parameter("bias", {d_out}, Role::vector,
                             InitSpec::zeros().with_torch(InitSpec::Torch::uniform_fan_in, d_in), 1,
                             d_out);
+  if (m_bias) m_bias->set_layer_role(role);  // the readout's bias is told apart by it (µP)
 }
 
 Tensor Linear::operator()(Graph& g, const Tensor& x) {
