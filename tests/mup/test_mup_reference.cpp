@@ -90,7 +90,9 @@ void compare_rules(const h5::File& f, const Case& c, const std::string& optimize
     const std::vector<float> v = p->value().to_vector();
     const double ref_sampled = attr(f, path, "sampled_std");
     const double tol = 5.0 * 1.2 / std::sqrt(2.0 * static_cast<double>(v.size())) * ref_sampled;
-    if (v.size() >= 256) EXPECT_NEAR(population_std(v), ref_sampled, tol) << at << ": drawn std";
+    if (v.size() >= 256) {
+      EXPECT_NEAR(population_std(v), ref_sampled, tol) << at << ": drawn std";
+    }
   }
 }
 
