@@ -134,6 +134,71 @@ double fit_slope(const std::vector<double>& x, const std::vector<double>& y) {
   return den == 0 ? 0.0 : (n * sxy - sx * sy) / den;
 }
 
+namespace {
+
+// One size's activations, averaged over the seeds: per step and layer (after each update), and
+// per layer at init.
+struct SizeRecord {
+  std::vector<std::vector<double>> abs, rms, delta;  // [step][layer]
+  std::vector<double> init_abs;                      // [layer]
+};
+
+void accumulate(std::vector<double>& sum, const std::vector<double>& v, double weight) {
+  if (sum.empty()) sum.assign(v.size(), 0.0);
+  for (size_t l = 0; l < v.size(); ++l) sum[l] += v[l] * weight;
+}
+
+// Trains one seed at one size for `steps` steps and adds its activations (weight 1/seeds).
+void record_seed(const Config& cfg, CoordAxis axis, int64_t steps, int64_t probe_seed,
+                 double weight, Communicator& comm, std::vector<std::string>& layers,
+                 SizeRecord& out) {
+  Trainer t(cfg, comm, "");
+  // A fixed batch (the base seed's first training batch) so values are comparable across
+  // widths, seeds and steps.
+  const int64_t B = t.options().batch_size;
+  const Batch probe = t.data().train_batch(static_cast<uint64_t>(probe_seed), 0, B,
+                                           std::max<int64_t>(1, t.model().context()), 0, B);
+  std::map<std::string, std::vector<float>> at_init;  // layer outputs before the first step
+  auto pass = [&](Recorder& rec) {
+    Graph g(false);
+    g.set_observer(&rec);
+    t.model().forward(g, probe);
+    if (axis == CoordAxis::depth) collapse_blocks(rec);
+    if (layers.empty()) layers = rec.names;
+    if (rec.names != layers)
+      runtime_error("coord-check", "layers differ between ", axis_name(axis), "s");
+  };
+  Recorder first;
+  first.keep = &at_init;
+  pass(first);
+  accumulate(out.init_abs, first.mean_abs, weight);
+  out.abs.resize(static_cast<size_t>(steps));
+  out.rms.resize(static_cast<size_t>(steps));
+  out.delta.resize(static_cast<size_t>(steps));
+  for (int64_t s = 0; s < steps; ++s) {
+    t.step(s);
+    Recorder rec;
+    rec.init = &at_init;
+    pass(rec);
+    accumulate(out.abs[s], rec.mean_abs, weight);
+    accumulate(out.rms[s], rec.rms, weight);
+    accumulate(out.delta[s], rec.delta, weight);
+  }
+}
+
+std::vector<double> slopes_over(const std::vector<double>& logx,
+                                const std::vector<std::vector<double>>& v) {  // [size][layer]
+  std::vector<double> row;
+  for (size_t l = 0; l < v.front().size(); ++l) {
+    std::vector<double> y;
+    for (const auto& per_size : v) y.push_back(std::log(std::max(per_size[l], 1e-30)));
+    row.push_back(fit_slope(logx, y));
+  }
+  return row;
+}
+
+}  // namespace
+
 CoordCheckResult run_coord_check(const Config& base, CoordAxis axis,
                                  const std::vector<int64_t>& sizes, int64_t steps,
                                  Communicator& comm, int64_t seeds) {
@@ -149,71 +214,33 @@ CoordCheckResult run_coord_check(const Config& base, CoordAxis axis,
   const std::string base_yaml = base.dump();
   const int64_t seed0 = base.get_in("seed", int64_t{0}, int64_t{0}, int64_t{1} << 62);
   for (int64_t w : sizes) {
-    std::vector<std::vector<double>> abs_w, rms_w, delta_w;  // [step][layer], summed over seeds
+    SizeRecord rec;
     for (int64_t k = 0; k < seeds; ++k) {
       Config cfg = Config::parse(base_yaml, base.source());
       cfg.apply_override(axis_key + "=" + std::to_string(w));
       cfg.apply_override("train.steps=" + std::to_string(steps));
       cfg.apply_override("seed=" + std::to_string(seed0 + k));
-      Trainer t(cfg, comm, "");
-      // A fixed batch (the base seed's first training batch) so values are comparable across
-      // widths, seeds and steps.
-      const int64_t B = t.options().batch_size;
-      const Batch probe = t.data().train_batch(static_cast<uint64_t>(seed0), 0, B,
-                                               std::max<int64_t>(1, t.model().context()), 0, B);
-      std::map<std::string, std::vector<float>> at_init;  // layer outputs before the first step
-      {
-        Recorder rec;
-        rec.keep = &at_init;
-        Graph g(false);
-        g.set_observer(&rec);
-        t.model().forward(g, probe);
-      }
-      for (int64_t s = 0; s < steps; ++s) {
-        t.step(s);
-        Recorder rec;
-        rec.init = &at_init;
-        Graph g(false);
-        g.set_observer(&rec);
-        t.model().forward(g, probe);
-        if (axis == CoordAxis::depth) collapse_blocks(rec);
-        if (r.layers.empty()) r.layers = rec.names;
-        if (rec.names != r.layers)
-          runtime_error("coord-check", "layers differ between ", axis_name(axis), "s");
-        if (k == 0) {
-          abs_w.push_back(std::vector<double>(r.layers.size(), 0.0));
-          rms_w.push_back(std::vector<double>(r.layers.size(), 0.0));
-          delta_w.push_back(std::vector<double>(r.layers.size(), 0.0));
-        }
-        for (size_t l = 0; l < r.layers.size(); ++l) {
-          abs_w[s][l] += rec.mean_abs[l] / static_cast<double>(seeds);
-          rms_w[s][l] += rec.rms[l] / static_cast<double>(seeds);
-          delta_w[s][l] += rec.delta[l] / static_cast<double>(seeds);
-        }
-      }
+      record_seed(cfg, axis, steps, seed0, 1.0 / static_cast<double>(seeds), comm, r.layers, rec);
     }
-    r.mean_abs.push_back(abs_w);
-    r.rms.push_back(rms_w);
-    r.mean_delta.push_back(delta_w);
+    r.mean_abs.push_back(rec.abs);
+    r.rms.push_back(rec.rms);
+    r.mean_delta.push_back(rec.delta);
+    r.init_mean_abs.push_back(rec.init_abs);
   }
   std::vector<double> logw;
   for (int64_t w : sizes) logw.push_back(std::log(static_cast<double>(w)));
   auto fit = [&](const std::vector<std::vector<std::vector<double>>>& v) {
     std::vector<std::vector<double>> slope;
     for (int64_t s = 0; s < steps; ++s) {
-      std::vector<double> row;
-      for (size_t l = 0; l < r.layers.size(); ++l) {
-        std::vector<double> y;
-        for (size_t wi = 0; wi < sizes.size(); ++wi)
-          y.push_back(std::log(std::max(v[wi][s][l], 1e-30)));
-        row.push_back(fit_slope(logw, y));
-      }
-      slope.push_back(row);
+      std::vector<std::vector<double>> at_step;
+      for (const auto& per_size : v) at_step.push_back(per_size[s]);
+      slope.push_back(slopes_over(logw, at_step));
     }
     return slope;
   };
   r.slope = fit(r.mean_abs);
   r.delta_slope = fit(r.mean_delta);
+  r.init_slope = slopes_over(logw, r.init_mean_abs);
   return r;
 }
 
@@ -290,6 +317,15 @@ void write_coord_check(const CoordCheckResult& r, const std::string& path,
   h5::write_array(
       f.id(), "/slope", {S, L}, slope_v.data(), "1",
       cat("least-squares slope of log(mean |x|) against log(", axis, ") (step, layer)"));
+  std::vector<float> init_v, init_slope_v(r.init_slope.begin(), r.init_slope.end());
+  for (int64_t w = 0; w < W; ++w)
+    for (int64_t l = 0; l < L; ++l) init_v.push_back(static_cast<float>(r.init_mean_abs[w][l]));
+  h5::write_array(f.id(), "/mean_abs_init", {W, L}, init_v.data(), "1",
+                  cat("mean |x| of each layer output on the fixed batch at init, before any "
+                      "step (", axis, ", layer)"));
+  h5::write_array(
+      f.id(), "/init_slope", {L}, init_slope_v.data(), "1",
+      cat("least-squares slope of log(mean |x|) at init against log(", axis, ") (layer)"));
   f.close();
   std::rename((path + ".tmp").c_str(), path.c_str());
 }

@@ -29,6 +29,10 @@ struct CoordCheckResult {
   // change of the layer output since init (what the lr rules govern; at init the residual
   // multiplier alone sets the depth dependence).
   std::vector<std::vector<std::vector<double>>> mean_abs, rms, mean_delta;
+  // [size][layer]: mean |x| at init, before the first update; its slope per layer. Under µP the
+  // readout's is the reference's 1/sqrt(m) (-0.5) with a random readout (0 outputs when zero).
+  std::vector<std::vector<double>> init_mean_abs;
+  std::vector<double> init_slope;
   std::vector<std::vector<double>> slope;        // [step][layer]: d log(mean |x|) / d log(size)
   std::vector<std::vector<double>> delta_slope;  // d log(mean |x - x_init|) / d log(size)
   // Over steps >= from_step and every layer (of_delta: the change since init, skipping layers
@@ -55,7 +59,8 @@ std::string block_pattern(const std::string& name, const std::string& replacemen
 double fit_slope(const std::vector<double>& x, const std::vector<double>& y);
 
 // coord_check.h5: /widths or /depths (attribute "axis"), /layers, /mean_abs, /rms and /mean_delta
-// (size, step, layer), /slope and /delta_slope (step, layer).
+// (size, step, layer), /slope and /delta_slope (step, layer), /mean_abs_init (size, layer) and
+// /init_slope (layer).
 void write_coord_check(const CoordCheckResult& r, const std::string& path,
                        const std::string& config);
 

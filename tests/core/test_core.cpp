@@ -1,6 +1,8 @@
 // Core: tensors, registry, RNG.
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include "core/registry.h"
 #include "core/rng.h"
 #include "core/tensor.h"
@@ -28,6 +30,32 @@ TEST(Registry, UnknownNameListsKnown) {
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "[optimizer] unknown 'muonn'; known: adamw, muon, sgd");
     EXPECT_EQ(e.code(), ExitCode::bad_input);
+  }
+}
+
+// Philox4x32-10 against the known-answer vectors of Random123 (kat_vectors: counter, key ->
+// output); Rng's block packs counter (index lo, index hi, stream lo, stream hi) and key (seed lo,
+// seed hi).
+TEST(Rng, PhiloxKnownAnswers) {
+  using B = std::array<uint32_t, 4>;
+  EXPECT_EQ(Rng(0, uint64_t{0}).block(0), (B{0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u}));
+  EXPECT_EQ(Rng(~uint64_t{0}, ~uint64_t{0}).block(~uint64_t{0}),
+            (B{0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}));
+  EXPECT_EQ(Rng(0x299f31d0a4093822ull, 0x0370734413198a2eull).block(0x85a308d3243f6a88ull),
+            (B{0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}));
+}
+
+// The text windows' draws, as tools/mup_reference/mutrain_data.py (NumPy) computes them
+// independently (tests/tools/test_mutrain_data.py holds the same numbers): a PyTorch run fed from
+// there trains on mutrain's windows.
+TEST(Rng, TextWindowDrawsMatchTheNumPyImplementation) {
+  const Rng a(0, "data/text/train"), b(12345678901ull, "data/text/train");
+  const std::vector<uint64_t> want_a = {129, 344, 871, 513, 909, 918, 864, 321};
+  const std::vector<uint64_t> want_b = {1570726, 10486460, 8569411, 3451319,
+                                        3135979, 8943648,  8134439, 2350045};
+  for (uint64_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(a.below(i, 991), want_a[i]) << i;
+    EXPECT_EQ(b.below(i + (uint64_t{1} << 33), 10512538), want_b[i]) << i;
   }
 }
 

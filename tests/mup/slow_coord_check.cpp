@@ -6,10 +6,13 @@
 // while 8-seed means stay within about 0.06 (docs/mup.md).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "apps/builtins.h"
 #include "dist/communicator.h"
+#include "io/h5.h"
 #include "train/coord_check.h"
 
 namespace mt {
@@ -74,6 +77,89 @@ TEST(CoordCheck, MlpUnderMupIsFlatAndUnderSpGrows) {
   // not scale it (a scaled bias put the readout's step-1 slope at -0.15 with Muon hidden layers).
   EXPECT_LT(run(mlp(kMup, "muon"), 4, &worst), 0.1) << worst;
   EXPECT_GT(run(mlp("{type: sp}", "adamw"), 4, &worst, 1), 0.3) << worst;
+}
+
+// With a random readout (microsoft/mup's default) the coordinate check is compared with
+// microsoft/mup's own on the same model, data windows, optimizer and widths
+// (tests/data/mup_reference.h5 /coord, tools/mup_reference/make_fixture.py): every layer's slope,
+// at init and after each step, within `tol` of the reference's. The readout's output at init
+// shrinks as 1/sqrt(m) there (slope -0.5; mutrain's readout before issue 27 shrank as 1/m, slope
+// -1), and its learned, width-independent part takes over as it trains. With a random readout the
+// reference's MLP is not flat at these widths either (its hidden layers' slopes reach +0.15 by
+// step 5), so no |slope| < 0.1 bar applies there.
+struct ReferenceCoord {
+  std::vector<std::string> layers;
+  std::vector<float> slope;  // (step 0 = init .. 5, layer)
+  double at(size_t step, size_t layer) const { return slope[step * layers.size() + layer]; }
+};
+
+ReferenceCoord reference_coord(const std::string& model) {
+  const h5::File f = h5::File::open(MT_TEST_DATA_DIR "/mup_reference.h5", false, "test");
+  ReferenceCoord r;
+  h5::Handle names = h5::open(f.id(), "/coord/" + model + "/layers");
+  r.layers = *h5::read_strings(names.id());
+  r.slope.resize(
+      static_cast<size_t>(shape_numel(h5::array_shape(f.id(), "/coord/" + model + "/slope"))));
+  h5::read_array(f.id(), "/coord/" + model + "/slope", r.slope.data(),
+                 static_cast<int64_t>(r.slope.size()));
+  return r;
+}
+
+void expect_like_the_reference(const Config& c, int64_t seeds, const std::string& model,
+                               double tol) {
+  register_builtins();
+  SingleProcess comm;
+  const CoordCheckResult r = run_coord_check(c, CoordAxis::width, kWidths, 5, comm, seeds);
+  const ReferenceCoord ref = reference_coord(model);
+  for (size_t k = 0; k < ref.layers.size(); ++k) {
+    const auto it = std::find(r.layers.begin(), r.layers.end(), ref.layers[k]);
+    ASSERT_NE(it, r.layers.end()) << ref.layers[k] << " not recorded";
+    const size_t l = static_cast<size_t>(it - r.layers.begin());
+    EXPECT_NEAR(r.init_slope[l], ref.at(0, k), tol) << model << " " << ref.layers[k] << " at init";
+    for (int64_t s = 0; s < r.steps; ++s)
+      EXPECT_NEAR(r.slope[s][l], ref.at(static_cast<size_t>(s) + 1, k), tol)
+          << model << " " << ref.layers[k] << " at step " << s + 1;
+  }
+}
+
+// Muon on the hidden matrices has no reference: the readout's init slope is the reference's
+// (the init does not depend on the optimizer), and it stays between that and 0.
+void expect_readout_like_the_reference(const Config& c, int64_t seeds, const std::string& model,
+                                       const std::string& readout, double tol) {
+  register_builtins();
+  SingleProcess comm;
+  const CoordCheckResult r = run_coord_check(c, CoordAxis::width, kWidths, 5, comm, seeds);
+  const ReferenceCoord ref = reference_coord(model);
+  const size_t h =
+      static_cast<size_t>(std::find(r.layers.begin(), r.layers.end(), readout) - r.layers.begin());
+  const size_t k = static_cast<size_t>(std::find(ref.layers.begin(), ref.layers.end(), readout) -
+                                       ref.layers.begin());
+  ASSERT_LT(h, r.layers.size());
+  ASSERT_LT(k, ref.layers.size());
+  EXPECT_NEAR(r.init_slope[h], ref.at(0, k), tol) << model << " " << readout << " at init";
+  for (int64_t s = 0; s < r.steps; ++s) {
+    EXPECT_GT(r.slope[s][h], r.init_slope[h] - tol) << readout << " at step " << s + 1;
+    EXPECT_LT(r.slope[s][h], tol) << readout << " at step " << s + 1;
+  }
+}
+
+const char* kMupRandomReadout = "{type: mup, base_width: 64, readout_zero_init: false}";
+
+TEST(CoordCheck, RandomReadoutLikeMicrosoftMup) {
+  if (!have("sotu") || !have("mnist"))
+    GTEST_SKIP() << "data not installed (scripts/install_data.sh)";
+  const ReferenceCoord gpt_ref = reference_coord("gpt");
+  // The fixture itself: the reference's readout at init shrinks as 1/sqrt(m).
+  const size_t head = static_cast<size_t>(
+      std::find(gpt_ref.layers.begin(), gpt_ref.layers.end(), "head") - gpt_ref.layers.begin());
+  ASSERT_LT(head, gpt_ref.layers.size());
+  EXPECT_NEAR(gpt_ref.at(0, head), -0.5, 0.02);
+  expect_like_the_reference(gpt(kMupRandomReadout, "adamw"), 3, "gpt", 0.05);
+  // The MLP's readout at init is 10 outputs of nearly the same features per seed: its mean |x|
+  // scatters from seed to seed far more than the GPT's (whose readout input is RMS-normalised).
+  expect_like_the_reference(mlp(kMupRandomReadout, "adamw"), 16, "mlp", 0.1);
+  expect_readout_like_the_reference(gpt(kMupRandomReadout, "muon"), 3, "gpt", "head", 0.05);
+  expect_readout_like_the_reference(mlp(kMupRandomReadout, "muon"), 16, "mlp", "output", 0.12);
 }
 
 TEST(CoordCheck, SlopeFit) {

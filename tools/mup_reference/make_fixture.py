@@ -23,6 +23,15 @@ Layout (every number float64):
         and weight decay for lr 1, weight decay 1), sgd_lr, sgd_wd (MuSGD's), forward_mult
   models: gpt (depth 2, 4 heads, context 64, vocab 256, attention attn_mult / d_head) and mlp
   (784 -> w -> w -> w -> 10, ReLU, biases); presets: torch and normal (torch_models.py).
+  /coord/<model>        microsoft/mup's coordinate check with a random readout, as
+                        tests/mup/slow_coord_check.cpp runs mutrain's (base width 64, widths
+                        64..512, MuAdamW lr 0.003, 5 steps, the normal preset, fp32; gpt: depth 2,
+                        context 32, batch 8 of SOTU text, 3 seeds; mlp: depth 3, batch 64 of
+                        MNIST, 16 seeds; each seed's batches are mutrain's windows for that seed,
+                        the probe is seed 0's first batch): layers (names), mean_abs (width,
+                        step, layer; step 0 = init) and slope (step, layer) of log(mean |x|)
+                        against log(width). Needs data/sotu and data/mnist
+                        (scripts/install_data.sh).
 """
 import argparse
 import math
@@ -32,6 +41,7 @@ import h5py
 import numpy as np
 import torch
 
+import mutrain_data as md
 import torch_models as tm
 
 BASE = 128
@@ -97,6 +107,58 @@ def logits_std(kind, preset, width, kw, x):
     return float(np.mean(stds)), float(np.std(stds, ddof=1) / math.sqrt(SEEDS))
 
 
+COORD_WIDTHS = [64, 128, 256, 512]
+
+
+def coord_check(kind, data, seeds, steps=5):
+    """The reference's mean |x| per (width, step, layer) and slopes (step, layer)."""
+    if kind == "gpt":
+        kw, batch = dict(depth=2, heads=4, context=32, vocab=256), 8
+        draw = lambda seed, step: tuple(torch.from_numpy(a) for a in
+                                        data.train_batch(seed, step, batch, 32))
+    else:
+        kw, batch = dict(depth=3), 64
+        draw = lambda seed, step: tuple(torch.from_numpy(a) for a in
+                                        data.train_batch(seed, step, batch))
+    probe = draw(0, 0)[0]
+    names, table = None, []
+    for width in COORD_WIDTHS:
+        acc = None
+        for seed in range(seeds):
+            torch.manual_seed(seed)
+            model = tm.build(kind, width, 64, preset="normal", **kw)
+            opt = tm.mup.MuAdamW(model.parameters(), lr=0.003)
+            modules = [(n, m) for n, m in model.named_modules() if n]
+            rows = []
+            for step in range(steps + 1):
+                if step > 0:
+                    x, y = draw(seed, step - 1)
+                    logits = model(x)
+                    loss = torch.nn.functional.cross_entropy(
+                        logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                out = {}
+                hooks = [m.register_forward_hook(
+                    lambda m, i, o, n=n: out.__setitem__(n, float(o.abs().mean())))
+                    for n, m in modules if n not in ("blocks", "hidden")]
+                with torch.no_grad():
+                    model(probe)
+                for h in hooks:
+                    h.remove()
+                names = names or sorted(out)
+                rows.append([out[n] for n in names])
+            a = np.array(rows) / seeds
+            acc = a if acc is None else acc + a
+        table.append(acc)
+    table = np.array(table)  # (width, step, layer)
+    lw = np.log(COORD_WIDTHS)
+    slope = np.array([[np.polyfit(lw, np.log(table[:, s, l]), 1)[0] for l in range(len(names))]
+                      for s in range(steps + 1)])
+    return names, table, slope
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mup-commit", required=True, help="the microsoft/mup commit on PYTHONPATH")
@@ -129,6 +191,14 @@ def main():
                         for k, v in row.items():
                             d.attrs[k] = v
                     print(f"{kind} {preset} w{width}: logits std {mean:.4f} +- {sem:.4f}")
+        coord = {"gpt": (md.TextWindows("data/sotu", 0.1), 3), "mlp": (md.Mnist("data/mnist"), 16)}
+        for kind, (data, seeds) in coord.items():
+            names, table, slope = coord_check(kind, data, seeds)
+            f[f"coord/{kind}/layers"] = np.array(names, dtype=h5py.string_dtype())
+            f[f"coord/{kind}/mean_abs"] = table
+            f[f"coord/{kind}/slope"] = slope
+            for n, row in zip(names, slope.T):
+                print(f"coord {kind} {n:20s}", " ".join(f"{v:+.3f}" for v in row))
 
 
 if __name__ == "__main__":
