@@ -26,7 +26,6 @@ import math
 import os
 import shutil
 import subprocess
-import sys
 import time
 
 import yaml

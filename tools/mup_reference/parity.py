@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""End-to-end µP parity: the byte-level GPT trained by mutrain and by PyTorch + microsoft/mup on the
-same data windows (mutrain's Philox draws, mutrain_data.py), the same schedule and the same
-hyperparameters, at several widths and seeds; prints both final validation losses per width.
+"""End-to-end µP parity: the byte-level GPT (or the MNIST MLP) trained by mutrain and by PyTorch +
+microsoft/mup on the same data windows (mutrain's Philox draws, mutrain_data.py), the same schedule
+and the same hyperparameters, at several widths and seeds; prints both final validation losses per
+width.
 
     git -C MUP_CHECKOUT archive HEAD mup | tar -x -C /tmp/mupref
     PYTHONPATH=/tmp/mupref /usr/bin/python3 tools/mup_reference/parity.py configs/transfer_gpt.yaml \\
@@ -17,12 +18,13 @@ validation split, as mutrain's final evaluation. The initial weights are drawn b
 from the seed with its own generator, so the two sides agree in distribution, not bitwise: the
 comparison is against the seed spread. Results go to OUT/parity.tsv (one row per run, resumable).
 
-Only what mutrain and mup share is compared: AdamW on every role, type mup, every per-role
-multiplier and input_mult 1, no depth µP, one rank; anything else is refused.
+Only what mutrain and mup share is compared: AdamW on every role, every per-role multiplier and
+input_mult 1, no depth µP, one rank; anything else is refused. Under `type: sp` the PyTorch side
+is plain PyTorch (nn.Linear readout, torch.optim.AdamW, no base shapes): the standard
+parametrization both frameworks share.
 """
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -43,8 +45,6 @@ SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 def refuse(cfg):
     """The settings parity covers; a reason string for anything else."""
     pz, opt = cfg["parametrization"], cfg["optimizer"]
-    if pz["type"] != "mup":
-        return "parametrization.type must be mup"
     if any(v != "adamw" for v in opt["groups"].values()):
         return "optimizer.groups must put every role on adamw (microsoft/mup has no Muon)"
     for k in ("lr_mult", "init_std_mult"):
@@ -52,10 +52,14 @@ def refuse(cfg):
             return f"parametrization.{k} must be 1 for every role"
     if float(pz["input_mult"]) != 1.0 or float(pz["depth_alpha"]) != 0.0:
         return "input_mult 1 and depth_alpha 0 only"
-    if cfg["model"]["name"] != "gpt" or cfg["data"]["name"] != "text":
-        return "the gpt on text only"
-    if cfg["model"].get("bias") or float(cfg["model"].get("mlp_ratio", 4)) != 4.0:
+    model, data = cfg["model"], cfg["data"]["name"]
+    if (model["name"], data) not in (("gpt", "text"), ("mlp", "mnist")):
+        return "the gpt on text or the mlp on mnist only"
+    if model["name"] == "gpt" and (model.get("bias") or float(model.get("mlp_ratio", 4)) != 4.0):
         return "model.bias false and mlp_ratio 4 only"
+    if model["name"] == "mlp" and (model.get("activation", "relu") != "relu" or
+                                   not model.get("bias", True)):
+        return "the mlp with relu and biases only"
     return None
 
 
@@ -72,14 +76,34 @@ def run_mutrain(exe, config, width, seed, sets, out):
     return run
 
 
-def evaluate(model, windows, seq, batch, bf16):
-    tokens, labels = windows.val_windows(seq)
+class Data:
+    """mutrain's batches of the config's dataset: text windows or MNIST draws."""
+
+    def __init__(self, cfg):
+        d = cfg["data"]
+        # (a relative data.path is relative to the working directory, as for mutrain)
+        self.text = d["name"] == "text"
+        self.src = md.TextWindows(d["path"], float(d["val_fraction"])) if self.text \
+            else md.Mnist(d["path"])
+        self.seq = int(cfg["model"]["context"]) if self.text else 1
+
+    def train(self, seed, step, batch):
+        a = self.src.train_batch(seed, step, batch, self.seq) if self.text \
+            else self.src.train_batch(seed, step, batch)
+        return tuple(torch.from_numpy(x) for x in a)
+
+    def val(self):
+        return self.src.val_windows(self.seq) if self.text else (self.src.test_x, self.src.test_y)
+
+
+def evaluate(model, data, batch, bf16):
+    x_all, y_all = data.val()
     total, count = 0.0, 0
     model.eval()
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        for i in range(0, len(tokens), batch):
-            x = torch.from_numpy(tokens[i:i + batch])
-            y = torch.from_numpy(labels[i:i + batch])
+        for i in range(0, len(x_all), batch):
+            x = torch.from_numpy(x_all[i:i + batch])
+            y = torch.from_numpy(y_all[i:i + batch])
             logits = model(x).float()
             total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
                                            reduction="sum"))
@@ -88,25 +112,37 @@ def evaluate(model, windows, seq, batch, bf16):
     return total / count
 
 
-def train_torch(cfg, windows):
-    """Train the reference on mutrain's windows; returns (final val loss, final train loss)."""
-    m, pz, tr, sc = cfg["model"], cfg["parametrization"], cfg["train"], cfg["schedule"]
-    adamw = cfg["optimizer"]["adamw"]
-    seed, width = int(cfg["seed"]), int(m["width"])
-    torch.manual_seed(seed)
-    model = tm.build("gpt", width, int(pz["base_width"]) or width, preset=pz["init"],
-                     depth=int(m["depth"]), heads=int(m["heads"]), context=int(m["context"]),
-                     vocab=256, attn_scale=pz["attn_scale"], attn_mult=float(pz["attn_mult"]),
-                     output_mult=float(pz["output_mult"]),
-                     readout_zero_init=bool(pz["readout_zero_init"]))
-    if pz["query_zero_init"]:
+def make_model(cfg):
+    m, pz = cfg["model"], cfg["parametrization"]
+    width = int(m["width"])
+    mup_on = pz["type"] == "mup"  # sp: plain PyTorch (nn.Linear readout, no base shapes)
+    common = dict(preset=pz["init"], output_mult=float(pz["output_mult"]),
+                  readout_zero_init=bool(pz["readout_zero_init"]) and mup_on, mup_on=mup_on)
+    if m["name"] == "mlp":
+        return tm.build("mlp", width, int(pz["base_width"]) or width, depth=int(m["depth"]),
+                        **common)
+    model = tm.build("gpt", width, int(pz["base_width"]) or width, depth=int(m["depth"]),
+                     heads=int(m["heads"]), context=int(m["context"]), vocab=256,
+                     attn_scale=pz["attn_scale"], attn_mult=float(pz["attn_mult"]), **common)
+    if pz["query_zero_init"] and mup_on:
         for block in model.blocks:
             torch.nn.init.zeros_(block.attn.q.weight)
-    opt = tm.mup.MuAdamW(model.parameters(), lr=float(adamw["lr"]),
+    return model
+
+
+def train_torch(cfg, data):
+    """Train the reference on mutrain's batches; returns (final val loss, mean of the last 10
+    training losses)."""
+    tr, sc, adamw = cfg["train"], cfg["schedule"], cfg["optimizer"]["adamw"]
+    seed = int(cfg["seed"])
+    torch.manual_seed(seed)
+    model = make_model(cfg)
+    make = tm.mup.MuAdamW if cfg["parametrization"]["type"] == "mup" else torch.optim.AdamW
+    opt = make(model.parameters(), lr=float(adamw["lr"]),
                          betas=tuple(float(b) for b in adamw["betas"]), eps=float(adamw["eps"]),
                          weight_decay=float(adamw["weight_decay"]))
     base_lrs = [g["lr"] for g in opt.param_groups]
-    steps, batch, seq = int(tr["steps"]), int(tr["batch_size"]), int(m["context"])
+    steps, batch = int(tr["steps"]), int(tr["batch_size"])
     bf16 = tr["precision"] == "bf16"
     losses = []
     for step in range(steps):
@@ -114,7 +150,7 @@ def train_torch(cfg, windows):
                          float(sc.get("min_lr_ratio", 0.1)), float(sc.get("decay_fraction", 0.2)))
         for g, lr in zip(opt.param_groups, base_lrs):
             g["lr"] = lr * f
-        x, y = (torch.from_numpy(a) for a in windows.train_batch(seed, step, batch, seq))
+        x, y = data.train(seed, step, batch)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             logits = model(x)
         loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
@@ -122,7 +158,7 @@ def train_torch(cfg, windows):
         loss.backward()
         opt.step()
         losses.append(float(loss))
-    return evaluate(model, windows, seq, batch, bf16), float(np.mean(losses[-10:]))
+    return evaluate(model, data, batch, bf16), float(np.mean(losses[-10:]))
 
 
 def load_rows(path):
@@ -135,7 +171,8 @@ def load_rows(path):
 
 
 def report(rows, widths):
-    print(f"{'width':>6} | {'mutrain val (seeds)':>34} | {'microsoft/mup val (seeds)':>34} | diff")
+    ref = "PyTorch (+ microsoft/mup) val (seeds)"
+    print(f"{'width':>6} | {'mutrain val (seeds)':>34} | {ref:>34} | diff")
     for w in widths:
         a = [rows[k][0] for k in sorted(rows) if k[0] == w]
         b = [rows[k][1] for k in sorted(rows) if k[0] == w]
@@ -173,10 +210,8 @@ def main():
             if why:
                 sys.exit(f"[parity] {why}")
             mutrain_val = float(yaml.safe_load(open(os.path.join(run, "summary.yaml")))["val_loss"])
-            # (a relative data.path is relative to the working directory, as for mutrain)
-            windows = md.TextWindows(cfg["data"]["path"], float(cfg["data"]["val_fraction"]))
             t0 = time.time()
-            torch_val, torch_train = train_torch(cfg, windows)
+            torch_val, torch_train = train_torch(cfg, Data(cfg))
             rows[(width, seed)] = (mutrain_val, torch_val, time.time() - t0)
             print(json.dumps({"width": width, "seed": seed, "mutrain_val": mutrain_val,
                               "torch_val": torch_val, "torch_train_last10": torch_train,
