@@ -7,9 +7,11 @@
 #include <optional>
 
 #include "apps/cli.h"
+#include "backend/cpu/blas.h"
 #include "core/log.h"
 #include "io/run_name.h"
 #include "train/coord_check.h"
+#include "train/resume_check.h"
 
 namespace mt::cli {
 
@@ -86,6 +88,8 @@ int coord_check(const std::vector<std::string>& args, Communicator& comm) {
   for (const std::string& o : overrides) config.apply_override(o);
   const std::string name = read_run_name(config, "name", "run");  // before hours of training
   const CoordCheckResult r = run_coord_check(config, axis, sizes, steps, comm, seeds);
+  // after the runs: the threads train.threads set
+  const Provenance provenance{{capture_start(comm, 0, cpu::num_threads())}, {}};
 
   // `init`: a first column with the slopes at init (before any step), when given.
   auto table = [&](const std::vector<std::vector<double>>& slope, const std::string& what,
@@ -123,7 +127,7 @@ int coord_check(const std::vector<std::string>& args, Communicator& comm) {
     const std::filesystem::path dir = path_under(out_dir, name + "-coord-check");
     std::filesystem::create_directories(dir);
     const std::string path = (dir / "coord_check.h5").string();
-    write_coord_check(r, path, config.dump());
+    write_coord_check(r, path, config.dump(), provenance);
     log::info("[coord-check] wrote ", path, " (plot: python3 tools/plot.py ", dir.string(), ")");
   }
   return 0;
