@@ -69,6 +69,22 @@ void prefer_skylakex_kernels(char** argv) {
 #endif
 }
 
+// `mutrain version`: the build (docs/reproducibility.md) and the devices it trains on.
+void print_version() {
+  mt::register_cuda_backend();  // training devices: cuda only when its backend registers
+  std::printf(
+      "mutrain %s (git %s%s)\nbuild: %s\nsha256: %s\ntraining devices: %s\ncuda: %s\n",
+      mt::version(), mt::git_revision(),
+      mt::git_dirty() == 1 ? ", dirty" : (mt::git_dirty() == 0 ? ", clean" : ""),
+      mt::build_options(), mt::executable_sha256().c_str(), mt::training_devices().c_str(),
+      mt::cuda_built()
+          ? ("compiled, " + std::to_string(mt::cuda_device_count()) + " devices visible").c_str()
+          : "not compiled");
+  std::string why;
+  const bool bf16 = mt::cpu::bf16_available(&why);
+  std::printf("bf16 on cpu: %s\n", bf16 ? "yes (oneDNN)" : ("no: " + why).c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -80,18 +96,7 @@ int main(int argc, char** argv) {
     return args.empty() ? 2 : 0;
   }
   if (args[0] == "version" || args[0] == "--version") {
-    mt::register_cuda_backend();  // training devices: cuda only when its backend registers
-    std::printf(
-        "mutrain %s (git %s%s)\nbuild: %s\nsha256: %s\ntraining devices: %s\ncuda: %s\n",
-        mt::version(), mt::git_revision(),
-        mt::git_dirty() == 1 ? ", dirty" : (mt::git_dirty() == 0 ? ", clean" : ""),
-        mt::build_options(), mt::executable_sha256().c_str(), mt::training_devices().c_str(),
-        mt::cuda_built()
-            ? ("compiled, " + std::to_string(mt::cuda_device_count()) + " devices visible").c_str()
-            : "not compiled");
-    std::string why;
-    const bool bf16 = mt::cpu::bf16_available(&why);
-    std::printf("bf16 on cpu: %s\n", bf16 ? "yes (oneDNN)" : ("no: " + why).c_str());
+    print_version();
     return 0;
   }
   const std::string command = args[0];
