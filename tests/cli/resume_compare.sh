@@ -85,6 +85,25 @@ refuse '^\[checkpoint\] .*step_00000012\.h5.*: optimizer\.adamw\.lr: 0\.5 -> 3\.
 refuse '^\[checkpoint\] .*step_00000010\.h5.*: train\.steps: 12 -> 11\. ' --set optimizer.adamw.lr=0.5 \
   --resume runs/base/checkpoints/step_00000010.h5 --set train.steps=11
 
+# a seed, model, optimizer and data key accepted together (a section accepts every key in it)
+"$MUTRAIN" train "$C" "${SET[@]}" --set name=multi > multi.log 2>&1 || fail "multi run failed"
+"$MUTRAIN" train "$C" "${SET[@]}" --set name=multi --resume auto --set train.steps=6 --set seed=2 \
+  --set model.heads=4 --set optimizer.muon.momentum=0.9 --set data.val_fraction=0.5 \
+  --allow-change seed,model.heads --allow-change optimizer.muon,data > multi2.log 2>&1 \
+  || fail "--allow-change of four keys failed: $(tail -2 multi2.log)"
+/usr/bin/python3 - runs/multi <<'PY' || fail "the four accepted changes are not recorded"
+import sys, h5py
+with h5py.File(f"{sys.argv[1]}/metrics.h5", "r") as f:
+    c = f["provenance/changes"]
+    rows = sorted(zip(c["key"].asstr()[()], c["old"].asstr()[()], c["new"].asstr()[()],
+                      c["accepted"].asstr()[()], c["step"][()]))
+want = sorted([("seed", "1", "2", "--allow-change", 4), ("model.heads", "2", "4", "--allow-change", 4),
+               ("optimizer.muon.momentum", "0.95", "0.9", "--allow-change", 4),
+               ("data.val_fraction", "0.25", "0.5", "--allow-change", 4),
+               ("train.steps", "4", "6", "free", 4)])
+assert rows == want, rows
+PY
+
 # the documented keys pass without a flag; extending a constant-schedule run is bitwise the
 # longer run
 "$MUTRAIN" train "$C" "${SET[@]}" --set name=long --set train.steps=8 > long.log 2>&1 || fail "long run failed"
