@@ -7,9 +7,11 @@
 #include <optional>
 
 #include "apps/cli.h"
+#include "backend/cpu/blas.h"
 #include "core/log.h"
 #include "io/run_name.h"
 #include "train/coord_check.h"
+#include "train/resume_check.h"
 
 namespace mt::cli {
 
@@ -45,6 +47,33 @@ int64_t positive_option(const std::vector<std::string>& args, size_t& i, const s
   if (!n) usage_error(name + " takes a positive integer, got '" + v + "'");
   return *n;
 }
+// The slope table, per layer (rows) and step; `init`: a first column with the slopes at init
+// (before any step), when given.
+void print_slopes(const CoordCheckResult& r, int64_t seeds,
+                  const std::vector<std::vector<double>>& slope, const std::string& what,
+                  const std::vector<double>* init) {
+  log::info("[coord-check] slope of log(", what, ") against log(", axis_name(r.axis),
+            "), per layer (rows) and step",
+            seeds > 1 ? cat(" (averaged over ", seeds, " seeds)") : std::string(), ":");
+  std::string head = cat("  layer                          ", init ? "  init " : "");
+  for (int64_t s = 0; s < r.steps; ++s) head += cat(" step", s + 1, s + 1 < 10 ? " " : "");
+  log::info(head);
+  for (size_t l = 0; l < r.layers.size(); ++l) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "  %-30.30s ", r.layers[l].c_str());
+    std::string line = buf;
+    if (init) {
+      std::snprintf(buf, sizeof buf, " %+6.3f", (*init)[l]);
+      line += buf;
+    }
+    for (int64_t s = 0; s < r.steps; ++s) {
+      std::snprintf(buf, sizeof buf, " %+6.3f", slope[s][l]);
+      line += buf;
+    }
+    log::info(line);
+  }
+}
+
 }  // namespace
 
 int coord_check(const std::vector<std::string>& args, Communicator& comm) {
@@ -86,33 +115,11 @@ int coord_check(const std::vector<std::string>& args, Communicator& comm) {
   for (const std::string& o : overrides) config.apply_override(o);
   const std::string name = read_run_name(config, "name", "run");  // before hours of training
   const CoordCheckResult r = run_coord_check(config, axis, sizes, steps, comm, seeds);
+  // after the runs: the threads train.threads set
+  const Provenance provenance{{capture_start(comm, 0, cpu::num_threads())}, {}};
 
-  // `init`: a first column with the slopes at init (before any step), when given.
-  auto table = [&](const std::vector<std::vector<double>>& slope, const std::string& what,
-                   const std::vector<double>* init) {
-    log::info("[coord-check] slope of log(", what, ") against log(", axis_name(axis),
-              "), per layer (rows) and step",
-              seeds > 1 ? cat(" (averaged over ", seeds, " seeds)") : std::string(), ":");
-    std::string head = cat("  layer                          ", init ? "  init " : "");
-    for (int64_t s = 0; s < r.steps; ++s) head += cat(" step", s + 1, s + 1 < 10 ? " " : "");
-    log::info(head);
-    for (size_t l = 0; l < r.layers.size(); ++l) {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "  %-30.30s ", r.layers[l].c_str());
-      std::string line = buf;
-      if (init) {
-        std::snprintf(buf, sizeof buf, " %+6.3f", (*init)[l]);
-        line += buf;
-      }
-      for (int64_t s = 0; s < r.steps; ++s) {
-        std::snprintf(buf, sizeof buf, " %+6.3f", slope[s][l]);
-        line += buf;
-      }
-      log::info(line);
-    }
-  };
-  table(r.slope, "mean |x|", &r.init_slope);
-  table(r.delta_slope, "mean |x - x_init|", nullptr);
+  print_slopes(r, seeds, r.slope, "mean |x|", &r.init_slope);
+  print_slopes(r, seeds, r.delta_slope, "mean |x - x_init|", nullptr);
   const std::string under =
       axis == CoordAxis::width ? "µP" : "depth µP (parametrization.depth_alpha)";
   log::info("[coord-check] max |slope| ", r.max_abs_slope(), " (", r.worst(), "); under ", under,
@@ -123,7 +130,7 @@ int coord_check(const std::vector<std::string>& args, Communicator& comm) {
     const std::filesystem::path dir = path_under(out_dir, name + "-coord-check");
     std::filesystem::create_directories(dir);
     const std::string path = (dir / "coord_check.h5").string();
-    write_coord_check(r, path, config.dump());
+    write_coord_check(r, path, config.dump(), provenance);
     log::info("[coord-check] wrote ", path, " (plot: python3 tools/plot.py ", dir.string(), ")");
   }
   return 0;

@@ -20,6 +20,7 @@
 #include "apps/cli.h"
 #include "core/error.h"
 #include "io/h5.h"
+#include "io/provenance.h"
 
 namespace mt::cli {
 namespace {
@@ -142,9 +143,59 @@ std::vector<std::string> model_order(const Inspector& in, hid_t file) {
   return h5::read_strings(d.id()).value_or(std::vector<std::string>{});
 }
 
-const char* kRootAttrs[] = {
-    "kind",  "mutrain_version", "git_revision", "world_size", "created",   "step",
-    "model", "parametrization", "width",        "base_width", "width_mult"};
+const char* kRootAttrs[] = {"kind",
+                            "mutrain_version",
+                            "git_revision",
+                            "git_dirty",
+                            "build",
+                            "binary",
+                            "binary_sha256",
+                            "command_line",
+                            "hosts",
+                            "world_size",
+                            "threads",
+                            "slurm_job_id",
+                            "slurm_array_job_id",
+                            "slurm_array_task_id",
+                            "slurm_restart_count",
+                            "started",
+                            "created",
+                            "step",
+                            "model",
+                            "parametrization",
+                            "width",
+                            "base_width",
+                            "width_mult"};
+
+// /provenance: one line per start of the run (which code, how), then the accepted config changes.
+void print_provenance(const Inspector& in, hid_t file) {
+  const Provenance p = read_provenance(file, in.path(), "inspect");
+  if (p.starts.empty()) return;
+  std::printf("%-16s %zu start(s) of the run (docs/reproducibility.md)\n", "provenance",
+              p.starts.size());
+  for (const RunStart& s : p.starts) {
+    std::string slurm;
+    if (!s.slurm_job_id.empty())
+      slurm = cat(
+          ", SLURM job ", s.slurm_job_id,
+          s.slurm_array_task_id.empty()
+              ? std::string()
+              : cat(" (array ", s.slurm_array_job_id, "_", s.slurm_array_task_id, ")"),
+          s.slurm_restart_count.empty() ? std::string() : cat(", restart ", s.slurm_restart_count));
+    std::printf("  step %-8lld %s  git %s  sha256 %.16s  %lld rank(s) x %lld thread(s) on %s%s%s\n",
+                static_cast<long long>(s.step), s.started.c_str(), s.revision_text().c_str(),
+                s.binary_sha256.c_str(), static_cast<long long>(s.ranks),
+                static_cast<long long>(s.threads), s.hosts.c_str(), slurm.c_str(),
+                s.binary_change_allowed ? "  (binary change allowed)" : "");
+    std::printf("                build %s\n                %s\n", s.build.c_str(),
+                s.command_line.c_str());
+  }
+  if (p.changes.empty()) return;
+  std::printf("%-16s %zu\n", "config changes", p.changes.size());
+  for (const ConfigChange& c : p.changes)
+    std::printf("  step %-8lld %s: %s -> %s (%s)\n", static_cast<long long>(c.step), c.key.c_str(),
+                c.old_value.c_str(), c.new_value.c_str(), c.accepted.c_str());
+}
 
 void print_root(const Inspector& in, hid_t file, bool show_config) {
   std::printf("file             %s\n", in.path().c_str());
@@ -161,11 +212,13 @@ void print_root(const Inspector& in, hid_t file, bool show_config) {
       std::printf("%-16s %ld lines (--config prints them)\n", "config", lines);
     }
   }
+  print_provenance(in, file);
 }
 
 // Any group: groups, datasets with shape and dtype, recursively.
 void walk(const Inspector& in, hid_t loc, const std::string& prefix, int depth) {
   for (const std::string& name : in.children(loc)) {
+    if (prefix.empty() && name == "provenance") continue;  // print_provenance shows it
     const std::string full = prefix + "/" + name;
     Handle obj = in.open_object(loc, name);
     const H5I_type_t t = H5Iget_type(obj.id());
@@ -239,7 +292,9 @@ void print_checkpoint(const Inspector& in, hid_t file) {
     walk(in, g.id(), "/shard_plan", 0);
   }
   for (const std::string& name : in.children(file)) {
-    if (name == "params" || name == "optim" || name == "state" || name == "shard_plan") continue;
+    if (name == "params" || name == "optim" || name == "state" || name == "shard_plan" ||
+        name == "provenance")
+      continue;
     std::printf("\n");
     Handle obj = in.open_object(file, name);
     if (H5Iget_type(obj.id()) == H5I_GROUP) {
@@ -369,6 +424,7 @@ void print_metrics(const Inspector& in, hid_t file) {
     }
   }
   std::vector<std::string> groups = in.children(file);
+  groups.erase(std::remove(groups.begin(), groups.end(), "provenance"), groups.end());
   static const std::vector<std::string> order = {"train", "val", "stats", "act"};
   std::stable_sort(groups.begin(), groups.end(), [&](const std::string& a, const std::string& b) {
     return std::find(order.begin(), order.end(), a) < std::find(order.begin(), order.end(), b);

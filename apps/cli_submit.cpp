@@ -1,6 +1,8 @@
-// `mutrain submit CONFIG [options]`: renders a SLURM batch script for a run (or, with --sweep, a
-// job array over a grid of generated configs) from the config and the options, then prints it
-// (--dry-run) or writes it under the run directory and hands it to sbatch. Layout: docs/slurm.md.
+// `mutrain submit CONFIG [options]`: freezes the resolved config of the run (or, with --sweep, of
+// every point of a grid) in its run folder (OUT/NAME/submitted.yaml), renders a SLURM batch script
+// that trains from that frozen copy with this executable (checked by its SHA-256 at every start),
+// then prints it (--dry-run) or writes it under the run directory and hands it to sbatch.
+// Layout: docs/slurm.md; what is frozen: docs/reproducibility.md.
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -14,8 +16,12 @@
 
 #include "apps/cli.h"
 #include "core/error.h"
+#include "core/process_info.h"
+#include "core/version.h"
 #include "io/config.h"
+#include "io/provenance.h"
 #include "io/run_name.h"
+#include "train/resume_check.h"
 #include "train/search_space.h"
 
 namespace fs = std::filesystem;
@@ -28,7 +34,7 @@ struct SubmitOptions {
   int nodes = 1, tasks_per_node = 1, cpus_per_task = 0, gpus_per_task = 0, signal_seconds = 120;
   std::string time = "01:00:00", partition, out = "runs";
   std::vector<std::string> overrides;
-  bool dry_run = false, overcommit = false, sweep = false;
+  bool dry_run = false, overcommit = false, sweep = false, allow_binary_change = false;
 };
 
 int positive_int(const std::string& text, const std::string& name, int lo) {
@@ -80,11 +86,13 @@ SubmitOptions parse_options(const std::vector<std::string>& args) {
       o.overcommit = true;
     else if (a == "--sweep")
       o.sweep = true;
+    else if (a == "--allow-binary-change")
+      o.allow_binary_change = true;
     else if (!a.empty() && a[0] == '-')
       usage_error("unknown option '" + a +
                   "' for submit; known: --nodes, --tasks-per-node, "
                   "--cpus-per-task, --gpus-per-task, --time, --partition, --signal-seconds, --set, "
-                  "--out, --overcommit, --sweep, --dry-run");
+                  "--out, --overcommit, --sweep, --allow-binary-change, --dry-run");
     else if (o.config.empty())
       o.config = a;
     else
@@ -102,12 +110,7 @@ SubmitOptions parse_options(const std::vector<std::string>& args) {
 
 // A word the shell reads back verbatim.
 std::string quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                        "0123456789_-+=/.,:@%") == std::string::npos)
-    return s;
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
+  return shell_quote(s);
 }
 
 std::string absolute(const std::string& p) {
@@ -138,12 +141,89 @@ int config_threads(const Config& c) {
   return static_cast<int>(c.section("train").get<int64_t>("threads", 2));
 }
 
+// Writes a whole file (a failure names it: disk full, a path under a regular file).
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.flush();
+  if (!out) runtime_error("output", "cannot write ", path.string());
+}
+
+// Creates a folder under --out; one that cannot be made (under a regular file, in /proc) is bad
+// input, as for `train`.
+void make_dirs(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) input_error("output", "cannot create '", dir.string(), "': ", ec.message());
+}
+
+// The executable that renders the script, which the job must run (docs/reproducibility.md).
+struct Binary {
+  std::string path, sha256, revision;
+};
+
+Binary this_binary() {
+  const RunStart me = this_process();
+  return {absolute("/proc/self/exe"), me.binary_sha256, me.revision_text()};
+}
+
+// A run's config frozen at submit: OUT/NAME/submitted.yaml, which the job trains from.
+struct Frozen {
+  fs::path file;
+  std::string text;
+  bool written_before = false;  // an earlier submission froze the same config: kept as it is
+};
+
+// Checks OUT/NAME/submitted.yaml against `c` (nothing is written here): absent or the same config
+// is fine; another config is refused, since the job of that earlier submission trains from it.
+Frozen freeze(const Config& c, const std::string& out_abs, const std::string& origin,
+              const Binary& bin) {
+  Frozen f;
+  const std::string name = c.get<std::string>("name", "run");
+  f.file = path_under(out_abs, name) / "submitted.yaml";
+  f.text = cat("# ", name, ": the config `mutrain submit` froze at ", utc_now(), " from ", origin,
+               ".\n# The job trains from this file: editing or deleting the source changes "
+               "nothing (docs/reproducibility.md).\n# Submitted with mutrain ",
+               version(), ", git ", bin.revision, ", sha256 ", bin.sha256, " (", bin.path, ")\n",
+               c.dump(), "\n");
+  if (!fs::exists(f.file)) return f;
+  std::vector<KeyDiff> diffs;
+  try {
+    diffs = diff_configs(Config::load_file(f.file.string()).dump(), c.dump());
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::bad_input) throw;
+    input_error("submit", "'", f.file.string(), "' (the frozen config of an earlier submission ",
+                "of this run) cannot be read: ", e.what(), "; restore it or remove the folder");
+  }
+  if (diffs.empty()) {
+    f.written_before = true;
+    return f;
+  }
+  std::string list;
+  for (const KeyDiff& d : diffs)
+    list += (list.empty() ? "" : "; ") + d.key + ": " + d.old_value + " -> " + d.new_value;
+  input_error("submit", "'", f.file.parent_path().string(),
+              "' was already submitted with another config (", f.file.string(), "): ", list,
+              ". Continue that run with its own script (sbatch ",
+              (f.file.parent_path() / "submit.sbatch").string(),
+              ") or give this one another name (--set name=...)");
+}
+
+void write_frozen(const std::vector<Frozen>& runs) {
+  for (const Frozen& f : runs) {
+    if (f.written_before) continue;
+    make_dirs(f.file.parent_path());
+    write_text(f.file, f.text);
+  }
+}
+
 struct Script {
   std::string job_name, output, array, body;
   int cpus_per_task = 1;
 };
 
-std::string render(const SubmitOptions& o, const Script& s, const std::string& env_sh) {
+std::string render(const SubmitOptions& o, const Script& s, const std::string& env_sh,
+                   const Binary& bin) {
   std::string t =
       "#!/bin/bash\n# Generated by `mutrain submit`; resubmit with `sbatch THIS_FILE`. "
       "Layout: docs/slurm.md.\n";
@@ -163,7 +243,11 @@ std::string render(const SubmitOptions& o, const Script& s, const std::string& e
   opt("--output=" + s.output);
   opt("--chdir=" + fs::current_path().string());
   t += "set -uo pipefail\n";
-  t += "export MUTRAIN=" + quote(absolute("/proc/self/exe")) + "\n";
+  t += "# The job trains from the frozen config(s) with this executable, git " + bin.revision +
+       ":\n# another one (rebuilt, replaced) is refused unless the script is given "
+       "--allow-binary-change.\n# Arguments given to sbatch after this file's name are passed "
+       "on to `mutrain train`.\n";
+  t += "export MUTRAIN=" + quote(bin.path) + "\n";
   t += "source " + quote(env_sh) + "\n";
   t += s.body;
   t += "rc=$?\n";
@@ -173,34 +257,28 @@ std::string render(const SubmitOptions& o, const Script& s, const std::string& e
   return t;
 }
 
-// One run: srun over all tasks, the config and overrides as given, --resume auto.
-Script single_run(const SubmitOptions& o, const std::string& out_abs) {
+// `mutrain train FROZEN` as the job runs it (CONFIG: a quoted path or a shell expression).
+std::string train_line(const SubmitOptions& o, const std::string& config,
+                       const std::string& out_abs, const Binary& bin) {
+  std::string line = "srun --mpi=pmix \"$MUTRAIN\" train " + config + " --out " + quote(out_abs) +
+                     " --resume auto --expect-binary " + bin.sha256;
+  if (o.allow_binary_change) line += " --allow-binary-change";
+  return line + " \"$@\"\n";
+}
+
+// One run: srun over all tasks, the frozen config, --resume auto.
+Script single_run(const SubmitOptions& o, const std::string& out_abs, const Binary& bin,
+                  std::vector<Frozen>& frozen) {
   const Config c = load_config(o.config, o.overrides);
+  std::string origin = absolute(o.config);
+  for (const std::string& v : o.overrides) origin += " --set " + quote(v);
+  frozen.push_back(freeze(c, out_abs, origin, bin));
   Script s;
   s.job_name = c.get<std::string>("name", "run");
   s.cpus_per_task = o.cpus_per_task > 0 ? o.cpus_per_task : config_threads(c);
   s.output = out_abs + "/slurm/%x-%j.out";
-  s.body = "srun --mpi=pmix \"$MUTRAIN\" train " + quote(absolute(o.config)) + " --out " +
-           quote(out_abs);
-  for (const std::string& v : o.overrides) s.body += " --set " + quote(v);
-  s.body += " --resume auto\n";
+  s.body = train_line(o, quote(frozen.back().file.string()), out_abs, bin);
   return s;
-}
-
-// Writes a whole file (a failure names it: disk full, a path under a regular file).
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.flush();
-  if (!out) runtime_error("output", "cannot write ", path.string());
-}
-
-// Creates a folder under --out; one that cannot be made (under a regular file, in /proc) is bad
-// input, as for `train`.
-void make_dirs(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) input_error("output", "cannot create '", dir.string(), "': ", ec.message());
 }
 
 // YAML text of a node on one line ("0.02", "[0.9, 0.95]"), as --set parses it back.
@@ -210,13 +288,78 @@ std::string flow(const YAML::Node& n) {
   return e.c_str();
 }
 
-// A sweep: spec {base: CONFIG, name: NAME, grid: {key: [values]}, set: {key: value}, sample:
-// {key: log:LO:HI | uniform:LO:HI | choice:A,B}, trials: N, search_seed: S} gives one config per
-// point (random-search trials, then the grid; first key varies slowest) under OUT/sweeps/NAME/, a
-// list.txt with their absolute paths, and a job array whose task i trains line i+1. The trials
-// draw the values `mutrain sweep --sample` draws (train/search_space.h).
-Script sweep_runs(const SubmitOptions& o, const std::string& out_abs) {
-  const Config spec = Config::load_file(o.config);
+// One axis of a sweep: each value is a list of assignments (a grid value sets one key, a
+// random-search trial every sampled key).
+struct Axis {
+  std::string label;
+  std::vector<std::vector<std::string>> sets;
+  std::vector<std::string> cells;  // grid.tsv text per value
+};
+
+struct SweepSpec {
+  std::string base_path, name;
+  std::vector<std::string> fixed, sample_keys;  // `set` assignments; sampled keys
+  std::vector<Axis> axes;                       // trials first, then the grid keys
+  size_t points = 1;
+};
+
+// `sample` + `trials` (+ `search_seed`): the trial axis, drawn as `mutrain sweep --sample` draws.
+void add_trial_axis(const Config& spec, SweepSpec& out) {
+  const YAML::Node root = spec.node();
+  if (!root["sample"].IsMap() || root["sample"].size() == 0)
+    spec.fail("sample",
+              "must map config keys to distributions, e.g. optimizer.adamw.lr: log:1e-4:1e-2");
+  std::vector<SearchDim> space;
+  for (const auto& kv : root["sample"]) {
+    const std::string key = kv.first.as<std::string>();
+    if (!kv.second.IsScalar()) spec.section("sample").fail(key, "must be a distribution text");
+    space.push_back(parse_search_dim(key, kv.second.as<std::string>(), "submit"));
+    out.sample_keys.push_back(key);
+  }
+  if (!root["trials"]) spec.fail("trials", "is missing: how many random-search trials (1..10000)");
+  const int64_t trials = spec.get_in("trials", int64_t{1}, int64_t{1}, int64_t{10000});
+  const uint64_t seed =
+      static_cast<uint64_t>(spec.get_in("search_seed", int64_t{0}, int64_t{0}, int64_t{1} << 62));
+  Axis trial{"trial", {}, {}};
+  for (int64_t t = 0; t < trials; ++t) {
+    const std::vector<std::string> values = sample_trial(space, seed, t);
+    std::vector<std::string> sets;
+    std::string cell = std::to_string(t);
+    for (size_t k = 0; k < space.size(); ++k) {
+      sets.push_back(space[k].key + "=" + values[k]);
+      cell += "\t" + values[k];
+    }
+    trial.sets.push_back(sets);
+    trial.cells.push_back(cell);
+  }
+  out.axes.push_back(trial);
+}
+
+void add_grid_axes(const Config& spec, SweepSpec& out) {
+  const YAML::Node root = spec.node();
+  if (root["grid"] && (!root["grid"].IsMap() || root["grid"].size() == 0))
+    spec.fail("grid",
+              "must map config keys to lists of values, e.g. optimizer.muon.lr: [0.01, 0.02]");
+  if (!root["grid"] && out.axes.empty())
+    spec.fail("grid", "is missing: give a grid (config keys to lists of values) or a sample");
+  if (!root["grid"]) return;
+  for (const auto& kv : root["grid"]) {
+    const std::string key = kv.first.as<std::string>();
+    if (!kv.second.IsSequence() || kv.second.size() == 0)
+      spec.section("grid").fail(key, "must be a non-empty list of values");
+    Axis a{key, {}, {}};
+    for (const auto& v : kv.second) {
+      a.sets.push_back({key + "=" + flow(v)});
+      a.cells.push_back(flow(v));
+    }
+    out.axes.push_back(a);
+  }
+}
+
+// A sweep spec {base: CONFIG, name: NAME, grid: {key: [values]}, set: {key: value}, sample:
+// {key: log:LO:HI | uniform:LO:HI | choice:A,B}, trials: N, search_seed: S}.
+SweepSpec read_sweep_spec(const std::string& path) {
+  const Config spec = Config::load_file(path);
   const YAML::Node root = spec.node();
   for (const auto& kv : root) {
     const std::string k = kv.first.as<std::string>();
@@ -224,94 +367,47 @@ Script sweep_runs(const SubmitOptions& o, const std::string& out_abs) {
         k != "search_seed")
       spec.fail(k, "unknown sweep key; known: base, name, grid, set, sample, trials, search_seed");
   }
+  SweepSpec out;
   const std::string base_rel = spec.require<std::string>("base");
-  const fs::path base = fs::path(o.config).parent_path() / base_rel;
-  const std::string base_path = fs::exists(base_rel) ? base_rel : base.string();
-  const std::string name = read_run_name(spec, "name", fs::path(o.config).stem().string());
-  std::vector<std::string> fixed;
+  const fs::path base = fs::path(path).parent_path() / base_rel;
+  out.base_path = fs::exists(base_rel) ? base_rel : base.string();
+  out.name = read_run_name(spec, "name", fs::path(path).stem().string());
   if (root["set"] && !root["set"].IsMap()) spec.fail("set", "must map config keys to values");
   if (root["set"])
     for (const auto& kv : root["set"])
-      fixed.push_back(kv.first.as<std::string>() + "=" + flow(kv.second));
-  // Axes: each value is a list of assignments (a grid value sets one key, a trial every sampled
-  // key).
-  struct Axis {
-    std::string label;
-    std::vector<std::vector<std::string>> sets;
-    std::vector<std::string> cells;  // grid.tsv text per value
-  };
-  std::vector<Axis> axes;
-  std::vector<std::string> sample_keys;
-  if (root["sample"]) {
-    if (!root["sample"].IsMap() || root["sample"].size() == 0)
-      spec.fail("sample",
-                "must map config keys to distributions, e.g. optimizer.adamw.lr: "
-                "log:1e-4:1e-2");
-    std::vector<SearchDim> space;
-    for (const auto& kv : root["sample"]) {
-      const std::string key = kv.first.as<std::string>();
-      if (!kv.second.IsScalar()) spec.section("sample").fail(key, "must be a distribution text");
-      space.push_back(parse_search_dim(key, kv.second.as<std::string>(), "submit"));
-      sample_keys.push_back(key);
-    }
-    if (!root["trials"])
-      spec.fail("trials", "is missing: how many random-search trials (1..10000)");
-    const int64_t trials = spec.get_in("trials", int64_t{1}, int64_t{1}, int64_t{10000});
-    const uint64_t seed =
-        static_cast<uint64_t>(spec.get_in("search_seed", int64_t{0}, int64_t{0}, int64_t{1} << 62));
-    Axis trial{"trial", {}, {}};
-    for (int64_t t = 0; t < trials; ++t) {
-      const std::vector<std::string> values = sample_trial(space, seed, t);
-      std::vector<std::string> sets;
-      std::string cell = std::to_string(t);
-      for (size_t k = 0; k < space.size(); ++k) {
-        sets.push_back(space[k].key + "=" + values[k]);
-        cell += "\t" + values[k];
-      }
-      trial.sets.push_back(sets);
-      trial.cells.push_back(cell);
-    }
-    axes.push_back(trial);
-  } else if (root["trials"] || root["search_seed"]) {
+      out.fixed.push_back(kv.first.as<std::string>() + "=" + flow(kv.second));
+  if (root["sample"])
+    add_trial_axis(spec, out);
+  else if (root["trials"] || root["search_seed"])
     spec.fail(root["trials"] ? "trials" : "search_seed", "needs a sample: map (random search)");
-  }
-  if (root["grid"] && (!root["grid"].IsMap() || root["grid"].size() == 0))
-    spec.fail("grid",
-              "must map config keys to lists of values, e.g. optimizer.muon.lr: [0.01, 0.02]");
-  if (!root["grid"] && axes.empty())
-    spec.fail("grid", "is missing: give a grid (config keys to lists of values) or a sample");
-  if (root["grid"])
-    for (const auto& kv : root["grid"]) {
-      const std::string key = kv.first.as<std::string>();
-      if (!kv.second.IsSequence() || kv.second.size() == 0)
-        spec.section("grid").fail(key, "must be a non-empty list of values");
-      Axis a{key, {}, {}};
-      for (const auto& v : kv.second) {
-        a.sets.push_back({key + "=" + flow(v)});
-        a.cells.push_back(flow(v));
-      }
-      axes.push_back(a);
-    }
-  size_t points = 1;
-  for (const auto& a : axes) points *= a.sets.size();
-  if (points > 10000) spec.fail("grid", "has " + std::to_string(points) + " points; at most 10000");
+  add_grid_axes(spec, out);
+  for (const auto& a : out.axes) out.points *= a.sets.size();
+  if (out.points > 10000)
+    spec.fail("grid", "has " + std::to_string(out.points) + " points; at most 10000");
+  return out;
+}
 
-  // Every point's config is built and checked in memory first; only then is anything written.
-  const fs::path dir = path_under(out_abs, "sweeps", name);
-  std::vector<std::pair<fs::path, std::string>> files;  // generated config: path, text
+// A sweep: one config per point (random-search trials, then the grid; first key varies slowest),
+// each frozen in its run folder OUT/NAME_iii/submitted.yaml, OUT/sweeps/NAME/list.txt with their
+// absolute paths and grid.tsv, and a job array whose task i trains line i+1. Every point's
+// config is built and checked in memory first; only then is anything written.
+Script sweep_runs(const SubmitOptions& o, const std::string& out_abs, const Binary& bin,
+                  std::vector<Frozen>& frozen) {
+  const SweepSpec sw = read_sweep_spec(o.config);
+  const fs::path dir = path_under(out_abs, "sweeps", sw.name);
   std::string list, table = "index\tname";
-  for (const auto& a : axes) {
+  for (const auto& a : sw.axes) {
     table += "\t" + a.label;
     if (a.label == "trial")
-      for (const std::string& k : sample_keys) table += "\t" + k;
+      for (const std::string& k : sw.sample_keys) table += "\t" + k;
   }
   table += "\n";
   int threads = 1;
-  for (size_t i = 0; i < points; ++i) {
-    std::vector<std::string> sets = fixed;
+  for (size_t i = 0; i < sw.points; ++i) {
+    std::vector<std::string> sets = sw.fixed;
     std::string row;
-    for (size_t k = axes.size(), rest = i; k-- > 0;) {  // last axis varies fastest
-      const Axis& a = axes[k];
+    for (size_t k = sw.axes.size(), rest = i; k-- > 0;) {  // last axis varies fastest
+      const Axis& a = sw.axes[k];
       const size_t v = rest % a.sets.size();
       sets.insert(sets.end(), a.sets[v].begin(), a.sets[v].end());
       row = "\t" + a.cells[v] + row;
@@ -319,31 +415,32 @@ Script sweep_runs(const SubmitOptions& o, const std::string& out_abs) {
     }
     char run[64];
     std::snprintf(run, sizeof run, "_%03zu", i);
-    sets.push_back("name=" + name + run);
+    sets.push_back("name=" + sw.name + run);
     sets.insert(sets.end(), o.overrides.begin(), o.overrides.end());
-    Config c = load_config(base_path, sets);
+    const Config c = load_config(sw.base_path, sets);
     threads = std::max(threads, config_threads(c));
-    const std::string point = c.get<std::string>("name", "run");
-    const fs::path file = path_under(dir.string(), point + ".yaml");
-    files.emplace_back(file, cat("# generated by `mutrain submit --sweep ", o.config, "` (point ",
-                                 i, " of ", points, ")\n", c.dump(), "\n"));
-    list += file.string() + "\n";
-    table += cat(i, "\t", point, row, "\n");
+    frozen.push_back(freeze(
+        c, out_abs,
+        cat("`mutrain submit --sweep ", absolute(o.config), "` (point ", i, " of ", sw.points, ")"),
+        bin));
+    list += frozen.back().file.string() + "\n";
+    table += cat(i, "\t", c.get<std::string>("name", "run"), row, "\n");
   }
   make_dirs(dir);
-  for (const auto& [file, text] : files) write_text(file, text);
   write_text(dir / "list.txt", list);
   write_text(dir / "grid.tsv", table);
   Script s;
-  s.job_name = name;
+  s.job_name = sw.name;
   s.cpus_per_task = o.cpus_per_task > 0 ? o.cpus_per_task : threads;
-  s.array = "0-" + std::to_string(points - 1);
+  s.array = "0-" + std::to_string(sw.points - 1);
   s.output = out_abs + "/slurm/%x-%A_%a.out";
   s.body = "CONFIG=\"$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" " +
-           quote((dir / "list.txt").string()) +
-           ")\"\nsrun --mpi=pmix \"$MUTRAIN\" train \"$CONFIG\" --out " + quote(out_abs) +
-           " --resume auto\n";
-  std::fprintf(stderr, "[submit] %zu configs in %s (list.txt, grid.tsv)\n", points, dir.c_str());
+           quote((dir / "list.txt").string()) + ")\"\n" +
+           train_line(o, "\"$CONFIG\"", out_abs, bin);
+  std::fprintf(stderr,
+               "[submit] %zu configs frozen in their run folders (%s/NAME_iii/submitted.yaml; "
+               "list.txt, grid.tsv in %s)\n",
+               sw.points, out_abs.c_str(), dir.c_str());
   return s;
 }
 
@@ -374,9 +471,13 @@ std::string sbatch(const fs::path& script) {
 int submit(const std::vector<std::string>& args) {
   const SubmitOptions o = parse_options(args);
   const std::string out_abs = absolute(o.out);
-  const std::string env_sh = find_env_script(absolute("/proc/self/exe"));
-  const Script s = o.sweep ? sweep_runs(o, out_abs) : single_run(o, out_abs);
-  const std::string text = render(o, s, env_sh);
+  const Binary bin = this_binary();
+  const std::string env_sh = find_env_script(bin.path);
+  std::vector<Frozen> frozen;  // checked, not yet written
+  const Script s =
+      o.sweep ? sweep_runs(o, out_abs, bin, frozen) : single_run(o, out_abs, bin, frozen);
+  write_frozen(frozen);
+  const std::string text = render(o, s, env_sh, bin);
   // SLURM does not create the directory of --output: a missing one fails the job silently.
   make_dirs(fs::path(out_abs) / "slurm");
   if (o.dry_run) {

@@ -1,11 +1,12 @@
-// `mutrain transfer SWEEP_DIR [SWEEP_DIR ...] [--metric val_loss|val_accuracy|train_loss] [--name
-// NAME]
-// [--widths a,b,... --grid seed=0,1 ... [--set k=v] [--out DIR]]`: µTransfer's second half. Ranks
-// the points of a finished sweep (a random search at the base width, or a grid) by their final
-// metric averaged over seeds, writes the winner's resolved config to SWEEP_DIR/best.yaml, and with
-// --widths / --grid trains it at those widths as a new sweep (docs/mup.md "Random search and
-// transfer"). Runs whose configs differ only in `seed` (and `name`) are the seeds of one point; a
-// point counts only if every seed of it finished all its steps.
+// `mutrain transfer SWEEP_DIR [SWEEP_DIR ...] [--metric val_loss|val_accuracy|train_loss]
+// [--name NAME] [--widths a,b,... --grid seed=0,1 ... [--set k=v] [--out DIR]]
+// [--allow-mixed-revisions]`: µTransfer's second half. Ranks the points of a finished sweep (a
+// random search at the base width, or a grid) by their final metric averaged over seeds, writes
+// the winner's resolved config to SWEEP_DIR/best.yaml, and with --widths / --grid trains it at
+// those widths as a new sweep (docs/mup.md "Random search and transfer"). Runs whose configs
+// differ only in `seed` (and `name`) are the seeds of one point; a point counts only if every seed
+// of it finished all its steps. Runs made by different code (docs/reproducibility.md) are not
+// ranked together unless --allow-mixed-revisions.
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -15,11 +16,13 @@
 #include <fstream>
 #include <map>
 #include <regex>
+#include <set>
 
 #include "apps/cli.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "io/config.h"
+#include "io/provenance.h"
 #include "io/run_name.h"
 
 namespace mt::cli {
@@ -91,117 +94,191 @@ double finished_metric(const fs::path& run, const std::string& metric) {
   }
 }
 
-}  // namespace
-
-int transfer(const std::vector<std::string>& args, Communicator& comm) {
+struct TransferArgs {
   std::string metric = "val_loss", name;
   std::vector<std::string> sweep_dirs;  // the first holds best.yaml
   std::vector<std::string> rest;        // passed on to sweep
-  bool run = false;
+  bool run = false, allow_mixed = false;
+};
+
+TransferArgs parse_transfer_args(const std::vector<std::string>& args) {
+  TransferArgs t;
+  auto is = [&](const std::string& a, const char* name) {
+    return a == name || a.rfind(std::string(name) + "=", 0) == 0;
+  };
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--metric" || a.rfind("--metric=", 0) == 0) {
-      metric = option_value(args, i, "--metric");
-      if (metric != "val_loss" && metric != "val_accuracy" && metric != "train_loss")
-        usage_error("--metric takes val_loss, val_accuracy or train_loss, got '" + metric + "'");
-    } else if (a == "--name" || a.rfind("--name=", 0) == 0) {
-      name = option_value(args, i, "--name");
-    } else if (a == "--widths" || a.rfind("--widths=", 0) == 0 || a == "--grid" ||
-               a.rfind("--grid=", 0) == 0 || a == "--set" || a.rfind("--set=", 0) == 0 ||
-               a == "--out" || a.rfind("--out=", 0) == 0) {
+    if (is(a, "--metric")) {
+      t.metric = option_value(args, i, "--metric");
+      if (t.metric != "val_loss" && t.metric != "val_accuracy" && t.metric != "train_loss")
+        usage_error("--metric takes val_loss, val_accuracy or train_loss, got '" + t.metric + "'");
+    } else if (is(a, "--name")) {
+      t.name = option_value(args, i, "--name");
+    } else if (a == "--allow-mixed-revisions") {
+      t.allow_mixed = true;
+    } else if (is(a, "--widths") || is(a, "--grid") || is(a, "--set") || is(a, "--out")) {
       const std::string flag = a.substr(0, a.find('='));
-      rest.push_back(flag);
-      rest.push_back(option_value(args, i, flag));
-      if (flag == "--widths" || flag == "--grid") run = true;
+      t.rest.push_back(flag);
+      t.rest.push_back(option_value(args, i, flag));
+      if (flag == "--widths" || flag == "--grid") t.run = true;
     } else if (!a.empty() && a[0] == '-') {
       usage_error("unknown option '" + a +
-                  "' for transfer; known: --metric, --name, --widths, --grid, --set, --out");
+                  "' for transfer; known: --metric, --name, --widths, --grid, --set, --out, "
+                  "--allow-mixed-revisions");
     } else {
-      sweep_dirs.push_back(a);
+      t.sweep_dirs.push_back(a);
     }
   }
-  if (sweep_dirs.empty())
+  if (t.sweep_dirs.empty())
     usage_error(
         "usage: mutrain transfer SWEEP_DIR [SWEEP_DIR ...] [--metric val_loss] [--name NAME] "
-        "[--widths a,b,... --grid seed=0,1 ...]");
-  for (const std::string& d : sweep_dirs)
+        "[--widths a,b,... --grid seed=0,1 ...] [--allow-mixed-revisions]");
+  for (const std::string& d : t.sweep_dirs)
     if (!fs::is_directory(d))
       input_error("transfer", "no sweep folder '", d, "' (give runs/sweeps/NAME)");
-  const std::string& sweep_dir = sweep_dirs.front();
-  const bool lower_better = metric != "val_accuracy";
+  return t;
+}
 
+// The code that trained a run: the identities of its starts (summary.yaml's provenance; a
+// revision, with the executable's hash when the tree was dirty), "unknown" without provenance.
+std::string code_of(const fs::path& run) {
+  try {
+    const YAML::Node p = YAML::LoadFile((run / "summary.yaml").string())["provenance"];
+    if (!p || !p.IsSequence() || p.size() == 0) return "unknown (no provenance)";
+    std::set<std::string> ids;
+    for (const auto& start : p) {
+      RunStart r;
+      r.git_revision = start["git_revision"].as<std::string>("unknown");
+      r.git_dirty = start["git_dirty"].as<int64_t>(-1);
+      r.binary_sha256 = start["binary_sha256"].as<std::string>("");
+      ids.insert(r.code_identity());
+    }
+    std::string out;
+    for (const std::string& id : ids) out += (out.empty() ? "" : " + ") + id;
+    return out;
+  } catch (const YAML::Exception&) {
+    return "unknown (summary.yaml unreadable)";
+  }
+}
+
+// Runs grouped by their setting (seeds of one point together); `codes`: code -> runs ranked.
+std::map<std::string, Group> collect_groups(
+    const TransferArgs& t, std::map<std::string, std::vector<std::string>>& codes) {
   std::map<std::string, Group> groups;
-  for (const std::string& d : sweep_dirs)
+  for (const std::string& d : t.sweep_dirs)
     for (const auto& entry : fs::directory_iterator(d)) {
       if (!entry.is_directory() || !fs::exists(entry.path() / "config.yaml")) continue;
       Group& g = groups[setting_of(entry.path())];
       const std::string label = group_of(entry.path().filename().string());
       if (g.label.empty() || label < g.label) g.label = label;
-      const double v = finished_metric(entry.path(), metric);
+      const double v = finished_metric(entry.path(), t.metric);
       if (std::isnan(v)) {
         ++g.unfinished;
-      } else {
-        g.values.push_back(v);
-        if (g.config.empty()) g.config = (entry.path() / "config.yaml").string();
+        continue;
       }
+      g.values.push_back(v);
+      if (g.config.empty()) g.config = (entry.path() / "config.yaml").string();
+      codes[code_of(entry.path())].push_back(entry.path().string());
     }
-  std::vector<std::pair<std::string, const Group*>> ranked;
-  for (const auto& [key, g] : groups)
-    if (g.unfinished == 0 && !g.values.empty()) ranked.emplace_back(g.label, &g);
-  if (ranked.empty())
-    input_error("transfer", "no finished runs in '", sweep_dir,
-                sweep_dirs.size() > 1 ? "' ..." : "'", " (", groups.size(),
-                " point(s), none with every seed finished: summary.yaml with all train.steps done "
-                "and a finite ",
-                metric, ")");
-  std::stable_sort(ranked.begin(), ranked.end(), [&](const auto& a, const auto& b) {
-    return lower_better ? a.second->mean() < b.second->mean() : a.second->mean() > b.second->mean();
-  });
-  if (comm.rank() == 0) {
-    std::printf("%s by point, mean over seeds (%zu of %zu point(s) finished every seed):\n",
-                metric.c_str(), ranked.size(), groups.size());
-    std::printf("%4s  %-40s %10s %6s %10s\n", "rank", "point", metric.c_str(), "seeds", "spread");
-    for (size_t i = 0; i < ranked.size() && i < 10; ++i)
-      std::printf("%4zu  %-40s %10.5f %6zu %10.5f\n", i + 1, ranked[i].first.c_str(),
-                  ranked[i].second->mean(), ranked[i].second->values.size(),
-                  ranked[i].second->spread());
-  }
-  const std::string& best = ranked[0].first;
-  const fs::path best_yaml = fs::path(sweep_dir) / "best.yaml";
-  fs::path norm = fs::path(sweep_dir).lexically_normal();
+  return groups;
+}
+
+// Runs made by different code are not ranked together unless --allow-mixed-revisions.
+void check_one_code(const std::map<std::string, std::vector<std::string>>& codes, bool allow) {
+  if (codes.size() <= 1) return;
+  std::string list;
+  for (const auto& [code, runs] : codes)
+    list += cat(list.empty() ? "" : "; ", "git ", code, ": ", runs.size(), " run(s), e.g. ",
+                runs.front());
+  if (!allow)
+    input_error("transfer",
+                "the finished runs were made by different code, so their metrics are not "
+                "comparable as they stand: ",
+                list,
+                ". Rank them together deliberately with --allow-mixed-revisions "
+                "(docs/reproducibility.md)");
+  log::warn("[transfer] ranking runs made by different code (--allow-mixed-revisions): ", list);
+}
+
+void print_ranking(const std::vector<std::pair<std::string, const Group*>>& ranked, size_t points,
+                   const std::string& metric) {
+  std::printf("%s by point, mean over seeds (%zu of %zu point(s) finished every seed):\n",
+              metric.c_str(), ranked.size(), points);
+  std::printf("%4s  %-40s %10s %6s %10s\n", "rank", "point", metric.c_str(), "seeds", "spread");
+  for (size_t i = 0; i < ranked.size() && i < 10; ++i)
+    std::printf("%4zu  %-40s %10.5f %6zu %10.5f\n", i + 1, ranked[i].first.c_str(),
+                ranked[i].second->mean(), ranked[i].second->values.size(),
+                ranked[i].second->spread());
+}
+
+// --name, else SWEEP_transfer; a valid run name.
+std::string transfer_name(const TransferArgs& t) {
+  std::string name = t.name;
+  fs::path norm = fs::path(t.sweep_dirs.front()).lexically_normal();
   if (norm.filename().empty()) norm = norm.parent_path();  // "runs/sweeps/x/"
   const std::string sweep_name = norm.filename().string();
   if (name.empty()) name = (sweep_name.empty() ? std::string("sweep") : sweep_name) + "_transfer";
   const std::string problem = run_name_problem(name);
   if (!problem.empty()) input_error("transfer", "--name '", name, "' ", problem);
-  if (comm.rank() == 0) {
-    Config cfg = Config::load_file(ranked[0].second->config);
-    cfg.apply_override("name=" + name);
-    const fs::path tmp = best_yaml.string() + ".tmp";
-    {
-      std::ofstream out(tmp);
-      out << "# the best point of";
-      for (const std::string& d : sweep_dirs) out << " " << d;
-      out << " by " << metric << " (mean over " << ranked[0].second->values.size()
-          << " seed(s)): " << best << " (" << ranked[0].second->config
-          << "), written by `mutrain transfer`\n"
-          << cfg.dump() << "\n";
-      if (!out) input_error("transfer", "cannot write ", tmp.string());
-    }
-    fs::rename(tmp, best_yaml);
-    std::printf("best: %s (%s %.5f); its config: %s\n", best.c_str(), metric.c_str(),
-                ranked[0].second->mean(), best_yaml.c_str());
-    if (!run)
-      std::printf(
-          "train it at other widths: mutrain transfer %s --widths W1,W2,... --grid "
-          "seed=0,1 (or mutrain sweep %s --widths ...)\n",
-          sweep_dir.c_str(), best_yaml.c_str());
+  return name;
+}
+
+// SWEEP_DIR/best.yaml: the best point's config under the transfer's name (temp file + rename).
+void write_best(const TransferArgs& t, const Group& g, const std::string& best,
+                const std::string& name, const fs::path& best_yaml) {
+  Config cfg = Config::load_file(g.config);
+  cfg.apply_override("name=" + name);
+  const fs::path tmp = best_yaml.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << "# the best point of";
+    for (const std::string& d : t.sweep_dirs) out << " " << d;
+    out << " by " << t.metric << " (mean over " << g.values.size() << " seed(s)): " << best << " ("
+        << g.config << "), written by `mutrain transfer`\n"
+        << cfg.dump() << "\n";
+    if (!out) input_error("transfer", "cannot write ", tmp.string());
   }
+  fs::rename(tmp, best_yaml);
+  std::printf("best: %s (%s %.5f); its config: %s\n", best.c_str(), t.metric.c_str(), g.mean(),
+              best_yaml.c_str());
+  if (!t.run)
+    std::printf(
+        "train it at other widths: mutrain transfer %s --widths W1,W2,... --grid "
+        "seed=0,1 (or mutrain sweep %s --widths ...)\n",
+        t.sweep_dirs.front().c_str(), best_yaml.c_str());
+}
+
+}  // namespace
+
+int transfer(const std::vector<std::string>& args, Communicator& comm) {
+  const TransferArgs t = parse_transfer_args(args);
+  const std::string& sweep_dir = t.sweep_dirs.front();
+  const std::string& metric = t.metric;
+  const bool lower_better = metric != "val_accuracy";
+  std::map<std::string, std::vector<std::string>> codes;
+  const std::map<std::string, Group> groups = collect_groups(t, codes);
+  std::vector<std::pair<std::string, const Group*>> ranked;
+  for (const auto& [key, g] : groups)
+    if (g.unfinished == 0 && !g.values.empty()) ranked.emplace_back(g.label, &g);
+  if (ranked.empty())
+    input_error("transfer", "no finished runs in '", sweep_dir,
+                t.sweep_dirs.size() > 1 ? "' ..." : "'", " (", groups.size(),
+                " point(s), none with every seed finished: summary.yaml with all train.steps done "
+                "and a finite ",
+                metric, ")");
+  check_one_code(codes, t.allow_mixed);
+  std::stable_sort(ranked.begin(), ranked.end(), [&](const auto& a, const auto& b) {
+    return lower_better ? a.second->mean() < b.second->mean() : a.second->mean() > b.second->mean();
+  });
+  if (comm.rank() == 0) print_ranking(ranked, groups.size(), metric);
+  const std::string name = transfer_name(t);
+  const fs::path best_yaml = fs::path(sweep_dir) / "best.yaml";
+  if (comm.rank() == 0) write_best(t, *ranked[0].second, ranked[0].first, name, best_yaml);
   comm.barrier();
-  if (!run) return 0;
+  if (!t.run) return 0;
   std::vector<std::string> sweep_args = {best_yaml.string()};
-  sweep_args.insert(sweep_args.end(), rest.begin(), rest.end());
-  log::info("[transfer] training ", best, " as sweep '", name, "'");
+  sweep_args.insert(sweep_args.end(), t.rest.begin(), t.rest.end());
+  log::info("[transfer] training ", ranked[0].first, " as sweep '", name, "'");
   return sweep(sweep_args, comm);
 }
 

@@ -18,6 +18,7 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/process_info.h"
 #include "core/version.h"
 #include "dist/make_communicator.h"
 
@@ -27,10 +28,14 @@ const char* kUsage =
     "usage: mutrain <command> [options]\n"
     "commands:\n"
     "  train CONFIG [--set key=value ...] [--out DIR] [--resume auto|PATH]\n"
-    "                    train a model described by a YAML config (resume: newest checkpoint)\n"
+    "        [--allow-change KEY[,KEY...]] [--allow-binary-change]\n"
+    "                    train a model described by a YAML config (resume: newest checkpoint;\n"
+    "                    a resume refuses another config or binary unless allowed:\n"
+    "                    docs/reproducibility.md)\n"
     "  inspect FILE.h5 [--config]                        summarise a mutrain HDF5 file\n"
     "  submit CONFIG [--nodes N] [--tasks-per-node T] [--time HH:MM:SS] [--dry-run] ...\n"
-    "                    run it through SLURM: render + sbatch a job script (docs/slurm.md)\n"
+    "                    run it through SLURM: freeze the config in the run folder, render +\n"
+    "                    sbatch a job script (docs/slurm.md)\n"
     "  coord-check CONFIG --widths 64,128,256 | --depths 2,4,8,16 [--steps 10] [--seeds 1]\n"
     "                    [--set k=v ...] [--out DIR]\n"
     "                    µP coordinate check: layer activations against width (or depth)\n"
@@ -39,6 +44,7 @@ const char* kUsage =
     "                    one run per grid point (and random-search trial), one after another\n"
     "                    (tools/transfer.py)\n"
     "  transfer SWEEP_DIR [--metric val_loss] [--widths 128,...,2048 --grid seed=0,1]\n"
+    "        [--allow-mixed-revisions]\n"
     "                    the sweep's best point (mean over seeds) to best.yaml; trained at the\n"
     "                    widths given (µTransfer, docs/mup.md)\n"
     "  plan CONFIG [--ranks 1,2,4,8] [--bandwidth GBIT] [--latency US] [--rows-per-rank R]\n"
@@ -63,26 +69,34 @@ void prefer_skylakex_kernels(char** argv) {
 #endif
 }
 
+// `mutrain version`: the build (docs/reproducibility.md) and the devices it trains on.
+void print_version() {
+  mt::register_cuda_backend();  // training devices: cuda only when its backend registers
+  std::printf(
+      "mutrain %s (git %s%s)\nbuild: %s\nsha256: %s\ntraining devices: %s\ncuda: %s\n",
+      mt::version(), mt::git_revision(),
+      mt::git_dirty() == 1 ? ", dirty" : (mt::git_dirty() == 0 ? ", clean" : ""),
+      mt::build_options(), mt::executable_sha256().c_str(), mt::training_devices().c_str(),
+      mt::cuda_built()
+          ? ("compiled, " + std::to_string(mt::cuda_device_count()) + " devices visible").c_str()
+          : "not compiled");
+  std::string why;
+  const bool bf16 = mt::cpu::bf16_available(&why);
+  std::printf("bf16 on cpu: %s\n", bf16 ? "yes (oneDNN)" : ("no: " + why).c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   prefer_skylakex_kernels(argv);
+  mt::set_command_line(argc, argv);  // provenance: before MPI may edit argv
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
     std::fputs(kUsage, args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
   }
   if (args[0] == "version" || args[0] == "--version") {
-    mt::register_cuda_backend();  // training devices: cuda only when its backend registers
-    std::printf(
-        "mutrain %s (git %s)\ntraining devices: %s\ncuda: %s\n", mt::version(), mt::git_revision(),
-        mt::training_devices().c_str(),
-        mt::cuda_built()
-            ? ("compiled, " + std::to_string(mt::cuda_device_count()) + " devices visible").c_str()
-            : "not compiled");
-    std::string why;
-    const bool bf16 = mt::cpu::bf16_available(&why);
-    std::printf("bf16 on cpu: %s\n", bf16 ? "yes (oneDNN)" : ("no: " + why).c_str());
+    print_version();
     return 0;
   }
   const std::string command = args[0];

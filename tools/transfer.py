@@ -22,12 +22,17 @@ Metrics (docs/hdf5-layout.md): val_loss = last /val/loss row (the final validati
 split), val_accuracy = last /val/accuracy row (higher is better), train_loss = last /train/loss row
 (mean training loss over the last log interval).
 
+Runs made by different code (docs/reproducibility.md: their /provenance names another git
+revision, or another executable of a dirty tree) are not ranked together unless
+--allow-mixed-revisions.
+
 Usage: /usr/bin/python3 tools/transfer.py SWEEP_DIR [--key lr] [--across width]
-       [--metric val_loss] [--out PNG] [--json PATH]
+       [--metric val_loss] [--out PNG] [--json PATH] [--allow-mixed-revisions]
        /usr/bin/python3 tools/transfer.py --compare SP_DIR MUP_DIR [--key lr] [--across width]
        [--metric val_loss] [--sp-label TEXT] [--mup-label TEXT] [--out PNG] [--json PATH]
+       [--allow-mixed-revisions]
 Exit code 2 (with a 'transfer.py: ...' line on stderr) for a missing directory, one without usable
-runs, or two compared sweeps that share no width.
+runs, two compared sweeps that share no width, or finished runs made by different code.
 """
 import argparse
 import json
@@ -68,22 +73,45 @@ def configured_steps(f):
         return int(m.group(1)) if m else None
 
 
-def read_metric(path, metric):
-    """The metric of one run, or nan when the run did not finish (no final validation row)."""
+def code_identity(f):
+    """The code that trained a run, from /provenance (docs/reproducibility.md): per start the git
+    revision when the tree was clean, else the revision and the executable's hash; 'unknown' for a
+    file written before provenance was recorded. Matches `mutrain transfer`."""
+    if "provenance" not in f or "git_revision" not in f["provenance"]:
+        return "unknown (no provenance)"
+    p = f["provenance"]
+    ids = set()
+    for rev, dirty, sha in zip(p["git_revision"].asstr()[()], p["git_dirty"][()],
+                               p["binary_sha256"].asstr()[()]):
+        ids.add(rev if dirty == 0 else f"{rev}{'-dirty' if dirty == 1 else ''}@sha256:{sha[:12]}")
+    return " + ".join(sorted(ids))
+
+
+def read_metric(path, metric, codes=None):
+    """The metric of one run, or nan when the run did not finish (no final validation row).
+    codes, a dict, receives {code identity: [path]} for a finished run."""
     group, name, _ = METRICS[metric]
     with mtio.open_h5(path, kind="metrics") as f:
-        train = mtio.series(f, "train")
-        val = mtio.series(f, "val")
-        if len(train.get("step", [])) == 0 or len(val.get("step", [])) == 0:
-            return float("nan")
-        last = train["step"][-1]
-        steps = configured_steps(f)
-        if val["step"][-1] != last or (steps is not None and last != steps):
-            return float("nan")  # stopped early (non-finite loss, signal) or still running
-        series = (train if group == "train" else val).get(name)
-        if series is None or len(series) == 0:
-            return float("nan")
-        return float(series[-1])
+        value = read_finished(f, group, name)
+        if codes is not None and math.isfinite(value):
+            codes.setdefault(code_identity(f), []).append(path)
+        return value
+
+
+def read_finished(f, group, name):
+    """The last row of group/name when the run finished (else nan)."""
+    train = mtio.series(f, "train")
+    val = mtio.series(f, "val")
+    if len(train.get("step", [])) == 0 or len(val.get("step", [])) == 0:
+        return float("nan")
+    last = train["step"][-1]
+    steps = configured_steps(f)
+    if val["step"][-1] != last or (steps is not None and last != steps):
+        return float("nan")  # stopped early (non-finite loss, signal) or still running
+    series = (train if group == "train" else val).get(name)
+    if series is None or len(series) == 0:
+        return float("nan")
+    return float(series[-1])
 
 
 def number(text):
@@ -99,7 +127,7 @@ def number(text):
     return v if math.isfinite(v) else None
 
 
-def collect(sweep_dir, key, metric, across="width", points_out=None):
+def collect(sweep_dir, key, metric, across="width", points_out=None, codes=None):
     """{column: {x: [value per seed/other point]}} from every point folder with a metrics.h5.
 
     column is the value of the `across` key (width), x the value of `key` (lr); key None puts every
@@ -121,7 +149,7 @@ def collect(sweep_dir, key, metric, across="width", points_out=None):
                   file=sys.stderr)
             continue
         try:
-            value = read_metric(path, metric)
+            value = read_metric(path, metric, codes)
         except mtio.MtioError as e:
             print(f"transfer.py: skipping {point}: {e}", file=sys.stderr)
             value = float("nan")
@@ -286,17 +314,33 @@ def fail(message):
     return 2
 
 
+def mixed_code(codes, allow):
+    """None when every finished run was made by the same code (or allow), else the refusal."""
+    if len(codes) <= 1:
+        return None
+    parts = "; ".join(f"git {code}: {len(paths)} run(s), e.g. {paths[0]}"
+                      for code, paths in sorted(codes.items()))
+    if allow:
+        print(f"transfer.py: ranking runs made by different code (--allow-mixed-revisions): {parts}",
+              file=sys.stderr)
+        return None
+    return (f"the finished runs were made by different code, so their metrics are not comparable "
+            f"as they stand: {parts}. Rank them together deliberately with "
+            f"--allow-mixed-revisions (docs/reproducibility.md)")
+
+
 def main_compare(a):
     sp_dir, mup_dir = a.compare
     for d in (sp_dir, mup_dir):
         if not os.path.isdir(d):
             return fail(f"no such directory '{d}'")
     lower = METRICS[a.metric][2]
-    sp_table = collect(sp_dir, a.key, a.metric, a.across)
+    codes = {}
+    sp_table = collect(sp_dir, a.key, a.metric, a.across, codes=codes)
     if not sp_table:
         return fail(f"no runs named {a.across}<N>_{a.key}<X> with a metrics.h5 in '{sp_dir}'")
     mup_points = {}
-    mup_table = collect(mup_dir, None, a.metric, a.across, mup_points)
+    mup_table = collect(mup_dir, None, a.metric, a.across, mup_points, codes)
     if not mup_table:
         return fail(f"no runs named {a.across}<N> with a metrics.h5 in '{mup_dir}'")
     for w, points in sorted(mup_points.items()):
@@ -309,6 +353,9 @@ def main_compare(a):
         values = [v for row in table.values() for cell in row.values() for v in cell]
         if not any(math.isfinite(v) for v in values):
             return fail(f"no run in '{d}' finished (no final validation at train.steps)")
+    refusal = mixed_code(codes, a.allow_mixed_revisions)
+    if refusal:
+        return fail(refusal)
     shared = set(sp_table) & set(mup_table)
     if not shared:
         return fail(f"'{sp_dir}' ({a.across} {', '.join(map(str, sorted(sp_table)))}) and "
@@ -363,6 +410,9 @@ def main():
     ap.add_argument("--out", default=None, help="PNG path (default SWEEP_DIR/transfer.png, "
                     "with --compare MUP_DIR/compare.png)")
     ap.add_argument("--json", default=None, help="also write the table and best values as JSON")
+    ap.add_argument("--allow-mixed-revisions", action="store_true",
+                    help="rank runs made by different code (git revision, or executable when "
+                    "the tree was dirty) together")
     a = ap.parse_args()
     if (a.sweep_dir is None) == (a.compare is None):
         ap.error("give either SWEEP_DIR or --compare SP_DIR MUP_DIR")
@@ -371,11 +421,15 @@ def main():
     if not os.path.isdir(a.sweep_dir):
         print(f"transfer.py: no such directory '{a.sweep_dir}'", file=sys.stderr)
         return 2
-    table = collect(a.sweep_dir, a.key, a.metric, a.across)
+    codes = {}
+    table = collect(a.sweep_dir, a.key, a.metric, a.across, codes=codes)
     if not table:
         print(f"transfer.py: no runs named {a.across}<N>_{a.key}<X> with a metrics.h5 in "
               f"'{a.sweep_dir}'", file=sys.stderr)
         return 2
+    refusal = mixed_code(codes, a.allow_mixed_revisions)
+    if refusal:
+        return fail(refusal)
     lower = METRICS[a.metric][2]
     widths = sorted(table)
     xs = sorted({x for w in widths for x in table[w]})

@@ -241,6 +241,18 @@ void write_doubles(hid_t loc, const std::string& path, const std::vector<double>
   describe(loc, path, units, description);
 }
 
+void write_int64s(hid_t loc, const std::string& path, const std::vector<int64_t>& v,
+                  const std::string& units, const std::string& description) {
+  Handle ds = make_dataset(loc, path, H5T_STD_I64LE, {v.size()});
+  if (!v.empty())
+    MT_H5_CHECK(H5Dwrite(ds.id(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()));
+  describe(loc, path, units, description);
+}
+
+void remove(hid_t loc, const std::string& path) {
+  if (exists(loc, path)) MT_H5_CHECK(H5Ldelete(loc, path.c_str(), H5P_DEFAULT));
+}
+
 void write_strings(hid_t loc, const std::string& path, const std::vector<std::string>& v,
                    const std::string& description) {
   Handle type = string_type();
@@ -465,6 +477,16 @@ std::optional<std::vector<std::string>> read_strings(hid_t dataset) {
     out.emplace_back(p != nullptr ? p : "");
     H5free_memory(p);
   }
+  return out;
+}
+
+std::optional<std::vector<int64_t>> read_int64s(hid_t dataset) {
+  Handle type(static_cast<hid_t>(MT_H5_CHECK(H5Dget_type(dataset))));
+  const std::vector<int64_t> d = dims(dataset);
+  if (H5Tget_class(type.id()) != H5T_INTEGER || d.size() != 1) return std::nullopt;
+  std::vector<int64_t> out(static_cast<size_t>(d[0]));
+  if (!out.empty())
+    MT_H5_CHECK(H5Dread(dataset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()));
   return out;
 }
 

@@ -70,8 +70,12 @@ void write_ints(hid_t loc, const std::string& path, const std::vector<int32_t>& 
                 const std::string& units, const std::string& description);
 void write_doubles(hid_t loc, const std::string& path, const std::vector<double>& v,
                    const std::string& units, const std::string& description);
+void write_int64s(hid_t loc, const std::string& path, const std::vector<int64_t>& v,
+                  const std::string& units, const std::string& description);
 void write_strings(hid_t loc, const std::string& path, const std::vector<std::string>& v,
                    const std::string& description);
+// Removes the link at `path` (a dataset or a whole group) when it exists.
+void remove(hid_t loc, const std::string& path);
 
 // Attributes on the object at `path` ("/" or "." for loc itself). Strings are variable-length
 // UTF-8.
@@ -98,6 +102,8 @@ std::string dataset_type(hid_t dataset);
 double read_element(hid_t dataset, int64_t row);
 // A 1-D dataset of variable-length strings; nullopt when it is something else.
 std::optional<std::vector<std::string>> read_strings(hid_t dataset);
+// A 1-D dataset of integers, as int64; nullopt when it is something else.
+std::optional<std::vector<int64_t>> read_int64s(hid_t dataset);
 // An attribute of any type: a single string, integer or float, or something else (count != 1,
 // another class: only `count` and `type` are set). nullopt when absent.
 struct AttrValue {

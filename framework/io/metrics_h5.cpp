@@ -1,25 +1,18 @@
 // Metrics file writing and resume truncation.
 #include "io/metrics_h5.h"
 
-#include <chrono>
-#include <ctime>
 #include <filesystem>
 
-#include "core/version.h"
+#include "core/process_info.h"
 
 namespace mt {
 
 void write_file_attrs(hid_t file, const std::string& kind, const std::string& config_yaml,
-                      int world_size) {
+                      const Provenance& provenance) {
   h5::set_attr(file, "/", "kind", kind);
-  h5::set_attr(file, "/", "mutrain_version", std::string(version()));
-  h5::set_attr(file, "/", "git_revision", std::string(git_revision()));
   h5::set_attr(file, "/", "config", config_yaml);
-  h5::set_attr(file, "/", "world_size", static_cast<int64_t>(world_size));
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  h5::set_attr(file, "/", "created", std::string(buf));
+  h5::set_attr(file, "/", "created", utc_now());
+  write_provenance(file, provenance);
 }
 
 namespace {
@@ -31,9 +24,9 @@ h5::File open_metrics(const std::string& path, int64_t resume_step) {
 }  // namespace
 
 MetricsWriter::MetricsWriter(const std::string& path, const std::string& config_yaml,
-                             int world_size, int64_t resume_step)
+                             const Provenance& provenance, int64_t resume_step)
     : m_file(open_metrics(path, resume_step)) {
-  write_file_attrs(m_file.id(), "metrics", config_yaml, world_size);
+  write_file_attrs(m_file.id(), "metrics", config_yaml, provenance);
   if (resume_step < 0) return;
   truncate_group("/train/step", {"/train"}, resume_step);
   truncate_group("/val/step", {"/val"}, resume_step);

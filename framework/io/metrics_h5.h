@@ -9,19 +9,21 @@
 #include <vector>
 
 #include "io/h5.h"
+#include "io/provenance.h"
 
 namespace mt {
 
-// Root attributes every mutrain HDF5 file carries.
+// Root attributes every mutrain HDF5 file carries (kind, config, created) and its provenance:
+// the current start's root attributes and the /provenance history (io/provenance.h).
 void write_file_attrs(hid_t file, const std::string& kind, const std::string& config_yaml,
-                      int world_size);
+                      const Provenance& provenance);
 
 class MetricsWriter {
  public:
   // resume_step < 0: a new file; otherwise open the existing one (created if missing) and drop
   // rows recorded after resume_step.
-  MetricsWriter(const std::string& path, const std::string& config_yaml, int world_size,
-                int64_t resume_step);
+  MetricsWriter(const std::string& path, const std::string& config_yaml,
+                const Provenance& provenance, int64_t resume_step);
 
   void train(int64_t step, double loss, double lr, double grad_norm, double tokens_per_s,
              double elapsed_s, int64_t nonfinite_skipped);

@@ -70,6 +70,7 @@ struct Checkpointer::Loaded {
   std::vector<std::pair<Parameter*, std::vector<float>>> warm;
   std::vector<int64_t> opt_steps;  // OptimizerSet::all() order
   LoopState loop;
+  CheckpointRecord record;
 };
 
 std::vector<std::pair<Parameter*, std::string>> Checkpointer::state_layout() const {
@@ -155,7 +156,7 @@ void Checkpointer::write_file(const std::string& path, int64_t step, const LoopS
   h5::File f = h5::File::create(path);
   const hid_t id = f.id();
   const Parametrization& pz = m_run.pz;
-  write_file_attrs(id, "checkpoint", m_run.root.dump(), m_run.comm.size());
+  write_file_attrs(id, "checkpoint", m_run.root.dump(), m_run.provenance);
   h5::set_attr(id, "/", "step", step);
   h5::set_attr(id, "/", "model", m_run.root.section("model").get<std::string>("name", ""));
   h5::set_attr(id, "/", "parametrization", pz.type_name());
@@ -252,9 +253,10 @@ void Checkpointer::publish(const std::string& tmp, const std::string& final_path
     fs::remove(all[i]);
 }
 
-int64_t Checkpointer::load(const std::string& path, LoopState& loop) {
+int64_t Checkpointer::load(const std::string& path, LoopState& loop, const RecordCheck& check) {
   try {
     Loaded in = read_checked(path, loop);
+    if (check) check(in.record);
     apply(in);
     loop = in.loop;
     return in.step;
@@ -282,7 +284,19 @@ Checkpointer::Loaded Checkpointer::read_checked(const std::string& path,
   out.loop = loop;
   read_tensors(id, path, out);
   read_counters(id, path, out);
+  out.record = read_record(id, path, out.step);
   return out;
+}
+
+// The config in force when the checkpoint was written, the ranks and the provenance.
+CheckpointRecord Checkpointer::read_record(hid_t id, const std::string& path, int64_t step) const {
+  CheckpointRecord r;
+  r.path = path;
+  r.step = step;
+  if (h5::has_attr(id, "/", "config")) r.config = h5::attr_string(id, "/", "config");
+  if (h5::has_attr(id, "/", "world_size")) r.world_size = h5::attr_int(id, "/", "world_size");
+  r.provenance = read_provenance(id, path, "checkpoint");
+  return r;
 }
 
 // Parameters, the owned optimizer state and warm starts: this model's shapes, finite values.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "io/metrics_h5.h"
+#include "train/resume_check.h"
 #include "train/run.h"
 
 namespace mt {
@@ -32,7 +33,10 @@ class Checkpointer {
                    MetricsWriter* metrics);
   // Every rank reads the file; everything is checked before anything changes (a refused file
   // leaves the run as it was). Returns the step to continue from; `loop` gets the loop state.
-  int64_t load(const std::string& path, LoopState& loop);
+  // `check`, when given, sees what the checkpoint records about its run (config, provenance)
+  // after the file was read and checked and before anything is applied; it refuses by throwing.
+  using RecordCheck = std::function<void(const CheckpointRecord&)>;
+  int64_t load(const std::string& path, LoopState& loop, const RecordCheck& check = {});
 
  private:
   struct Gathered;
@@ -49,6 +53,7 @@ class Checkpointer {
   void write_run_state(hid_t id, int64_t step, const LoopState& loop) const;
   void publish(const std::string& tmp, const std::string& final_path, MetricsWriter* metrics) const;
   Loaded read_checked(const std::string& path, const LoopState& loop) const;
+  CheckpointRecord read_record(hid_t id, const std::string& path, int64_t step) const;
   void read_tensors(hid_t id, const std::string& path, Loaded& out) const;
   void read_counters(hid_t id, const std::string& path, Loaded& out) const;
   void apply(Loaded& in);

@@ -9,6 +9,7 @@
 
 #include "dist/communicator.h"
 #include "io/config.h"
+#include "io/provenance.h"
 
 namespace mt {
 
@@ -62,6 +63,6 @@ double fit_slope(const std::vector<double>& x, const std::vector<double>& y);
 // (size, step, layer), /slope and /delta_slope (step, layer), /mean_abs_init (size, layer) and
 // /init_slope (layer).
 void write_coord_check(const CoordCheckResult& r, const std::string& path,
-                       const std::string& config);
+                       const std::string& config, const Provenance& provenance);
 
 }  // namespace mt

@@ -11,6 +11,7 @@
 #include "dist/communicator.h"
 #include "dist/shard_plan.h"
 #include "io/config.h"
+#include "io/provenance.h"
 #include "mup/parametrization.h"
 #include "nn/model.h"
 #include "nn/parameter_set.h"
@@ -65,7 +66,10 @@ struct Run {
   ShardPlan plan;
   std::unique_ptr<ParameterSet> params;
   std::unique_ptr<StabilityStats> stats;  // null with stats.every = 0
-  int64_t seq = 1;                        // context length (1 for feature models)
+  // Who trained the run, from which steps, with which accepted config changes (every start;
+  // set by Trainer::run before the first step, carried by checkpoints; docs/reproducibility.md).
+  Provenance provenance;
+  int64_t seq = 1;  // context length (1 for feature models)
   // dist.overlap: gradients reduced to their owners during the backward pass (docs/scaling.md)
   bool overlap = false;
   // dist.update_buckets: with dist.overlap, the owners' update runs in this many parts of about

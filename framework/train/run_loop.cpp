@@ -53,12 +53,14 @@ RunSummary RunLoop::run(const std::string& run_dir, const std::string& checkpoin
   return m_summary;
 }
 
-// config.yaml, shard_plan.yaml and metrics.h5 (rank 0); a resume restores the metrics snapshot.
+// config.yaml (a fresh run: the config it started with; a resume keeps it), provenance.yaml,
+// shard_plan.yaml and metrics.h5 (rank 0); a resume restores the metrics snapshot.
 void RunLoop::open_outputs(const std::string& checkpoint, int64_t start_step) {
   if (m_run.rank() != 0) return;
   const std::string resolved = m_run.root.dump();
-  std::ofstream(fs::path(m_run_dir) / "config.yaml") << resolved << "\n";
+  if (checkpoint.empty()) std::ofstream(fs::path(m_run_dir) / "config.yaml") << resolved << "\n";
   log::info("[train] resolved config:\n", resolved);
+  write_provenance_yaml();
   write_shard_plan((fs::path(m_run_dir) / "shard_plan.yaml").string());
   // A kill can leave metrics.h5 half-written; the snapshot taken with the newest checkpoint is
   // consistent and holds every row up to it (rows past the resume step are dropped anyway).
@@ -66,8 +68,30 @@ void RunLoop::open_outputs(const std::string& checkpoint, int64_t start_step) {
   const fs::path snapshot = fs::path(m_run_dir) / "checkpoints" / "metrics.h5.snapshot";
   if (!checkpoint.empty() && fs::exists(snapshot))
     fs::copy_file(snapshot, metrics_path, fs::copy_options::overwrite_existing);
-  m_metrics = std::make_unique<MetricsWriter>(metrics_path.string(), resolved, m_run.comm.size(),
+  m_metrics = std::make_unique<MetricsWriter>(metrics_path.string(), resolved, m_run.provenance,
                                               checkpoint.empty() ? -1 : start_step);
+}
+
+// provenance.yaml: every start of the run and the accepted config changes (rewritten at each
+// start, by a temporary file and a rename).
+void RunLoop::write_provenance_yaml() const {
+  const RunStart& now = m_run.provenance.current();
+  log::info("[train] provenance: mutrain ", now.version, ", git ", now.revision_text(), ", sha256 ",
+            now.binary_sha256.substr(0, 16), "..., ", now.ranks, " rank(s) x ", now.threads,
+            " thread(s) on ", now.hosts,
+            now.slurm_job_id.empty() ? std::string() : ", SLURM job " + now.slurm_job_id,
+            "; build: ", now.build);
+  const fs::path path = fs::path(m_run_dir) / "provenance.yaml";
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << "# who trained this run, from which step, and the config changes accepted on resume "
+           "(docs/reproducibility.md)\n"
+        << provenance_yaml(m_run.provenance) << "\n";
+    out.flush();
+    if (!out) runtime_error("output", "cannot write ", tmp.string());
+  }
+  fs::rename(tmp, path);
 }
 
 void RunLoop::log_setup() const {
@@ -240,6 +264,7 @@ void RunLoop::write_summary(const RunSummary& summary) const {
         << (i < static_cast<int>(summary.phase_ms.size()) ? summary.phase_ms[i] : 0.0);
   out << "}\n";
   if (summary.baseline_bits) out << "unigram_entropy_bits: " << *summary.baseline_bits << "\n";
+  out << provenance_yaml(m_run.provenance) << "\n";
 }
 
 }  // namespace mt

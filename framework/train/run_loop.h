@@ -46,6 +46,7 @@ class RunLoop {
   void open_outputs(const std::string& checkpoint, int64_t start_step);
   void log_setup() const;
   void write_shard_plan(const std::string& path) const;
+  void write_provenance_yaml() const;
   // One step and what follows it (log line, evaluation, metrics rows, checkpoint).
   void after_step(int64_t s, const StepResult& r, double seconds);
   void log_interval(int64_t s, bool do_eval);

@@ -22,8 +22,13 @@ double Trainer::step(int64_t step) {
 }
 
 std::string Trainer::save_checkpoint(int64_t step) {
+  if (m_run.provenance.starts.empty()) m_run.provenance = {{start_record(0)}, {}};
   m_loop.nonfinite_skipped = m_runner.nonfinite_skipped();
   return m_checkpointer.save(step, m_loop, m_run_dir, nullptr);
+}
+
+RunStart Trainer::start_record(int64_t step) {
+  return capture_start(m_run.comm, step, m_run.opts.threads);
 }
 
 int64_t Trainer::load_checkpoint(const std::string& path) {
@@ -96,9 +101,14 @@ void Trainer::create_run_dir(bool fresh) {
 RunSummary Trainer::run_steps(const std::string& resume) {
   std::string checkpoint;
   choose_run_dir(resume, checkpoint);
+  RunStart now = start_record(0);
+  check_expected_binary(m_resume, now);
   int64_t start_step = 0;
-  if (!checkpoint.empty()) {
-    start_step = load_checkpoint(checkpoint);
+  if (checkpoint.empty()) {
+    check_allow_change_keys(m_resume, m_run.root.dump());
+    m_run.provenance = {{now}, {}};
+  } else {
+    start_step = resume_from(checkpoint, now);
     log::info("[train] resumed from ", checkpoint, " at step ", start_step);
   }
   // Created only now: a refused checkpoint leaves no new directory behind.
@@ -112,6 +122,44 @@ RunSummary Trainer::run_steps(const std::string& resume) {
       },
       m_runner, m_checkpointer, m_loop);
   return loop.run(m_run_dir, checkpoint, start_step);
+}
+
+int64_t Trainer::resume_from(const std::string& checkpoint, RunStart now) {
+  Provenance next;
+  const std::string config = m_run.root.dump();
+  const int64_t step = m_checkpointer.load(checkpoint, m_loop, [&](const CheckpointRecord& ck) {
+    next = ck.provenance;
+    now.step = ck.step;
+    const std::vector<ConfigChange> changes =
+        check_resume(ck, config, m_run.comm.size(), m_resume, now);
+    if (next.starts.empty()) {  // written before provenance: its start is unknown
+      RunStart unknown;
+      unknown.git_revision = "unknown";
+      next.starts.push_back(unknown);
+    }
+    next.starts.push_back(now);
+    next.changes.insert(next.changes.end(), changes.begin(), changes.end());
+    for (const ConfigChange& c : changes) {
+      log::info("[train] config change at step ", c.step, " (", c.accepted, "): ", c.key, ": ",
+                c.old_value, " -> ", c.new_value);
+      if (c.key == "train.steps") log_steps_extension(c);
+    }
+  });
+  m_runner.set_nonfinite_skipped(m_loop.nonfinite_skipped);
+  m_run.provenance = std::move(next);
+  return step;
+}
+
+// Extending train.steps lays the schedule over the new length: from the resume step on the lr
+// follows the new curve (docs/reproducibility.md).
+void Trainer::log_steps_extension(const ConfigChange& c) const {
+  if (m_run.schedule->kind() == Schedule::Kind::constant || m_run.rank() != 0) return;
+  const Schedule before =
+      Schedule::from_config(m_run.root.section("schedule"), std::stoll(c.old_value));
+  log::warn("[train] train.steps ", c.old_value, " -> ", c.new_value, " at step ", c.step,
+            ": the schedule (", m_run.schedule->describe(), ") now spans ", c.new_value,
+            " steps; the lr factor of step ", c.step, " moves from ", before.factor(c.step), " to ",
+            m_run.schedule->factor(c.step));
 }
 
 }  // namespace mt

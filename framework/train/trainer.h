@@ -8,6 +8,7 @@
 #include <string>
 
 #include "train/checkpointer.h"
+#include "train/resume_check.h"
 #include "train/run.h"
 #include "train/run_loop.h"
 #include "train/step_runner.h"
@@ -22,7 +23,12 @@ class Trainer {
 
   // Creates (or, resuming, reuses) the run directory, trains, evaluates and returns the summary.
   // resume: "" (new run), "auto" (newest complete checkpoint of runs/NAME, if any) or a path.
+  // A resume compares the checkpoint's config and binary with this run's first
+  // (docs/reproducibility.md; set_resume_options: what may differ).
   RunSummary run(const std::string& resume = "");
+  // --allow-change, --allow-binary-change, --expect-binary of `mutrain train`.
+  void set_resume_options(ResumeOptions opts) { m_resume = std::move(opts); }
+  const Provenance& provenance() const { return m_run.provenance; }
 
   // Collective: gathers optimizer state to rank 0, which writes runs/NAME/checkpoints/step_N.h5.
   std::string save_checkpoint(int64_t step);
@@ -59,6 +65,11 @@ class Trainer {
 
  private:
   void choose_run_dir(const std::string& resume, std::string& checkpoint);
+  // This process's start (collective); the run's provenance begins with it when it has none.
+  RunStart start_record(int64_t step);
+  // Loads the checkpoint after check_resume accepted it; the provenance continues its history.
+  int64_t resume_from(const std::string& checkpoint, RunStart now);
+  void log_steps_extension(const ConfigChange& c) const;
   void create_run_dir(bool fresh);                  // rank 0; records m_new_dir when fresh
   RunSummary run_steps(const std::string& resume);  // run() without the clean-up of a failed start
 
@@ -67,6 +78,7 @@ class Trainer {
   Checkpointer m_checkpointer;
   LoopState m_loop;  // carried by checkpoints
   StepResult m_last;
+  ResumeOptions m_resume;
   std::string m_run_dir;
   // The outermost folder run() created for a fresh run (rank 0), while no step has finished: a
   // start refused as bad input (e.g. [memory] in the first step) removes it again.

@@ -51,6 +51,25 @@ with h5py.File(f"{out}/state_shape.h5", "r+") as f:
     name = sorted(group)[0]
     del group[name]; group[name] = np.zeros((3, 5), dtype=np.float32)
 PY
+# issue 29: checkpoints whose stored config or provenance is broken; frozen configs of submitted
+# runs inside the pre-existing run folder (an intact one, one edited into invalid YAML)
+/usr/bin/python3 - "$CK" "$F" <<'PY' || fail "could not make the provenance fixtures with h5py"
+import shutil, sys, h5py, numpy as np
+ck, out = sys.argv[1], sys.argv[2]
+for name in ("config_bad", "config_none", "provenance_bad"):
+    shutil.copy(ck, f"{out}/{name}.h5")
+with h5py.File(f"{out}/config_bad.h5", "r+") as f:
+    f.attrs["config"] = "model: {name: gpt\n"
+with h5py.File(f"{out}/config_none.h5", "r+") as f:
+    del f.attrs["config"]
+with h5py.File(f"{out}/provenance_bad.h5", "r+") as f:
+    del f["provenance/hosts"]
+    f["provenance/hosts"] = np.array([b"a", b"b", b"c"], dtype=object)
+PY
+"$MUTRAIN" submit "$C" --dry-run --out "$F/pre" > /dev/null 2>&1 || fail "fixture: submit --dry-run failed"
+"$MUTRAIN" submit "$C" --dry-run --out "$F/pre" --set name=broken > /dev/null 2>&1 || fail "fixture: submit failed"
+printf 'model: {name: gpt\n' >> "$F/pre/broken/submitted.yaml"
+[[ -s "$F/pre/tiny/submitted.yaml" ]] || fail "fixture: submit --dry-run froze no config"
 mkdir -p "$F/text_empty" "$F/text_tiny"
 : > "$F/text_empty/1901_a.txt"; : > "$F/text_empty/1902_b.txt"
 printf 'ab' > "$F/text_tiny/1901_a.txt"; printf 'cd' > "$F/text_tiny/1902_b.txt"

@@ -61,12 +61,15 @@ grid: {seed: [1, 2]}
 YAML
 "$MUTRAIN" submit spec.yaml --sweep --dry-run --out runs > submit.log 2>&1 || fail "submit --sweep failed: $(tail -3 submit.log)"
 [[ $(wc -l < runs/sweeps/search_slurm/list.txt) == 6 ]] || fail "submit should write 6 configs"
-python3 - "$TMP/runs/sweeps" <<'PY' || fail "submit --sweep drew other trial values than sweep"
+python3 - "$TMP/runs" <<'PY' || fail "submit --sweep drew other trial values than sweep"
 import csv, os, sys, yaml
 d = sys.argv[1]
-rows = list(csv.DictReader(open(os.path.join(d, "search", "trials.tsv")), delimiter="\t"))
-for i in range(6):  # trial slowest, seed fastest
-    c = yaml.safe_load(open(os.path.join(d, "search_slurm", f"search_slurm_{i:03d}.yaml")))
+rows = list(csv.DictReader(open(os.path.join(d, "sweeps", "search", "trials.tsv")), delimiter="\t"))
+listed = open(os.path.join(d, "sweeps", "search_slurm", "list.txt")).read().split()
+for i in range(6):  # trial slowest, seed fastest; frozen in each run's folder
+    frozen = os.path.join(d, f"search_slurm_{i:03d}", "submitted.yaml")
+    assert listed[i] == frozen, (listed[i], frozen)
+    c = yaml.safe_load(open(frozen))
     r = rows[i // 2]
     assert c["optimizer"]["adamw"]["lr"] == float(r["optimizer.adamw.lr"]), (i, c, r)
     assert float(c["parametrization"]["input_mult"]) == float(r["parametrization.input_mult"])

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # mutrain through a real SLURM cluster on localhost (slurm-wlm + munge, installed when missing):
 # (a) a 2-rank job from `mutrain submit --dry-run` given to sbatch, (b) a 4-task sweep array from
-# `mutrain submit --sweep`, (c) a job preempted with `scancel --signal=USR1` mid-run: it checkpoints,
-# exits 3, requeues itself and finishes with --resume auto, bitwise equal to an uninterrupted run.
+# `mutrain submit --sweep`, (c) jobs preempted with `scancel --signal=USR1` mid-run: each checkpoints,
+# exits 3, requeues itself and finishes with --resume auto, bitwise equal to an uninterrupted run;
+# (d) among them, one whose YAML is edited and one whose YAML is deleted before the requeue: they
+# train the config frozen at submit (runs/NAME/submitted.yaml).
 # Usage: slurm_cluster.sh MUTRAIN SOURCE_DIR. Exit 77 (skip) without root/sudo to install SLURM;
 # MT_SLURM_KEEP=1 keeps the cluster directory (logs, runs) for a look afterwards.
 set -uo pipefail
@@ -45,8 +47,9 @@ YAML
 # (a) 2 ranks, script from --dry-run through sbatch.
 "$MUTRAIN" submit tiny.yaml --tasks-per-node 2 --time 00:05:00 --dry-run > two_ranks.sbatch \
   || fail "submit --dry-run failed"
-grep -q '^srun --mpi=pmix .* train '"$W"'/tiny.yaml .*--resume auto$' two_ranks.sbatch \
-  || fail "dry-run script has no srun line with the absolute config and --resume auto"
+grep -qE '^srun --mpi=pmix "\$MUTRAIN" train '"$W"'/runs/tiny/submitted.yaml --out '"$W"'/runs --resume auto --expect-binary [0-9a-f]{64} "\$@"$' \
+  two_ranks.sbatch || fail "dry-run script has no srun line with the frozen config, --resume auto and the binary's hash"
+[[ -s runs/tiny/submitted.yaml ]] || fail "submit --dry-run froze no config in runs/tiny/submitted.yaml"
 ID_A=$(sbatch --parsable two_ranks.sbatch) || fail "sbatch refused the --dry-run script"
 echo "(a) job $ID_A: 2 ranks"
 
@@ -78,11 +81,44 @@ for i in 0 1 2 3; do
   grep -q "muon: {${EXPECT[i]%%,*}," "$c" && grep -q "^${EXPECT[i]#*,}$" "$c" && grep -q "steps: 20," "$c" \
     || fail "(b) task $i: config is not grid point '${EXPECT[i]}' with train.steps 20"
 done
+# provenance of an array task: its SLURM ids
+/usr/bin/python3 - runs/grid_001 "$ID_B" <<'PY' || fail "(b) grid_001 does not record its array job and task"
+import sys, h5py
+run, array = sys.argv[1:]
+with h5py.File(f"{run}/metrics.h5", "r") as f:
+    assert f.attrs["slurm_array_job_id"] == array and f.attrs["slurm_array_task_id"] == "1"
+    assert f["provenance/slurm_array_task_id"].asstr()[0] == "1"
+PY
 wait_job "$ID_S" 120 && check_run runs/byscript/tiny 40
 for i in 0 1 2 3; do wait_job "${ID_T}_$i" 120 && check_run "runs/byscript/grid_00$i" 20; done
 echo "(a) and (b) done after $((SECONDS - T0)) s"
 
-# (c) preemption: the same run twice, one preempted with USR1 once it has logged a few steps.
-echo "(c) preemption"
-preempt_and_compare 3000 90 --tasks-per-node 2 --overcommit --time 00:05:00
+# (c) preemption: the same run as a reference and three more, each preempted with USR1 once it
+# has logged a few steps. (d) frozen configs: before its preemption the YAML `edited` was
+# submitted from is edited (another lr and seed) and the one of `deleted` removed; their requeued
+# jobs train the frozen originals, bitwise the reference.
+echo "(c) preemption, (d) the submitted YAML edited or deleted before the requeue"
+on_running() {
+  case "$1" in
+    edited)
+      sed -i 's/muon: {lr: 0.02}/muon: {lr: 0.5}/; s/^seed: 1$/seed: 7/' edited.yaml
+      grep -q 'muon: {lr: 0.5}' edited.yaml && grep -q '^seed: 7$' edited.yaml \
+        || fail "(d) could not edit edited.yaml" ;;
+    deleted) rm deleted.yaml ;;
+  esac
+}
+preempt_runs 3000 240 "preempted edited deleted" --tasks-per-node 2 --overcommit --time 00:05:00
+grep -q 'muon: {lr: 0.02' runs/edited/submitted.yaml || fail "(d) the frozen config of 'edited' changed"
+# provenance of a preempted job: two starts of the same job, the second its first requeue
+/usr/bin/python3 - runs/preempted "${ID[preempted]}" <<'PY' || fail "(c) the provenance does not record the job and its requeue"
+import sys, h5py
+run, job = sys.argv[1:]
+with h5py.File(f"{run}/metrics.h5", "r") as f:
+    p = f["provenance"]
+    assert list(p["slurm_job_id"].asstr()[()]) == [job, job], p["slurm_job_id"][()]
+    assert list(p["ranks"][()]) == [2, 2] and p["step"][0] == 0 and p["step"][1] > 0
+    assert p["slurm_restart_count"].asstr()[1] == "1", p["slurm_restart_count"][()]
+    assert f.attrs["slurm_job_id"] == job and " train " in f.attrs["command_line"]
+PY
+grep -q "config change" "runs/slurm/edited-${ID[edited]}.out" && fail "(d) the requeued job saw a config change"
 cluster_finish

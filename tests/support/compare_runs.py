@@ -7,7 +7,9 @@ Usage: compare_runs.py RUNS_DIR STEPS REFERENCE RUN [RUN ...] [--metrics train/l
 
 compare_runs.py --every-array REFERENCE_RUN RUN [RUN ...] (run directories) compares every dataset
 of every checkpoints/*.h5 and of metrics.h5, except the wall-clock series /train/tokens_per_s and
-/train/elapsed_s; the same set of checkpoint files must exist (scripts/compare_refactor.sh)."""
+/train/elapsed_s and the /provenance table (who ran it, when, with which command: metadata that
+differs between any two runs); the same set of checkpoint files must exist
+(scripts/compare_refactor.sh)."""
 import argparse
 import glob
 import os
@@ -44,7 +46,8 @@ def load_every_array(run_dir):
         rel = os.path.relpath(path, run_dir)
         with h5py.File(path, "r") as f:
             f.visititems(lambda n, o: out.__setitem__(f"{rel}:{n}", o[()])
-                         if isinstance(o, h5py.Dataset) and f"{rel}:{n}" not in WALL_CLOCK else None)
+                         if isinstance(o, h5py.Dataset) and f"{rel}:{n}" not in WALL_CLOCK
+                         and not n.startswith("provenance/") else None)
     return out
 
 

@@ -59,6 +59,37 @@ def check_common_attrs(f, kind, config):
     assert yaml.safe_load(f.attrs["config"]) == config, "config attribute differs from config.yaml"
 
 
+PROVENANCE_STRINGS = ["started", "version", "git_revision", "build", "binary", "binary_sha256",
+                      "command_line", "hosts", "slurm_job_id", "slurm_array_job_id",
+                      "slurm_array_task_id", "slurm_restart_count"]
+PROVENANCE_INTS = ["step", "git_dirty", "ranks", "threads", "binary_change_allowed"]
+
+
+def check_provenance(f):
+    """Root attributes of the start that wrote the file and the /provenance table (one row per
+    start of the run; a fresh run has one, at step 0)."""
+    for a in ["build", "binary", "binary_sha256", "command_line", "hosts", "started"]:
+        assert isinstance(f.attrs.get(a), str) and f.attrs[a], f"root attribute '{a}'"
+    assert int(f.attrs["git_dirty"]) in (-1, 0, 1) and int(f.attrs["threads"]) >= 1
+    assert re.fullmatch(r"[0-9a-f]{64}", f.attrs["binary_sha256"])
+    assert ISO_UTC.match(f.attrs["started"])
+    p = f["provenance"]
+    for k in PROVENANCE_STRINGS:
+        assert p[k].dtype.kind == "O" and p[k].shape == (1,), k
+    for k in PROVENANCE_INTS:
+        assert p[k].dtype == np.int64 and p[k].shape == (1,), k
+    assert p["step"][0] == 0 and p["ranks"][0] == int(f.attrs["world_size"])
+    for k in ["git_revision", "binary_sha256", "command_line", "hosts", "build", "started"]:
+        assert p[k].asstr()[0] == f.attrs[k], k
+    assert "changes" not in p, "a fresh run has no config changes"
+
+
+def test_provenance(metrics, checkpoint):
+    check_provenance(metrics)
+    check_provenance(checkpoint)
+    assert metrics.attrs["binary_sha256"] == checkpoint.attrs["binary_sha256"]
+
+
 def check_units_description(f):
     missing = [name for name, d in datasets(f)
                if not isinstance(d.attrs.get("units"), str) or not isinstance(d.attrs.get("description"), str)
@@ -78,6 +109,8 @@ def test_metrics_units_and_description(metrics):
 
 def test_series_are_extendible_1d(metrics):
     for name, d in datasets(metrics):
+        if name.startswith("provenance/"):
+            continue  # a table of the run's starts, rewritten at each start (test_provenance)
         assert d.ndim == 1, name
         assert d.maxshape == (None,) and d.chunks is not None, f"{name} is not chunked/extendible"
         want = np.int64 if name.split("/")[-1] in ("step", "nonfinite_skipped") else np.float64
