@@ -17,7 +17,7 @@ say() { echo "[install_deps] $*"; }
 die() { echo "[install_deps] error: $*" >&2; exit 1; }
 
 PKGS=(build-essential cmake pkg-config git ca-certificates procps
-      openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libyaml-cpp-dev libopenblas-dev libdnnl-dev zlib1g-dev
+      openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libyaml-cpp-dev libopenblas-dev libdnnl-dev zlib1g-dev libssl-dev
       libgtest-dev libgmock-dev libbenchmark-dev
       python3 python3-h5py python3-numpy python3-matplotlib python3-pytest)
 for opt in "$@"; do

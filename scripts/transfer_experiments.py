@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """The µTransfer experiments of docs/mup.md, end to end, with µP as microsoft/mup defines it:
-(a) the MNIST MLP, widths 128..2048; (b) the byte-level GPT on SOTU, widths 128..1024, AdamW
+(a) the MNIST MLP, widths 128..2048, with a constant lr and with a cosine schedule to 0; (b) the
+byte-level GPT on SOTU, widths 128..1024, AdamW
 everywhere and Muon on the hidden matrices; (c) depth transfer on the GPT (CompleteP against
 unscaled branches). Every cell has 2 seeds (0, 1).
 
-  standard parametrization  its lr tuned on a factor-2 grid at every width (and, for the MLP, its
-                            init preset); a best lr on the grid's edge extends the grid past it
-                            until the best is inside (so SP is tuned, not clipped)
+  standard parametrization  its lr and init preset (torch or normal) tuned on a grid at every
+                            width (lr in factors of 2); a best lr on the grid's edge extends the
+                            grid past it until the best is inside (so SP is tuned, not clipped);
+                            with Muon, the AdamW lr and init of SP-AdamW's best at that width
   µP                        tuned at the base width 128 only (lr on a factor-2 grid, with the init
                             preset, the readout's zero init (MLP) and the attention multiplier
                             (GPT) as grid axes), then transferred by `mutrain transfer` (its rules,
                             nothing re-tuned)
 
-    /usr/bin/python3 scripts/transfer_experiments.py [--out runs/transfer] [--only mlp,gpt,depth]
+    /usr/bin/python3 scripts/transfer_experiments.py [--out runs/transfer]
+        [--only mlp,mlp_cosine,gpt,depth]
         [--mutrain build/mutrain]
 
 Sweeps land in OUT/sweeps/NAME and are skipped when OUT/sweeps/NAME/.done exists (a sweep cut
@@ -224,30 +227,35 @@ def lr_grid(center, n_below=2, n_above=2):
     return [center * 2.0 ** k for k in range(-n_below, n_above + 1)]
 
 
-def mlp(r, report):
+def mlp(r, report, cosine=False):
+    """(a) with the config's constant lr, or (cosine) the lr annealed to 0 by a cosine."""
     cfg = "configs/transfer_mlp.yaml"
+    tag = "mlp_cos" if cosine else "mlp"
+    sched = ["schedule.name=cosine", "schedule.min_lr_ratio=0"] if cosine else []
     widths = [128, 256, 512, 1024, 2048]
     sp_start = {128: lr_grid(0.001), 256: lr_grid(0.0005), 512: lr_grid(0.00025),
                 1024: lr_grid(0.00025), 2048: lr_grid(0.000125)}
-    sp = tune_sp(r, "mlp_sp", cfg, ["parametrization.type=sp"], "optimizer.adamw.lr", widths,
-                 sp_start, [("parametrization.init", ["torch", "normal"])])
+    sp = tune_sp(r, f"{tag}_sp", cfg, ["parametrization.type=sp"] + sched, "optimizer.adamw.lr",
+                 widths, sp_start, [("parametrization.init", ["torch", "normal"])])
     axes = [("optimizer.adamw.lr", lr_grid(0.001, 3, 3)),
             ("parametrization.readout_zero_init", ["false", "true"]),
             ("parametrization.init", ["normal", "torch"])]
-    dirs, b, res = tune_base(r, "mlp_mup_base", cfg, [], axes, "optimizer.adamw.lr")
-    mup = r.transfer("mlp_mup_transfer", dirs, widths)
-    report.append("## (a) MNIST MLP\n\nµP at the base width:\n\n" + table_base(res, axes) +
+    dirs, b, res = tune_base(r, f"{tag}_mup_base", cfg, sched, axes, "optimizer.adamw.lr")
+    mup = r.transfer(f"{tag}_mup_transfer", dirs, widths)
+    title = "MNIST MLP, cosine schedule to 0" if cosine else "MNIST MLP, constant lr"
+    report.append(f"## (a) {title}\n\nµP at the base width:\n\n" + table_base(res, axes) +
                   "\n\n" + table_compare(sp, mup, widths, "lr, init") + "\n")
-    plot(r, "mlp_sp", mup, "MLP")
+    plot(r, f"{tag}_sp", mup, title)
 
 
 def gpt(r, report):
     cfg = "configs/transfer_gpt.yaml"
     widths = [128, 256, 512, 1024]
     sp_sets = ["parametrization.type=sp", "parametrization.attn_scale=inv_sqrt_d"]
-    sp_start = {128: lr_grid(0.008), 256: lr_grid(0.004), 512: lr_grid(0.002),
-                1024: lr_grid(0.001)}
-    sp = tune_sp(r, "gpt_adamw_sp", cfg, sp_sets, "optimizer.adamw.lr", widths, sp_start)
+    sp_start = {128: lr_grid(0.008, 2, 1), 256: lr_grid(0.004, 2, 1), 512: lr_grid(0.002, 2, 1),
+                1024: lr_grid(0.001, 2, 1)}
+    sp = tune_sp(r, "gpt_adamw_sp", cfg, sp_sets, "optimizer.adamw.lr", widths, sp_start,
+                 [("parametrization.init", ["torch", "normal"])])
     axes = [("optimizer.adamw.lr", lr_grid(0.008, 2, 3)),
             ("parametrization.attn_mult", [1.0, 5.657]),
             ("parametrization.init", ["normal", "torch"])]
@@ -256,7 +264,8 @@ def gpt(r, report):
                              "optimizer.adamw.lr")
     mup = r.transfer("gpt_adamw_mup_transfer", dirs, widths)
     report.append("## (b) GPT, AdamW everywhere\n\nµP at the base width:\n\n" +
-                  table_base(res, axes) + "\n\n" + table_compare(sp, mup, widths, "lr") + "\n")
+                  table_base(res, axes) + "\n\n" + table_compare(sp, mup, widths, "lr, init") +
+                  "\n")
     plot(r, "gpt_adamw_sp", mup, "GPT AdamW")
     adamw_lr, _, init = b
     # Muon on the hidden matrices. SP: Keller Jordan's scale (adjust_lr original), AdamW (the rest)
@@ -265,7 +274,8 @@ def gpt(r, report):
     sp_muon = {}
     for w in widths:
         sets = sp_sets + muon + ["optimizer.muon.adjust_lr=original",
-                                 f"optimizer.adamw.lr={fmt(sp[w][0][0])}"]
+                                 f"optimizer.adamw.lr={fmt(sp[w][0][0])}",
+                                 f"parametrization.init={sp[w][0][1]}"]
         sp_muon.update(tune_sp(r, "gpt_muon_sp", cfg, sets, "optimizer.muon.lr", [w],
                                {w: lr_grid(0.02)}))
     axes = [("optimizer.muon.lr", lr_grid(0.02, 2, 2)), ("parametrization.attn_mult", [1.0, 5.657])]
@@ -302,7 +312,7 @@ def depth(r, report, adamw_lr, init):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="runs/transfer")
-    ap.add_argument("--only", default="mlp,gpt,depth")
+    ap.add_argument("--only", default="mlp,mlp_cosine,gpt,depth")
     ap.add_argument("--mutrain", default=os.path.join(SRC, "build", "mutrain"))
     a = ap.parse_args()
     os.chdir(SRC)
@@ -314,6 +324,8 @@ def main():
     parts = a.only.split(",")
     if "mlp" in parts:
         mlp(r, report)
+    if "mlp_cosine" in parts:
+        mlp(r, report, cosine=True)
     adamw_lr, init = 0.008, "normal"
     if "gpt" in parts:
         adamw_lr, init = gpt(r, report)

@@ -1,10 +1,12 @@
-// SHA-256 (FIPS 180-4): the hash of the mutrain executable recorded in every output file and
-// compared when a run resumes (docs/reproducibility.md).
+// SHA-256 (FIPS 180-4, computed by OpenSSL's libcrypto): the hash of the mutrain executable
+// recorded in every output file and compared when a run resumes (docs/reproducibility.md).
 #pragma once
-#include <array>
 #include <cstddef>
-#include <cstdint>
+#include <memory>
 #include <string>
+
+struct evp_md_ctx_st;
+typedef struct evp_md_ctx_st EVP_MD_CTX;  // OpenSSL's digest context (openssl/evp.h)
 
 namespace mt {
 
@@ -16,11 +18,10 @@ class Sha256 {
   std::string hex_digest();
 
  private:
-  void block(const uint8_t* p);
-  std::array<uint32_t, 8> m_h;
-  std::array<uint8_t, 64> m_buf{};
-  size_t m_fill = 0;
-  uint64_t m_bytes = 0;
+  struct Deleter {
+    void operator()(EVP_MD_CTX* ctx) const;
+  };
+  std::unique_ptr<EVP_MD_CTX, Deleter> m_ctx;
 };
 
 std::string sha256_hex(const std::string& data);
