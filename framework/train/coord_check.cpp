@@ -322,7 +322,8 @@ void write_coord_check(const CoordCheckResult& r, const std::string& path,
     for (int64_t l = 0; l < L; ++l) init_v.push_back(static_cast<float>(r.init_mean_abs[w][l]));
   h5::write_array(f.id(), "/mean_abs_init", {W, L}, init_v.data(), "1",
                   cat("mean |x| of each layer output on the fixed batch at init, before any "
-                      "step (", axis, ", layer)"));
+                      "step (",
+                      axis, ", layer)"));
   h5::write_array(
       f.id(), "/init_slope", {L}, init_slope_v.data(), "1",
       cat("least-squares slope of log(mean |x|) at init against log(", axis, ") (layer)"));
