@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/allocator.h"
 #include "core/log.h"
 #include "train/signals.h"
 
@@ -244,6 +245,9 @@ void RunLoop::write_summary(const RunSummary& summary) const {
   if (summary.baseline_bits) out << "unigram_entropy_bits: " << *summary.baseline_bits << "\n";
   if (const auto bpt = m_run.data->val_bytes_per_token())
     out << "val_bits_per_byte: " << summary.final_val.loss / std::log(2.0) / *bpt << "\n";
+  // host tensors of rank 0 (parameters, gradients, optimizer state, activations)
+  out << "tensor_memory_peak_gib: "
+      << static_cast<double>(HostAllocator::instance().peak_in_use_bytes()) / 1073741824.0 << "\n";
 }
 
 }  // namespace mt
