@@ -5,6 +5,7 @@ namespace mt {
 
 void register_models() {
   model_registry().add("gpt", build_gpt);
+  model_registry().add("llama", build_llama);
   model_registry().add("mlp", build_mlp);
 }
 

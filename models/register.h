@@ -7,6 +7,7 @@
 namespace mt {
 
 std::unique_ptr<Model> build_gpt(const Config& section, const ModelInputs& inputs);
+std::unique_ptr<Model> build_llama(const Config& section, const ModelInputs& inputs);
 std::unique_ptr<Model> build_mlp(const Config& section, const ModelInputs& inputs);
 
 void register_models();

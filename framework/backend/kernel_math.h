@@ -143,6 +143,30 @@ MT_HOST_DEVICE inline float gelu_grad(float v) {
   return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
 }
 
+// silu(x) = x sigmoid(x) (SwiGLU's gate: y = silu(a) b).
+MT_HOST_DEVICE inline float sigmoid(float x) {
+  return 1.0f / (1.0f + exp_f(-x));
+}
+MT_HOST_DEVICE inline float silu(float x) {
+  return x * sigmoid(x);
+}
+// d silu / dx = sigmoid(x) (1 + x (1 - sigmoid(x))).
+MT_HOST_DEVICE inline float silu_grad(float x) {
+  const float s = sigmoid(x);
+  return s * (1.0f + x * (1.0f - s));
+}
+
+// ---- rotary position embedding -----------------------------------------------------------------
+
+// One rotated pair (x1, x2) = (x_j, x_{j + Dh/2}) of a head: by +angle (y1 = x1 c - x2 s,
+// y2 = x2 c + x1 s), or by -angle for the backward (the rotation's transpose).
+MT_HOST_DEVICE inline void rope_pair(float x1, float x2, float c, float s, bool inverse, float& y1,
+                                     float& y2) {
+  if (inverse) s = -s;
+  y1 = x1 * c - x2 * s;
+  y2 = x2 * c + x1 * s;
+}
+
 MT_HOST_DEVICE inline float relu(float x) {
   return x > 0.0f ? x : 0.0f;
 }

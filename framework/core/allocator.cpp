@@ -2,6 +2,7 @@
 // data loading may use a thread).
 #include "core/allocator.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -21,7 +22,8 @@ struct Cache {
   std::mutex mutex;
   std::unordered_map<size_t, std::vector<void*>> free_lists;
   size_t cached = 0;
-  size_t from_system = 0;  // bytes held from malloc (in use + cached)
+  size_t from_system = 0;              // bytes held from malloc (in use + cached)
+  size_t in_use = 0, peak_in_use = 0;  // bytes of live tensors, and their high-water mark
   ~Cache() {
     for (auto& [bytes, list] : free_lists)
       for (void* p : list) std::free(p);
@@ -73,6 +75,8 @@ void* HostAllocator::allocate(size_t bytes) {
   {
     std::lock_guard<std::mutex> lock(c.mutex);
     auto it = c.free_lists.find(bytes);
+    c.in_use += bytes;
+    c.peak_in_use = std::max(c.peak_in_use, c.in_use);
     if (it != c.free_lists.end() && !it->second.empty()) {
       void* p = it->second.back();
       it->second.pop_back();
@@ -86,17 +90,20 @@ void* HostAllocator::allocate(size_t bytes) {
       c.from_system -= c.cached;
       c.cached = 0;
     }
-    if (c.from_system + bytes > memory_limit())
+    if (c.from_system + bytes > memory_limit()) {
+      c.in_use -= bytes;
       input_error("memory", "the run needs more than the ", gib(memory_limit()),
                   " of memory this process may use (", gib(c.from_system), " held, ", gib(bytes),
                   " more asked): reduce model.width, model.depth, model.context or "
                   "train.batch_size (limit: MT_MEMORY_LIMIT_GB)");
+    }
     c.from_system += bytes;
   }
   void* p = std::aligned_alloc(64, bytes);
   if (!p) {
     std::lock_guard<std::mutex> lock(c.mutex);
     c.from_system -= bytes;
+    c.in_use -= bytes;
     input_error("memory", "cannot allocate ", gib(bytes),
                 ": reduce model.width, model.depth, model.context or train.batch_size");
   }
@@ -110,6 +117,7 @@ void HostAllocator::release(void* ptr, size_t bytes) {
   std::lock_guard<std::mutex> lock(c.mutex);
   c.free_lists[bytes].push_back(ptr);
   c.cached += bytes;
+  c.in_use -= bytes;
 }
 
 void HostAllocator::empty_cache() {
@@ -120,6 +128,12 @@ void HostAllocator::empty_cache() {
   c.free_lists.clear();
   c.from_system -= c.cached;
   c.cached = 0;
+}
+
+size_t HostAllocator::peak_in_use_bytes() const {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  return c.peak_in_use;
 }
 
 size_t HostAllocator::cached_bytes() const {

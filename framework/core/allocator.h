@@ -17,6 +17,9 @@ class HostAllocator {
   void release(void* ptr, size_t bytes);
   void empty_cache();
   size_t cached_bytes() const;
+  // The most bytes of host tensors alive at once in this process so far (the caching allocator's
+  // free lists not counted): summary.yaml's tensor_memory_peak_gib.
+  size_t peak_in_use_bytes() const;
 
  private:
   HostAllocator() = default;

@@ -27,6 +27,7 @@ class TextDataset : public Dataset {
   Batch val_batch(int64_t index, int64_t batch, int64_t seq, int64_t r0, int64_t r1) const override;
   int64_t val_batches(int64_t batch, int64_t seq) const override;
   std::optional<double> baseline_bits() const override { return m_val_entropy; }
+  std::optional<double> val_bytes_per_token() const override { return 1.0; }
 
   const std::string& train_text() const { return m_train; }
   const std::string& val_text() const { return m_val; }

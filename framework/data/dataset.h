@@ -48,6 +48,9 @@ class Dataset {
   virtual int64_t val_batches(int64_t batch, int64_t seq) const = 0;
   // Entropy (bits per token) of the validation split's unigram distribution, when meaningful.
   virtual std::optional<double> baseline_bits() const { return std::nullopt; }
+  // Bytes of text per token of the validation split, when known (1 for byte-level text): a loss
+  // in bits per token divided by it is bits per byte, comparable across tokenizers.
+  virtual std::optional<double> val_bytes_per_token() const { return std::nullopt; }
 };
 
 // Factories read the "data" section.

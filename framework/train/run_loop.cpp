@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/allocator.h"
 #include "core/log.h"
 #include "train/signals.h"
 
@@ -219,6 +220,8 @@ void RunLoop::finish(RunSummary& summary) {
     const bool bits = m_run.data->info().vocab_size > 0;
     std::string extra = bits ? cat(" = ", ev.loss / std::log(2.0), " bits per token")
                              : cat(", accuracy ", 100.0 * ev.accuracy, " %");
+    if (const auto bpt = m_run.data->val_bytes_per_token(); bits && bpt && *bpt != 1.0)
+      extra += cat(" = ", ev.loss / std::log(2.0) / *bpt, " bits per byte");
     if (summary.baseline_bits) extra += cat(" (unigram entropy ", *summary.baseline_bits, ")");
     log::info("[train] final validation over ", ev.count, " predictions: loss ", ev.loss, extra);
     save(summary.steps_done);
@@ -264,6 +267,11 @@ void RunLoop::write_summary(const RunSummary& summary) const {
         << (i < static_cast<int>(summary.phase_ms.size()) ? summary.phase_ms[i] : 0.0);
   out << "}\n";
   if (summary.baseline_bits) out << "unigram_entropy_bits: " << *summary.baseline_bits << "\n";
+  if (const auto bpt = m_run.data->val_bytes_per_token())
+    out << "val_bits_per_byte: " << summary.final_val.loss / std::log(2.0) / *bpt << "\n";
+  // host tensors of rank 0 (parameters, gradients, optimizer state, activations)
+  out << "tensor_memory_peak_gib: "
+      << static_cast<double>(HostAllocator::instance().peak_in_use_bytes()) / 1073741824.0 << "\n";
   out << provenance_yaml(m_run.provenance) << "\n";
 }
 

@@ -146,7 +146,7 @@ double StepRunner::forward_backward(int64_t step, int64_t& count) {
       ParameterUseLog::Scope watch(i == last && overlapping() ? &overlap : nullptr);
       overlap.set_graph(&g);
       logits = m_run.model->forward(g, batches[i]);
-      loss = cross_entropy(g, logits, batches[i].labels);
+      loss = cross_entropy(g, logits, batches[i].labels, /*grad_in_place=*/true);
     }
     const std::function<void(size_t)> progress =
         i == last && overlapping() ? [&overlap](size_t entry) { overlap.backward_reached(entry); }

@@ -639,6 +639,77 @@ TEST(BackendParity, ActivationsMatchTheSharedElementMath) {
   }
 }
 
+// SwiGLU's product silu(a) b and its gradients, against the formulas in double.
+TEST(BackendParity, SwiGluForwardAndBackward) {
+  OmpThreads threads(3);
+  Backend& be = cpu_be();
+  for (int64_t n : kSizes) {
+    const std::vector<float> a = random_vec(n, 121, 3.0f), b = random_vec(n, 122),
+                             dy = random_vec(n, 123);
+    std::vector<float> y(a.size());
+    be.swiglu_forward(a.data(), b.data(), y.data(), n);
+    std::vector<double> want(a.size()), da_want(a.size()), db_want(a.size());
+    for (int64_t i = 0; i < n; ++i) {
+      const double sg = 1.0 / (1.0 + std::exp(-static_cast<double>(a[i])));
+      want[i] = a[i] * sg * b[i];
+      da_want[i] = dy[i] * b[i] * sg * (1.0 + a[i] * (1.0 - sg));
+      db_want[i] = dy[i] * a[i] * sg;
+    }
+    EXPECT_LT(rel_err(y, want), kElem) << n;
+    for (bool acc : {false, true}) {
+      std::vector<float> da = dy, db = b;
+      be.swiglu_backward(a.data(), b.data(), dy.data(), da.data(), acc, db.data(), acc, n);
+      std::vector<double> wa = da_want, wb = db_want;
+      for (int64_t i = 0; i < n; ++i) {
+        wa[i] += acc ? dy[i] : 0.0;
+        wb[i] += acc ? b[i] : 0.0;
+      }
+      EXPECT_LT(rel_err(da, wa), kF32) << n << " acc " << acc;
+      EXPECT_LT(rel_err(db, wb), kF32) << n << " acc " << acc;
+      std::vector<float> only = dy;  // db not wanted
+      be.swiglu_backward(a.data(), b.data(), dy.data(), only.data(), false, nullptr, false, n);
+      EXPECT_LT(rel_err(only, da_want), kF32) << n;
+    }
+  }
+}
+
+// Rotary embedding: each head's pairs (j, j + Dh/2) rotated by t theta^(-2j/Dh) (t = row % T),
+// against the rotation written out in double; the inverse undoes it.
+TEST(BackendParity, RopeRotatesEveryHeadsPairs) {
+  OmpThreads threads(3);
+  Backend& be = cpu_be();
+  const int64_t B = 3, T = 7, H = 4, Dh = 10, half = Dh / 2, N = B * T;
+  std::vector<float> cos(T * half), sin(T * half);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t j = 0; j < half; ++j) {
+      const double angle = static_cast<double>(t) * std::pow(500.0, -2.0 * j / Dh);
+      cos[t * half + j] = static_cast<float>(std::cos(angle));
+      sin[t * half + j] = static_cast<float>(std::sin(angle));
+    }
+  const std::vector<float> x = random_vec(N * H * Dh, 131), y0 = random_vec(N * H * Dh, 132);
+  std::vector<double> want(x.size());
+  for (int64_t r = 0; r < N; ++r)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t j = 0; j < half; ++j) {
+        const int64_t i = (r * H + h) * Dh + j;
+        const double c = cos[(r % T) * half + j], s = sin[(r % T) * half + j];
+        want[i] = x[i] * c - x[i + half] * s;
+        want[i + half] = x[i + half] * c + x[i] * s;
+      }
+  for (bool acc : {false, true}) {
+    std::vector<float> y = y0;
+    be.rope(x.data(), cos.data(), sin.data(), y.data(), acc, false, N, T, H, Dh);
+    std::vector<double> w = want;
+    for (size_t i = 0; i < w.size(); ++i) w[i] += acc ? y0[i] : 0.0;
+    EXPECT_LT(rel_err(y, w), kElem) << "acc " << acc;
+  }
+  std::vector<float> y(x.size()), back(x.size());
+  be.rope(x.data(), cos.data(), sin.data(), y.data(), false, false, N, T, H, Dh);
+  be.rope(y.data(), cos.data(), sin.data(), back.data(), false, true, N, T, H, Dh);
+  EXPECT_LT(rel_err(back, to_double(x)), kElem) << "the inverse rotation undoes it";
+  for (int64_t i = 0; i < H * Dh; ++i) ASSERT_EQ(y[i], x[i]) << "position 0 is not rotated";
+}
+
 TEST(BackendParity, BiasRowsAndColumnSums) {
   OmpThreads threads(3);
   Backend& be = cpu_be();

@@ -144,6 +144,27 @@ TEST_F(CudaParity, ElementwiseActivationsAndReductions) {
           [&](float* o) { gpu().relu_backward(dx.data(), ddy.data(), o, n, acc); });
     }
     check(
+        "swiglu", [&](float* o) { cpu().swiglu_forward(x.data(), dy.data(), o, n); },
+        [&](float* o) { gpu().swiglu_forward(dx.data(), ddy.data(), o, n); });
+    for (bool acc : {false, true}) {
+      check(
+          "swiglu_backward da",
+          [&](float* o) {
+            cpu().swiglu_backward(x.data(), y0.data(), dy.data(), o, acc, nullptr, false, n);
+          },
+          [&](float* o) {
+            gpu().swiglu_backward(dx.data(), dy0.data(), ddy.data(), o, acc, nullptr, false, n);
+          });
+      check(
+          "swiglu_backward db",
+          [&](float* o) {
+            cpu().swiglu_backward(x.data(), dy.data(), y0.data(), nullptr, false, o, acc, n);
+          },
+          [&](float* o) {
+            gpu().swiglu_backward(dx.data(), ddy.data(), dy0.data(), nullptr, false, o, acc, n);
+          });
+    }
+    check(
         "gelu", [&](float* o) { cpu().gelu_forward(x.data(), o, n); },
         [&](float* o) { gpu().gelu_forward(dx.data(), o, n); });
     check(
@@ -168,6 +189,22 @@ TEST_F(CudaParity, ElementwiseActivationsAndReductions) {
     cpu().cast(h16.data(), DType::bf16, back.data(), DType::f32, n);
     EXPECT_EQ(host(dback), back) << "bf16 round trip n " << n;
   }
+}
+
+TEST_F(CudaParity, RopeForwardAndInverse) {
+  const int64_t B = 2, T = 9, H = 3, Dh = 16, half = Dh / 2, N = B * T;
+  const auto cos = random_vec(T * half, 40), sin = random_vec(T * half, 41);
+  const auto x = random_vec(N * H * Dh, 42), y0 = random_vec(N * H * Dh, 43);
+  Tensor dcos = dev(cos), dsin = dev(sin), dx = dev(x);
+  for (bool inverse : {false, true})
+    for (bool acc : {false, true}) {
+      auto want = y0;
+      cpu().rope(x.data(), cos.data(), sin.data(), want.data(), acc, inverse, N, T, H, Dh);
+      Tensor got = dev(y0);
+      gpu().rope(dx.data(), dcos.data(), dsin.data(), got.data(), acc, inverse, N, T, H, Dh);
+      EXPECT_LT(rel_err(host(got), to_double(want)), kElem)
+          << "inverse " << inverse << " acc " << acc;
+    }
 }
 
 TEST_F(CudaParity, BiasRowsAndColumnSums) {

@@ -3,8 +3,11 @@
 // ran Newton-Schulz only on the matrices it owns and kept optimizer state only for them; the
 // collective payload per step is one all-reduce's worth of gradients.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 
 #include "mpi_world.h"
@@ -261,6 +264,54 @@ TEST(MpiEquivalence, SkippedStepIsUndoneAfterUpdatesOnArrival) {
   EXPECT_EQ(arriving.nonfinite_skipped(), skipped);
   EXPECT_EQ(arriving.updates_on_arrival() > 0, world().size() > 1);
   EXPECT_EQ(differing_values(waiting, arriving), 0);
+}
+
+// Token shards and the llama model (docs/data.md): P ranks equal 1 rank within fp32 rounding. Each
+// rank writes the same two llm.c shards into its own folder (the windows are a pure function of
+// the seed, so the copies give every rank the same data).
+std::string token_shards() {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() /
+       ("mt_mpi_tokens_" + std::to_string(::getpid()) + "_" + std::to_string(world().rank())))
+          .string();
+  std::filesystem::create_directories(dir);
+  for (const char* split : {"train", "val"}) {
+    std::vector<int32_t> header(256, 0);
+    const int32_t n = split[0] == 't' ? 6000 : 900;
+    header[0] = 20240520;
+    header[1] = 1;
+    header[2] = n;
+    std::ofstream out(dir + "/s_" + split + "_000000.bin", std::ios::binary);
+    out.write(reinterpret_cast<const char*>(header.data()), 1024);
+    for (int32_t i = 0; i < n; ++i) {
+      const auto t = static_cast<uint16_t>((i * 37 + i / 7) % 300);
+      out.write(reinterpret_cast<const char*>(&t), 2);
+    }
+  }
+  return dir;
+}
+
+TEST(MpiEquivalence, LlamaOnTokenShardsMatchesOneRank) {
+  const std::string dir = token_shards();
+  const std::string yaml =
+      "model: {name: llama, width: 64, depth: 2, heads: 4, context: 32, qk_norm: true}\n"
+      "data: {name: tokens, train: '" +
+      dir + "/s_train_*.bin', val: '" + dir +
+      "/s_val_*.bin', vocab_size: 300}\n"
+      "optimizer: {muon: {lr: 0.02}, adamw: {lr: 3.0e-3}}\n"
+      "train: {steps: 6, batch_size: 8, threads: 1}\n";
+  static SingleProcess single;
+  Trainer one(Config::parse(yaml), single);
+  Trainer sharded(Config::parse(yaml), world());
+  for (int s = 0; s < 6; ++s) {
+    one.step(s);
+    sharded.step(s);
+  }
+  const double worst = worst_difference(sharded, one, "llama on token shards");
+  if (world().rank() == 0)
+    std::printf("[equivalence] llama on token shards P=%d: max relative difference %.2e\n",
+                world().size(), worst);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(MpiEquivalence, ShardGroupSizeNotDividingTheRanksIsAConfigError) {

@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "data/data_mnist.h"
 #include "data/data_text.h"
+#include "data/data_tokens.h"
 #include "dist/communicator.h"
 #include "io/config.h"
 #include "train/trainer.h"
@@ -423,6 +424,58 @@ std::string run_text(const uint8_t* data, size_t size) {
   });
 }
 
+// ---- tokens ---------------------------------------------------------------------------------
+
+// A valid llm.c shard (version 1) of n tokens below `vocab`.
+std::string llmc_shard(int32_t n, int32_t vocab) {
+  std::string s(1024, '\0');
+  const int32_t header[3] = {20240520, 1, n};
+  std::memcpy(s.data(), header, sizeof header);
+  for (int32_t i = 0; i < n; ++i) {
+    const auto t = static_cast<uint16_t>((i * 7 + 3) % vocab);
+    s.append(reinterpret_cast<const char*>(&t), 2);
+  }
+  return s;
+}
+
+std::string run_tokens(const uint8_t* data, size_t size) {
+  Workspace& w = ws();
+  Bytes in(data, size);
+  const uint8_t head = in.u8();
+  const auto format = static_cast<TokenShard::Format>(head % 3);
+  const bool as_val = (head >> 2) & 1;  // the input is the validation shard (else training)
+  const int64_t seq = 1 + in.u8() % 48;
+  const int64_t vocab = 2 + in.u16();
+  const fs::path dir = fs::path(w.dir) / "tokens_case";
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir);
+  write_file(dir / "in.bin", in.rest());
+  write_file(dir / "ok.bin", llmc_shard(300, 50));
+  const std::string train = (dir / (as_val ? "ok.bin" : "in.bin")).string();
+  const std::string val = (dir / (as_val ? "in.bin" : "ok.bin")).string();
+  return contract("tokens", [&] {
+    TokenDataset d(train, val, std::max<int64_t>(vocab, 50), 64, format);
+    const DataInfo info = d.info();
+    if (info.vocab_size < d.vocab_size() || info.vocab_size % 64 != 0)
+      finding("padded vocabulary ", info.vocab_size, " for ", d.vocab_size());
+    const Batch b = d.train_batch(7, 3, 4, seq, 0, 4);
+    if (b.rows != 4 || b.tokens.size() != static_cast<size_t>(4 * seq) ||
+        b.labels.size() != b.tokens.size())
+      finding("training batch of ", b.rows, " rows, ", b.tokens.size(), " tokens");
+    for (size_t i = 0; i < b.tokens.size(); ++i) {
+      if (b.tokens[i] < 0 || b.tokens[i] >= d.vocab_size() || b.labels[i] < 0 ||
+          b.labels[i] >= d.vocab_size())
+        finding("token ", b.tokens[i], " label ", b.labels[i], " of vocabulary ", d.vocab_size());
+      if ((i + 1) % static_cast<size_t>(seq) != 0 && b.labels[i] != b.tokens[i + 1])
+        finding("labels are not the next tokens");
+    }
+    const int64_t nb = d.val_batches(2, seq);
+    const Batch v = d.val_batch(nb - 1, 2, seq, 0, 2);
+    if (nb < 1 || v.rows < 1 || v.rows > 2) finding("last validation batch of ", v.rows, " rows");
+  });
+}
+
 // ---- checkpoint -----------------------------------------------------------------------------
 
 // FNV-1a over everything a checkpoint load may change: values, optimizer state, step counters.
@@ -662,8 +715,11 @@ std::string run_checkpoint(const uint8_t* data, size_t size) {
 }  // namespace
 
 const std::vector<Target>& targets() {
-  static const std::vector<Target> all = {
-      {"config", run_config}, {"idx", run_idx}, {"text", run_text}, {"checkpoint", run_checkpoint}};
+  static const std::vector<Target> all = {{"config", run_config},
+                                          {"idx", run_idx},
+                                          {"text", run_text},
+                                          {"tokens", run_tokens},
+                                          {"checkpoint", run_checkpoint}};
   return all;
 }
 

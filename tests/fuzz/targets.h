@@ -27,6 +27,9 @@ struct Target {
 //      others valid; the dataset is loaded and batched.
 // text: a directory of text files (byte 0: validation fraction, byte 1: context; the rest split
 //       into files at "\n\x1e"), loaded as a TextDataset and batched.
+// tokens: byte 0: shard format and whether the input is the training or the validation shard
+//         (the other is valid), byte 1: context, bytes 2-3: vocabulary size; the rest is the
+//         shard, loaded as a TokenDataset and batched.
 // checkpoint: a recipe of structural edits (delete, reshape, retype, overwrite with NaN, rename,
 //             truncate...) applied to a valid checkpoint through the HDF5 API, then loaded.
 const std::vector<Target>& targets();

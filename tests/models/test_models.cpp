@@ -157,6 +157,50 @@ TEST(Models, GptIsCausal) {
   }
 }
 
+TEST(Models, LlamaGradientsMatchFiniteDifferences) {
+  for (const char* qk : {"false", "true"}) {
+    Built b = build("llama",
+                    std::string("{width: 8, depth: 2, heads: 2, context: 5, mlp_hidden: 12, "
+                                "rope_theta: 50, qk_norm: ") +
+                        qk + "}",
+                    token_info(11));
+    check_model_gradients(b, token_batch(2, 5, 11, 3), 12, 2e-2);
+  }
+}
+
+TEST(Models, LlamaRolesShapesAndCausality) {
+  Built b =
+      build("llama", "{width: 8, depth: 2, heads: 2, context: 6, qk_norm: true}", token_info(11));
+  const ParameterSet& ps = *b.params;
+  EXPECT_EQ(ps.find("wte.weight")->role(), Role::input);
+  EXPECT_EQ(ps.find("wpe.weight"), nullptr) << "rotary embeddings: no position table";
+  EXPECT_EQ(ps.find("head.weight")->role(), Role::output);
+  EXPECT_EQ(ps.find("head.weight")->shape(), (Shape{11, 8}));
+  for (const char* m : {"attn.q", "attn.k", "attn.v", "attn.o", "mlp.gate", "mlp.up", "mlp.down"})
+    EXPECT_EQ(ps.find(std::string("blocks.1.") + m + ".weight")->role(), Role::hidden) << m;
+  // LLaMA's hidden size: 8 x 8 / 3 rounded up to a multiple of 64
+  EXPECT_EQ(ps.find("blocks.0.mlp.gate.weight")->shape(), (Shape{64, 8}));
+  EXPECT_EQ(ps.find("blocks.0.mlp.down.weight")->shape(), (Shape{8, 64}));
+  EXPECT_EQ(ps.find("blocks.0.attn.q_norm.weight")->shape(), (Shape{4}));  // the head size
+  EXPECT_EQ(ps.find("blocks.0.attn.q_norm.weight")->role(), Role::vector);
+  // No biases: wte, 2 x (2 norms + 2 QK-norm gains + 7 matrices), ln_f, head.
+  EXPECT_EQ(ps.params().size(), 1u + 2u * 11u + 2u);
+  Batch batch = token_batch(1, 6, 11, 9);
+  Graph g1(false);
+  std::vector<float> a = b.model->forward(g1, batch).to_vector();
+  batch.tokens[4] = (batch.tokens[4] + 1) % 11;
+  Graph g2(false);
+  std::vector<float> c = b.model->forward(g2, batch).to_vector();
+  for (int64_t t = 0; t < 6; ++t) {
+    double diff = 0.0;
+    for (int64_t j = 0; j < 11; ++j) diff += std::abs(a[t * 11 + j] - c[t * 11 + j]);
+    if (t < 4)
+      EXPECT_EQ(diff, 0.0) << "position " << t << " sees the future";
+    else
+      EXPECT_GT(diff, 0.0) << "position " << t;
+  }
+}
+
 TEST(Models, BadShapesAreInputErrors) {
   register_builtins();
   const ModelInputs in{token_info(11)};
@@ -172,6 +216,8 @@ TEST(Models, BadShapesAreInputErrors) {
   features.num_classes = 3;
   EXPECT_THROW(model_registry().get("gpt")(Config::parse("{}"), ModelInputs{features}), Error);
   EXPECT_THROW(model_registry().get("mlp")(Config::parse("{}"), ModelInputs{token_info(5)}), Error);
+  EXPECT_THROW(model_registry().get("llama")(Config::parse("{width: 12, heads: 4}"), in), Error);
+  EXPECT_THROW(model_registry().get("llama")(Config::parse("{}"), ModelInputs{features}), Error);
 }
 
 }  // namespace

@@ -41,6 +41,12 @@ Config gpt(const std::string& pz, const std::string& hidden_opt) {
                       "text, path: " + kData + "/sotu", pz, hidden_opt, 8);
 }
 
+// The llama on the same bytes (vocabulary 256): rotary attention with QK-norm, SwiGLU.
+Config llama(const std::string& pz, const std::string& hidden_opt) {
+  return coord_config("{name: llama, width: 64, depth: 2, heads: 4, context: 32, qk_norm: true}",
+                      "text, path: " + kData + "/sotu", pz, hidden_opt, 8);
+}
+
 Config mlp(const std::string& pz, const std::string& hidden_opt) {
   return coord_config("{name: mlp, width: 64, depth: 3}", "mnist, path: " + kData + "/mnist", pz,
                       hidden_opt, 64);
@@ -61,6 +67,14 @@ TEST(CoordCheck, GptUnderMupIsFlatWithAdamWAndMuon) {
   std::string worst;
   EXPECT_LT(run(gpt(kMup, "adamw"), 3, &worst), 0.1) << worst;
   EXPECT_LT(run(gpt(kMup, "muon"), 3, &worst), 0.1) << worst;
+}
+
+TEST(CoordCheck, LlamaUnderMupIsFlatAndUnderSpGrows) {
+  if (!have("sotu")) GTEST_SKIP() << "SOTU text not installed (bash scripts/install_data.sh)";
+  std::string worst;
+  EXPECT_LT(run(llama(kMup, "adamw"), 3, &worst), 0.1) << worst;
+  EXPECT_LT(run(llama(kMup, "muon"), 3, &worst), 0.1) << worst;
+  EXPECT_GT(run(llama("{type: sp}", "adamw"), 3, &worst, 1), 0.3) << worst;
 }
 
 TEST(CoordCheck, GptUnderSpWithAdamWGrows) {

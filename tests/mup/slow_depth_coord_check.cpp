@@ -31,9 +31,10 @@ const std::vector<int64_t> kDepths = {2, 4, 8, 16};
 const std::set<std::string> kRows = {"blocks.last", "blocks.*.attn", "blocks.*.mlp", "ln_f",
                                      "head"};
 
-Config gpt(double alpha, const std::string& hidden_opt) {
+Config gpt(double alpha, const std::string& hidden_opt, const std::string& model = "gpt") {
   return Config::parse(
-      "model: {name: gpt, width: 64, depth: 2, heads: 4, context: 32}\n"
+      "model: {name: " + model +
+      ", width: 64, depth: 2, heads: 4, context: 32}\n"
       "data: {name: text, path: " +
       kData +
       "/sotu}\n"
@@ -53,11 +54,12 @@ struct Slopes {
 
 // Step 1 is left out: with the zero-initialised readout only the readout has moved, so every
 // other change is 0 and the readout's change is its value (an init-time quantity).
-Slopes run(double alpha, const std::string& hidden_opt, int64_t seeds) {
+Slopes run(double alpha, const std::string& hidden_opt, int64_t seeds,
+           const std::string& model = "gpt") {
   register_builtins();
   SingleProcess comm;
   const CoordCheckResult r =
-      run_coord_check(gpt(alpha, hidden_opt), CoordAxis::depth, kDepths, 5, comm, seeds);
+      run_coord_check(gpt(alpha, hidden_opt, model), CoordAxis::depth, kDepths, 5, comm, seeds);
   Slopes out;
   for (int64_t s = 1; s < r.steps; ++s)
     for (size_t l = 0; l < r.layers.size(); ++l) {
@@ -73,9 +75,9 @@ Slopes run(double alpha, const std::string& hidden_opt, int64_t seeds) {
       }
     }
   std::printf(
-      "depth_alpha %.1f, %s: max |slope| of the change since init %.3f (%s); of mean |x| "
+      "%s, depth_alpha %.1f, %s: max |slope| of the change since init %.3f (%s); of mean |x| "
       "%.3f (%s)\n",
-      alpha, hidden_opt.c_str(), out.delta, out.worst_delta.c_str(), out.value,
+      model.c_str(), alpha, hidden_opt.c_str(), out.delta, out.worst_delta.c_str(), out.value,
       out.worst_value.c_str());
   return out;
 }
@@ -96,6 +98,19 @@ TEST(DepthCoordCheck, GptWithoutDepthMupGrowsWithDepth) {
     const Slopes s = run(0.0, opt, 2);
     EXPECT_GT(s.delta, 0.5) << opt << ": " << s.worst_delta;
   }
+}
+
+// The llama (rotary attention, SwiGLU, its blocks residual branches; docs/science.md 5.4): the
+// same rows flat under CompleteP and growing without depth µP.
+TEST(DepthCoordCheck, LlamaUnderCompletePIsFlatAndGrowsWithout) {
+  if (!std::filesystem::exists(kData + "/sotu"))
+    GTEST_SKIP() << "SOTU text not installed (bash scripts/install_data.sh)";
+  for (const char* opt : {"adamw", "muon"}) {
+    const Slopes flat = run(1.0, opt, 4, "llama");
+    EXPECT_LT(flat.delta, 0.1) << opt << ": " << flat.worst_delta;
+  }
+  const Slopes grows = run(0.0, "adamw", 2, "llama");
+  EXPECT_GT(grows.delta, 0.5) << grows.worst_delta;
 }
 
 TEST(DepthCoordCheck, BlockPattern) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <cmath>
+
 #include "core/error.h"
 #include "nn/ops.h"
 #include "tests/nn/gradcheck.h"
@@ -48,6 +50,49 @@ TEST(OpsGrad, RmsNorm) {
   Tensor x = randn_grad({4, 8}, "x"), gain = randn_grad({8}, "gain");
   expect_gradcheck([&](Graph& g) { return rmsnorm(g, x, gain, 1e-6f); },
                    {{"x", x}, {"gain", gain}});
+}
+
+// QK-norm: a gain of the head size normalises every head of a row on its own.
+TEST(OpsGrad, RmsNormOverGroups) {
+  Tensor x = randn_grad({3, 12}, "x"), gain = randn_grad({4}, "gain");
+  expect_gradcheck([&](Graph& g) { return rmsnorm(g, x, gain, 1e-6f); },
+                   {{"x", x}, {"gain", gain}});
+  Graph g(false);
+  const std::vector<float> y = rmsnorm(g, x, gain, 1e-6f).to_vector();
+  for (int64_t grp = 0; grp < 9; ++grp) {  // each group of 4: x / rms(x) * gain
+    double ss = 0.0;
+    for (int64_t j = 0; j < 4; ++j) ss += std::pow(x.data()[grp * 4 + j], 2);
+    const double r = 1.0 / std::sqrt(ss / 4 + 1e-6);
+    for (int64_t j = 0; j < 4; ++j)
+      EXPECT_NEAR(y[grp * 4 + j], x.data()[grp * 4 + j] * r * gain.data()[j], 1e-5);
+  }
+  Tensor bad = randn_grad({5}, "bad");
+  EXPECT_THROW(rmsnorm(g, x, bad, 1e-6f), Error);
+}
+
+TEST(OpsGrad, SwiGlu) {
+  Tensor a = randn_grad({5, 6}, "a", 2.0f), b = randn_grad({5, 6}, "b");
+  expect_gradcheck([&](Graph& g) { return swiglu(g, a, b); }, {{"a", a}, {"b", b}});
+}
+
+TEST(OpsGrad, RopeRotatesPositionsAndBackpropagates) {
+  const int64_t B = 2, T = 5, H = 3, Dh = 6;
+  Tensor x = randn_grad({B * T, H * Dh}, "x");
+  expect_gradcheck([&](Graph& g) { return rope(g, x, T, H, 100.0f); }, {{"x", x}});
+  // A rotation: norms of every pair kept, position 0 untouched, position t by t theta^(-2j/Dh).
+  Graph g(false);
+  const std::vector<float> y = rope(g, x, T, H, 100.0f).to_vector();
+  for (int64_t r = 0; r < B * T; ++r)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t j = 0; j < Dh / 2; ++j) {
+        const int64_t i = r * H * Dh + h * Dh + j, k = i + Dh / 2;
+        const double x1 = x.data()[i], x2 = x.data()[k];
+        const double angle = static_cast<double>(r % T) * std::pow(100.0, -2.0 * j / Dh);
+        EXPECT_NEAR(y[i], x1 * std::cos(angle) - x2 * std::sin(angle), 1e-5);
+        EXPECT_NEAR(y[k], x2 * std::cos(angle) + x1 * std::sin(angle), 1e-5);
+      }
+  Tensor odd = randn_grad({T, 3 * 5}, "odd");  // head size 5
+  EXPECT_THROW(rope(g, odd, T, 3, 100.0f), Error);
 }
 
 TEST(OpsGrad, LayerNormWithAndWithoutBias) {
@@ -114,6 +159,23 @@ TEST(OpsGrad, CausalAttentionAcrossRowBlocks) {
                    {{"q", q}, {"v", v}}, opt);
   expect_gradcheck([&](Graph& g) { return causal_attention(g, v, k, v, B, T, H, 0.6f); },
                    {{"k", k}, {"v", v}}, opt);
+}
+
+// grad_in_place: the same gradient, written over the logits (one (N, V) buffer, not two).
+TEST(OpsGrad, CrossEntropyGradientInPlace) {
+  const std::vector<int32_t> labels{1, -1, 4, 0, 3, 2};
+  Tensor a = randn_grad({6, 5}, "logits", 2.0f), b = randn_grad({6, 5}, "logits", 2.0f);
+  Graph ga, gb;
+  ga.backward(cross_entropy(ga, a, labels));
+  gb.backward(cross_entropy(gb, b, labels, /*grad_in_place=*/true));
+  EXPECT_EQ(a.grad().to_vector(), b.grad().to_vector());
+  EXPECT_EQ(b.grad().data(), b.data()) << "the gradient took the logits' storage";
+  Tensor c = randn_grad({6, 5}, "logits", 2.0f);  // a gradient already there: accumulated into
+  c.grad().fill(1.0f);
+  Graph gc;
+  gc.backward(cross_entropy(gc, c, labels, true));
+  EXPECT_NE(c.grad().data(), c.data());
+  for (int64_t i = 0; i < 30; ++i) ASSERT_FLOAT_EQ(c.grad().data()[i], 1.0f + a.grad().data()[i]);
 }
 
 TEST(OpsGrad, CrossEntropyWithIgnoredLabels) {

@@ -76,6 +76,17 @@ class CpuAsCuda final : public Backend {
                      bool accumulate) override {
     m_cpu.gelu_backward(x, dy, dx, n, accumulate);
   }
+  void swiglu_forward(const float* a, const float* b, float* y, int64_t n) override {
+    m_cpu.swiglu_forward(a, b, y, n);
+  }
+  void swiglu_backward(const float* a, const float* b, const float* dy, float* da, bool da_acc,
+                       float* db, bool db_acc, int64_t n) override {
+    m_cpu.swiglu_backward(a, b, dy, da, da_acc, db, db_acc, n);
+  }
+  void rope(const float* x, const float* cos, const float* sin, float* y, bool accumulate,
+            bool inverse, int64_t N, int64_t T, int64_t H, int64_t Dh) override {
+    m_cpu.rope(x, cos, sin, y, accumulate, inverse, N, T, H, Dh);
+  }
   void relu_forward(const float* x, float* y, int64_t n) override { m_cpu.relu_forward(x, y, n); }
   void relu_backward(const float* x, const float* dy, float* dx, int64_t n,
                      bool accumulate) override {

@@ -198,6 +198,46 @@ void CpuBackend::gelu_backward(const float* x, const float* dy, float* dx, int64
   });
 }
 
+void CpuBackend::swiglu_forward(const float* a, const float* b, float* y, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) y[i] = kmath::silu(a[i]) * b[i];
+}
+
+void CpuBackend::swiglu_backward(const float* a, const float* b, const float* dy, float* da,
+                                 bool da_acc, float* db, bool db_acc, int64_t n) {
+#pragma omp parallel for schedule(static) if (n > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    if (da) {
+      const float v = dy[i] * b[i] * kmath::silu_grad(a[i]);
+      da[i] = da_acc ? da[i] + v : v;
+    }
+    if (db) {
+      const float v = dy[i] * kmath::silu(a[i]);
+      db[i] = db_acc ? db[i] + v : v;
+    }
+  }
+}
+
+void CpuBackend::rope(const float* x, const float* cos, const float* sin, float* y, bool accumulate,
+                      bool inverse, int64_t N, int64_t T, int64_t H, int64_t Dh) {
+  const int64_t half = Dh / 2;
+#pragma omp parallel for schedule(static) if (N * H * Dh > kParallelMin)
+  for (int64_t r = 0; r < N; ++r) {
+    const float* c = cos + (r % T) * half;
+    const float* s = sin + (r % T) * half;
+    for (int64_t h = 0; h < H; ++h) {
+      const float* xh = x + (r * H + h) * Dh;
+      float* yh = y + (r * H + h) * Dh;
+      for (int64_t j = 0; j < half; ++j) {
+        float y1, y2;
+        kmath::rope_pair(xh[j], xh[j + half], c[j], s[j], inverse, y1, y2);
+        yh[j] = accumulate ? yh[j] + y1 : y1;
+        yh[j + half] = accumulate ? yh[j + half] + y2 : y2;
+      }
+    }
+  }
+}
+
 void CpuBackend::relu_forward(const float* x, float* y, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > kParallelMin)
   for (int64_t i = 0; i < n; ++i) y[i] = kmath::relu(x[i]);

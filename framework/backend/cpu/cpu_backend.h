@@ -35,6 +35,11 @@ class CpuBackend final : public Backend {
   void gelu_forward(const float* x, float* y, int64_t n) override;
   void gelu_backward(const float* x, const float* dy, float* dx, int64_t n,
                      bool accumulate) override;
+  void swiglu_forward(const float* a, const float* b, float* y, int64_t n) override;
+  void swiglu_backward(const float* a, const float* b, const float* dy, float* da, bool da_acc,
+                       float* db, bool db_acc, int64_t n) override;
+  void rope(const float* x, const float* cos, const float* sin, float* y, bool accumulate,
+            bool inverse, int64_t N, int64_t T, int64_t H, int64_t Dh) override;
   void relu_forward(const float* x, float* y, int64_t n) override;
   void relu_backward(const float* x, const float* dy, float* dx, int64_t n,
                      bool accumulate) override;

@@ -200,6 +200,40 @@ void CudaBackend::gelu_backward(const float* x, const float* dy, float* dx, int6
   });
 }
 
+void CudaBackend::swiglu_forward(const float* a, const float* b, float* y, int64_t n) {
+  for_each_index(n, [=] __device__(int64_t i) { y[i] = kmath::silu(a[i]) * b[i]; });
+}
+
+void CudaBackend::swiglu_backward(const float* a, const float* b, const float* dy, float* da,
+                                  bool da_acc, float* db, bool db_acc, int64_t n) {
+  for_each_index(n, [=] __device__(int64_t i) {
+    if (da) {
+      const float v = dy[i] * b[i] * kmath::silu_grad(a[i]);
+      da[i] = da_acc ? da[i] + v : v;
+    }
+    if (db) {
+      const float v = dy[i] * kmath::silu(a[i]);
+      db[i] = db_acc ? db[i] + v : v;
+    }
+  });
+}
+
+void CudaBackend::rope(const float* x, const float* cos, const float* sin, float* y,
+                       bool accumulate, bool inverse, int64_t N, int64_t T, int64_t H, int64_t Dh) {
+  const int64_t half = Dh / 2;
+  // One thread per rotated pair: index = (row, head, j).
+  for_each_index(N * H * half, [=] __device__(int64_t i) {
+    const int64_t j = i % half, rh = i / half, r = rh / H;
+    const float* xh = x + rh * Dh;
+    float* yh = y + rh * Dh;
+    const int64_t t = (r % T) * half + j;
+    float y1, y2;
+    kmath::rope_pair(xh[j], xh[j + half], cos[t], sin[t], inverse, y1, y2);
+    yh[j] = accumulate ? yh[j] + y1 : y1;
+    yh[j + half] = accumulate ? yh[j + half] + y2 : y2;
+  });
+}
+
 void CudaBackend::relu_forward(const float* x, float* y, int64_t n) {
   for_each_index(n, [=] __device__(int64_t i) { y[i] = kmath::relu(x[i]); });
 }

@@ -21,6 +21,29 @@ Tensor gelu(Graph& g, const Tensor& x) {
   return y;
 }
 
+Tensor swiglu(Graph& g, const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape())
+    input_error("swiglu", "gate ", shape_str(a.shape()), " and value ", shape_str(b.shape()),
+                " differ");
+  const int64_t n = a.numel();
+  Backend& be = detail::backend_of("swiglu", a, b);
+  const bool ga = g.needs_grad(a), gb = g.needs_grad(b);
+  Tensor y = detail::make_output(a.shape(), ga || gb, a.device());
+  be.swiglu_forward(a.data(), b.data(), y.data(), n);
+  if (ga || gb) {
+    g.record([a, b, y, ga, gb, n] {
+      if (!y.has_grad()) return;
+      const detail::GradOut da =
+          ga ? detail::grad_out(a) : detail::GradOut{nullptr, false};  // sigmoid recomputed
+      const detail::GradOut db = gb ? detail::grad_out(b) : detail::GradOut{nullptr, false};
+      backend_for(a.device())
+          .swiglu_backward(a.data(), b.data(), y.grad().data(), da.data, da.accumulate, db.data,
+                           db.accumulate, n);
+    });
+  }
+  return y;
+}
+
 Tensor relu(Graph& g, const Tensor& x) {
   const int64_t n = x.numel();
   Backend& be = detail::backend_of("relu", x);

@@ -22,7 +22,8 @@ void check_labels(const Tensor& logits, const std::vector<int32_t>& labels) {
 
 }  // namespace
 
-Tensor cross_entropy(Graph& g, const Tensor& logits, const std::vector<int32_t>& labels) {
+Tensor cross_entropy(Graph& g, const Tensor& logits, const std::vector<int32_t>& labels,
+                     bool grad_in_place) {
   check_labels(logits, labels);
   const int64_t N = logits.size(0), V = logits.size(1);
   Backend& be = detail::backend_of("loss", logits);
@@ -35,10 +36,19 @@ Tensor cross_entropy(Graph& g, const Tensor& logits, const std::vector<int32_t>&
   // No counted row: the loss is 0 and so is its gradient (rather than 0/0).
   loss.data()[0] = count ? static_cast<float>(total / static_cast<double>(count)) : 0.0f;
   if (gl) {
-    g.record([logits, labels, lse, loss, count, N, V] {
+    g.record([logits, labels, lse, loss, count, N, V, grad_in_place] {
       if (!loss.has_grad()) return;
       const float scale_ = count ? loss.grad().data()[0] / static_cast<float>(count) : 0.0f;
-      const detail::GradOut dl = detail::grad_out(logits);
+      detail::GradOut dl{nullptr, false};
+      if (grad_in_place && !logits.has_grad()) {
+        // The gradient overwrites the logits, element by element (each read before it is
+        // written): one (N, V) buffer for the loss and its gradient.
+        Tensor handle = logits;  // copies share the value and the grad slot
+        handle.set_grad(handle.view(handle.shape()));
+        dl.data = handle.data();
+      } else {
+        dl = detail::grad_out(logits);
+      }
       backend_for(logits.device())
           .cross_entropy_backward(logits.data(), labels.data(), lse.data(), scale_, dl.data,
                                   dl.accumulate, N, V);

@@ -24,11 +24,14 @@ detail::GradOut grad_if(bool wanted, const Tensor& t) {
 }  // namespace
 
 Tensor rmsnorm(Graph& g, const Tensor& x, const Tensor& gain, float eps) {
-  check_norm("rmsnorm", x, gain, Tensor());
-  const int64_t N = x.size(0), D = x.size(1);
+  if (x.dim() != 2 || gain.dim() != 1 || gain.size(0) < 1 || x.size(1) % gain.size(0) != 0)
+    input_error("rmsnorm", "needs x (N, D) and gain (G) with G dividing D, got x ",
+                shape_str(x.shape()), ", gain ", shape_str(gain.shape()));
+  // Groups of G elements are rows of their own: (N, D) seen as (N D / G, G).
+  const int64_t G = gain.size(0), N = x.size(0) * (x.size(1) / G), D = G;
   Backend& be = detail::backend_of("rmsnorm", x, gain);
   const bool gx = g.needs_grad(x), gg = g.needs_grad(gain);
-  Tensor y = detail::make_output({N, D}, gx || gg, x.device());
+  Tensor y = detail::make_output(x.shape(), gx || gg, x.device());
   Tensor rstd = Tensor::empty({N}, x.device());  // 1 / sqrt(mean(x^2) + eps)
   be.rmsnorm_forward(x.data(), gain.data(), y.data(), rstd.data(), N, D, eps);
   if (gx || gg) {
