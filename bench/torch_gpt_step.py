@@ -7,6 +7,7 @@ With --bf16: the forward and loss under torch.autocast("cpu", dtype=torch.bfloat
 weights, bf16 matmuls) and Newton-Schulz in bf16, as the reference Muon implementations run it."""
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -15,17 +16,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from torch_llama import RMSNorm  # noqa: E402  (mutrain's RMSNorm)
+
 D, L, H, T, B, V = 256, 4, 4, 128, 16, 256
-
-
-class RMSNorm(nn.Module):
-    def __init__(self, d, eps=1e-6):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(d))
-        self.eps = eps
-
-    def forward(self, x):
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
 class Block(nn.Module):

@@ -14,7 +14,10 @@ import torch.nn.functional as F
 
 
 class RMSNorm(nn.Module):
-    def __init__(self, d, eps):
+    """x / sqrt(mean(x^2) + eps) * g, gain initialised to 1 (mutrain's RMSNorm; also used by
+    tools/mup_reference/torch_models.py and bench/torch_gpt_step.py)."""
+
+    def __init__(self, d, eps=1e-6):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(d))
         self.eps = eps

@@ -19,6 +19,8 @@ microsoft/mup is pure Python; it runs on Debian's python3-torch 1.13 from a chec
 (git archive HEAD mup | tar -x -C DIR), docs/mup.md "Parity with microsoft/mup".
 """
 import math
+import os
+import sys
 
 import torch
 import torch.nn as nn
@@ -26,17 +28,8 @@ import torch.nn.functional as F
 
 import mup
 
-
-class RMSNorm(nn.Module):
-    """x / sqrt(mean(x^2) + eps) * g, gain initialised to 1 (mutrain's RMSNorm, eps 1e-6)."""
-
-    def __init__(self, d, eps=1e-6):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(d))
-        self.eps = eps
-
-    def forward(self, x):
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from torch_llama import RMSNorm  # noqa: E402  (mutrain's RMSNorm, shared with the llama)
 
 
 class Attention(nn.Module):
