@@ -87,21 +87,23 @@ class Muon(torch.optim.Optimizer):
                 p.add_(o, alpha=-grp["lr"] * math.sqrt(max(1.0, p.shape[0] / p.shape[1])))
 
 
-def median_step_seconds(threads, bf16, steps=8, reps=5):
+def median_step_seconds(threads, bf16, steps=8, reps=5, make_model=None, vocab=V):
+    """Median seconds of one Muon (blocks' matrices) + AdamW (the rest) step of make_model()
+    (default: this file's GPT) on random tokens of `vocab`, B x T (torch_llama_step.py reuses it)."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = GPT()
+    model = (make_model or GPT)()
     hidden = [p for n, p in model.named_parameters() if p.ndim == 2 and n.startswith("blocks.")]
     rest = [p for n, p in model.named_parameters() if not (p.ndim == 2 and n.startswith("blocks."))]
     muon = Muon(hidden, bf16=bf16)
     adamw = torch.optim.AdamW(rest, lr=3e-3, betas=(0.9, 0.95), weight_decay=0.0)
-    x = torch.randint(0, V, (B, T))
-    y = torch.randint(0, V, (B, T))
+    x = torch.randint(0, vocab, (B, T))
+    y = torch.randint(0, vocab, (B, T))
 
     def one_step():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             logits = model(x)
-        loss = F.cross_entropy(logits.float().view(-1, V), y.view(-1))
+        loss = F.cross_entropy(logits.float().view(-1, vocab), y.view(-1))
         model.zero_grad(set_to_none=True)
         loss.backward()
         muon.step()

@@ -5,15 +5,15 @@
 // depth)^alpha.
 #include <vector>
 
+#include "models/decoder.h"
 #include "models/register.h"
-#include "nn/layers.h"
 
 namespace mt {
 namespace {
 
-struct GptShape {
-  int64_t vocab, width, depth, heads, context, mlp_hidden;
-  bool bias;
+struct GptShape : DecoderShape {
+  int64_t mlp_hidden = 0;
+  bool bias = false;
 };
 
 class Block : public Module {
@@ -41,62 +41,37 @@ class Block : public Module {
   Mlp& m_mlp;
 };
 
-class Gpt : public Model {
+class Gpt : public Decoder<Block> {
  public:
   Gpt(const GptShape& s, const ModelInputs& in)
-      : m_shape(s),
+      : Decoder(s, "gpt"),
         m_wte(add_module<Embedding>("wte", s.vocab, s.width)),
         m_wpe(add_module<Embedding>("wpe", s.context, s.width)) {
-    const float logit_scale = in.attn_logit_scale(s.width / s.heads);
-    for (int64_t l = 0; l < s.depth; ++l) {
-      m_blocks.push_back(&add_module<Block>("blocks." + std::to_string(l), s, logit_scale, *this));
-      residual_branch(*m_blocks.back());
-    }
-    m_ln_f = &add_module<RMSNorm>("ln_f", s.width);
-    m_head = &add_module<Linear>("head", s.width, s.vocab, Role::output);
+    add_blocks_and_head(s, in.attn_logit_scale(s.width / s.heads), 1e-6f);
   }
 
   Tensor forward(Graph& g, const Batch& batch) override {
     const int64_t B = batch.rows, T = batch.seq;
-    if (T > m_shape.context)
-      input_error("model", "sequence length ", T, " exceeds the gpt context ", m_shape.context);
+    check_length(T);
     std::vector<int32_t> positions(static_cast<size_t>(B * T));
     for (int64_t i = 0; i < B * T; ++i) positions[i] = static_cast<int32_t>(i % T);
     Tensor x = add(g, m_wte(g, batch.tokens), m_wpe(g, positions));  // (B*T, d)
-    for (Block* block : m_blocks) x = (*block)(g, x, B, T);
-    return (*m_head)(g, (*m_ln_f)(g, x));  // (B*T, vocab); the head applies the µP multiplier
+    return blocks_and_head(g, x, B, T);
   }
 
-  int64_t context() const override { return m_shape.context; }
-  int64_t width() const override { return m_shape.width; }
-  int64_t depth() const override { return m_shape.depth; }
-
  private:
-  GptShape m_shape;
   Embedding& m_wte;
   Embedding& m_wpe;
-  std::vector<Block*> m_blocks;
-  RMSNorm* m_ln_f = nullptr;
-  Linear* m_head = nullptr;
 };
 
 }  // namespace
 
 std::unique_ptr<Model> build_gpt(const Config& c, const ModelInputs& in) {
-  if (in.data.vocab_size <= 0)
-    input_error("model",
-                "gpt needs a token dataset (data with a vocabulary), got: ", in.data.description);
   GptShape s;
-  s.vocab = in.data.vocab_size;
-  s.width = c.get_in("width", int64_t{128}, int64_t{1}, int64_t{1} << 20);
-  s.depth = c.get_in("depth", int64_t{4}, int64_t{1}, int64_t{1024});
-  s.heads = c.get_in("heads", int64_t{4}, int64_t{1}, int64_t{4096});
-  s.context = c.get_in("context", int64_t{128}, int64_t{1}, int64_t{1} << 20);
+  static_cast<DecoderShape&>(s) = read_decoder_shape(c, in, "gpt");
   const double ratio = c.get_in("mlp_ratio", 4.0, 0.01, 1024.0);
   s.mlp_hidden = static_cast<int64_t>(ratio * static_cast<double>(s.width) + 0.5);
   s.bias = c.get<bool>("bias", false);
-  if (s.width % s.heads != 0)
-    c.fail("heads", cat("width ", s.width, " is not divisible by heads ", s.heads));
   return std::make_unique<Gpt>(s, in);
 }
 

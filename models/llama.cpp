@@ -6,16 +6,16 @@
 // residual branch for depth µP, joined through Model::residual_add.
 #include <vector>
 
+#include "models/decoder.h"
 #include "models/register.h"
-#include "nn/layers.h"
 
 namespace mt {
 namespace {
 
-struct LlamaShape {
-  int64_t vocab, width, depth, heads, context, mlp_hidden;
-  float rope_theta, norm_eps;
-  bool qk_norm;
+struct LlamaShape : DecoderShape {
+  int64_t mlp_hidden = 0;
+  float rope_theta = 10000.0f, norm_eps = 1e-6f;
+  bool qk_norm = false;
 };
 
 class LlamaAttention : public Module {
@@ -100,61 +100,33 @@ class LlamaBlock : public Module {
   SwiGlu& m_mlp;
 };
 
-class Llama : public Model {
+class Llama : public Decoder<LlamaBlock> {
  public:
   Llama(const LlamaShape& s, const ModelInputs& in)
-      : m_shape(s), m_wte(add_module<Embedding>("wte", s.vocab, s.width)) {
-    const float logit_scale = in.attn_logit_scale(s.width / s.heads);
-    for (int64_t l = 0; l < s.depth; ++l) {
-      m_blocks.push_back(
-          &add_module<LlamaBlock>("blocks." + std::to_string(l), s, logit_scale, *this));
-      residual_branch(*m_blocks.back());
-    }
-    m_ln_f = &add_module<RMSNorm>("ln_f", s.width, s.norm_eps);
-    m_head = &add_module<Linear>("head", s.width, s.vocab, Role::output);
+      : Decoder(s, "llama"), m_wte(add_module<Embedding>("wte", s.vocab, s.width)) {
+    add_blocks_and_head(s, in.attn_logit_scale(s.width / s.heads), s.norm_eps);
   }
 
   Tensor forward(Graph& g, const Batch& batch) override {
-    const int64_t B = batch.rows, T = batch.seq;
-    if (T > m_shape.context)
-      input_error("model", "sequence length ", T, " exceeds the llama context ", m_shape.context);
-    Tensor x = m_wte(g, batch.tokens);  // (B*T, d)
-    for (LlamaBlock* block : m_blocks) x = (*block)(g, x, B, T);
-    return (*m_head)(g, (*m_ln_f)(g, x));  // (B*T, vocab); the head applies the µP multiplier
+    check_length(batch.seq);
+    return blocks_and_head(g, m_wte(g, batch.tokens), batch.rows, batch.seq);  // (B*T, vocab)
   }
 
-  int64_t context() const override { return m_shape.context; }
-  int64_t width() const override { return m_shape.width; }
-  int64_t depth() const override { return m_shape.depth; }
-
  private:
-  LlamaShape m_shape;
   Embedding& m_wte;
-  std::vector<LlamaBlock*> m_blocks;
-  RMSNorm* m_ln_f = nullptr;
-  Linear* m_head = nullptr;
 };
 
 }  // namespace
 
 std::unique_ptr<Model> build_llama(const Config& c, const ModelInputs& in) {
-  if (in.data.vocab_size <= 0)
-    input_error("model",
-                "llama needs a token dataset (data with a vocabulary), got: ", in.data.description);
   LlamaShape s;
-  s.vocab = in.data.vocab_size;
-  s.width = c.get_in("width", int64_t{128}, int64_t{2}, int64_t{1} << 20);
-  s.depth = c.get_in("depth", int64_t{4}, int64_t{1}, int64_t{1024});
-  s.heads = c.get_in("heads", int64_t{4}, int64_t{1}, int64_t{4096});
-  s.context = c.get_in("context", int64_t{128}, int64_t{1}, int64_t{1} << 20);
+  static_cast<DecoderShape&>(s) = read_decoder_shape(c, in, "llama", 2);
   // LLaMA's hidden size: 2/3 of 4 x width, rounded up to a multiple of 64 (768 -> 2048).
   const int64_t def_hidden = (8 * s.width / 3 + 63) / 64 * 64;
   s.mlp_hidden = c.get_in("mlp_hidden", def_hidden, int64_t{1}, int64_t{1} << 24);
   s.rope_theta = static_cast<float>(c.get_positive("rope_theta", 10000.0));
   s.norm_eps = static_cast<float>(c.get_positive("norm_eps", 1e-6));
   s.qk_norm = c.get<bool>("qk_norm", false);
-  if (s.width % s.heads != 0)
-    c.fail("heads", cat("width ", s.width, " is not divisible by heads ", s.heads));
   if ((s.width / s.heads) % 2 != 0)
     c.fail("heads", cat("the head size ", s.width / s.heads,
                         " is odd; rotary embeddings rotate pairs of coordinates"));

@@ -150,10 +150,11 @@ MT_HOST_DEVICE inline float sigmoid(float x) {
 MT_HOST_DEVICE inline float silu(float x) {
   return x * sigmoid(x);
 }
-// d silu / dx = sigmoid(x) (1 + x (1 - sigmoid(x))).
-MT_HOST_DEVICE inline float silu_grad(float x) {
-  const float s = sigmoid(x);
-  return s * (1.0f + x * (1.0f - s));
+// SwiGLU's gradients at one element of y = silu(a) b: da = dy b silu'(a), db = dy silu(a).
+MT_HOST_DEVICE inline void swiglu_grads(float a, float b, float dy, float& da, float& db) {
+  const float s = sigmoid(a);
+  da = dy * b * s * (1.0f + a * (1.0f - s));
+  db = dy * a * s;
 }
 
 // ---- rotary position embedding -----------------------------------------------------------------

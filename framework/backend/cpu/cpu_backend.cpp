@@ -207,14 +207,10 @@ void CpuBackend::swiglu_backward(const float* a, const float* b, const float* dy
                                  bool da_acc, float* db, bool db_acc, int64_t n) {
 #pragma omp parallel for schedule(static) if (n > kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
-    if (da) {
-      const float v = dy[i] * b[i] * kmath::silu_grad(a[i]);
-      da[i] = da_acc ? da[i] + v : v;
-    }
-    if (db) {
-      const float v = dy[i] * kmath::silu(a[i]);
-      db[i] = db_acc ? db[i] + v : v;
-    }
+    float ga, gb;
+    kmath::swiglu_grads(a[i], b[i], dy[i], ga, gb);
+    if (da) da[i] = da_acc ? da[i] + ga : ga;
+    if (db) db[i] = db_acc ? db[i] + gb : gb;
   }
 }
 

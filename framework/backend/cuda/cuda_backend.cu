@@ -207,14 +207,10 @@ void CudaBackend::swiglu_forward(const float* a, const float* b, float* y, int64
 void CudaBackend::swiglu_backward(const float* a, const float* b, const float* dy, float* da,
                                   bool da_acc, float* db, bool db_acc, int64_t n) {
   for_each_index(n, [=] __device__(int64_t i) {
-    if (da) {
-      const float v = dy[i] * b[i] * kmath::silu_grad(a[i]);
-      da[i] = da_acc ? da[i] + v : v;
-    }
-    if (db) {
-      const float v = dy[i] * kmath::silu(a[i]);
-      db[i] = db_acc ? db[i] + v : v;
-    }
+    float ga, gb;
+    kmath::swiglu_grads(a[i], b[i], dy[i], ga, gb);
+    if (da) da[i] = da_acc ? da[i] + ga : ga;
+    if (db) db[i] = db_acc ? db[i] + gb : gb;
   });
 }
 
