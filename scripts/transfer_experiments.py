@@ -90,6 +90,21 @@ class Runner:
         return d
 
 
+class Report(list):
+    """The report's sections, rewritten to OUT/report.md at every append (a run cut short keeps
+    the tables of the parts it finished)."""
+
+    def __init__(self, path, header):
+        super().__init__()
+        self.path = path
+        self.append(header)
+
+    def append(self, text):
+        super().append(text)
+        with open(self.path, "w") as f:
+            f.write("\n".join(self))
+
+
 def fmt(v):
     return v if isinstance(v, str) else f"{v:.6g}"
 
@@ -319,8 +334,9 @@ def main():
     r = Runner(os.path.abspath(a.mutrain), os.path.abspath(a.out))
     rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                          text=True).stdout.strip()
-    report = [f"# µTransfer experiments ({time.strftime('%Y-%m-%d')}, mutrain {rev}, "
-              f"{a.mutrain})\n"]
+    report = Report(os.path.join(r.out, "report.md"),
+                    f"# µTransfer experiments ({time.strftime('%Y-%m-%d')}, mutrain {rev}, "
+                    f"{a.mutrain})\n")
     parts = a.only.split(",")
     if "mlp" in parts:
         mlp(r, report)
@@ -331,8 +347,6 @@ def main():
         adamw_lr, init = gpt(r, report)
     if "depth" in parts:
         depth(r, report, adamw_lr, init)
-    with open(os.path.join(r.out, "report.md"), "w") as f:
-        f.write("\n".join(report))
     print("\n".join(report))
 
 
