@@ -20,7 +20,8 @@ die() { echo "[install_deps] error: $*" >&2; exit 1; }
 PKGS=(build-essential cmake pkg-config git ca-certificates procps
       openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libyaml-cpp-dev libcli11-dev libopenblas-dev libdnnl-dev zlib1g-dev libssl-dev
       libgtest-dev libgmock-dev libbenchmark-dev
-      python3 python3-h5py python3-numpy python3-matplotlib python3-pandas python3-venv python3-pytest)
+      python3 python3-h5py python3-numpy python3-matplotlib python3-pandas python3-venv python3-wheel
+      python3-pytest)
 for opt in "$@"; do
   case "$opt" in
     # Everything the tests need, so that on a bare machine only the GPU tests skip.
