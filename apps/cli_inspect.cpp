@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -235,44 +236,47 @@ void walk(const Inspector& in, hid_t loc, const std::string& prefix, int depth) 
   }
 }
 
-void print_checkpoint(const Inspector& in, hid_t file) {
-  if (in.exists(file, "params")) {
-    Handle params = in.open_group(file, "params");
-    Handle optim = in.exists(file, "optim") ? in.open_group(file, "optim") : Handle();
-    std::vector<std::string> names = in.children(params.id());
-    const std::vector<std::string> order = model_order(in, file);
-    auto position = [&](const std::string& n) {
-      return std::find(order.begin(), order.end(), n) - order.begin();
-    };
-    std::sort(names.begin(), names.end(), [&](const std::string& a, const std::string& b) {
-      const auto pa = position(a), pb = position(b);
-      return pa != pb ? pa < pb : natural_less(a, b);
-    });
-    unsigned long long total = 0;
-    std::vector<std::vector<std::string>> rows;
-    for (const std::string& name : names) {
-      Handle d = in.open_dataset(params.id(), name);
-      const std::vector<hsize_t> dims = in.shape(d.id());
-      unsigned long long n = 1;
-      for (hsize_t x : dims) n *= x;
-      total += n;
-      std::string states;
-      if (optim.id() >= 0 && in.exists(optim.id(), name)) {
-        Handle g = in.open_group(optim.id(), name);
-        for (const std::string& s : in.children(g.id())) states += (states.empty() ? "" : ", ") + s;
-      }
-      rows.push_back({name, in.shape_text(dims), in.attribute_or(d.id(), "role", "-"),
-                      in.attribute_or(d.id(), "optimizer", "-"), states.empty() ? "-" : states});
+// /params: one row per parameter in model order (shape, role, optimizer and its state).
+void print_params(const Inspector& in, hid_t file) {
+  Handle params = in.open_group(file, "params");
+  Handle optim = in.exists(file, "optim") ? in.open_group(file, "optim") : Handle();
+  std::vector<std::string> names = in.children(params.id());
+  const std::vector<std::string> order = model_order(in, file);
+  auto position = [&](const std::string& n) {
+    return std::find(order.begin(), order.end(), n) - order.begin();
+  };
+  std::sort(names.begin(), names.end(), [&](const std::string& a, const std::string& b) {
+    const auto pa = position(a), pb = position(b);
+    return pa != pb ? pa < pb : natural_less(a, b);
+  });
+  unsigned long long total = 0;
+  std::vector<std::vector<std::string>> rows;
+  for (const std::string& name : names) {
+    Handle d = in.open_dataset(params.id(), name);
+    const std::vector<hsize_t> dims = in.shape(d.id());
+    unsigned long long n = 1;
+    for (hsize_t x : dims) n *= x;
+    total += n;
+    std::string states;
+    if (optim.id() >= 0 && in.exists(optim.id(), name)) {
+      Handle g = in.open_group(optim.id(), name);
+      for (const std::string& s : in.children(g.id())) states += (states.empty() ? "" : ", ") + s;
     }
-    size_t w = 10;
-    for (const auto& r : rows) w = std::max(w, r[0].size());
-    std::printf("\n/params: %zu parameters, %llu values\n", names.size(), total);
-    std::printf("  %-*s  %-12s %-7s %-9s %s\n", static_cast<int>(w), "name", "shape", "role",
-                "optimizer", "optimizer state");
-    for (const auto& r : rows)
-      std::printf("  %-*s  %-12s %-7s %-9s %s\n", static_cast<int>(w), r[0].c_str(), r[1].c_str(),
-                  r[2].c_str(), r[3].c_str(), r[4].c_str());
+    rows.push_back({name, in.shape_text(dims), in.attribute_or(d.id(), "role", "-"),
+                    in.attribute_or(d.id(), "optimizer", "-"), states.empty() ? "-" : states});
   }
+  size_t w = 10;
+  for (const auto& r : rows) w = std::max(w, r[0].size());
+  std::printf("\n/params: %zu parameters, %llu values\n", names.size(), total);
+  std::printf("  %-*s  %-12s %-7s %-9s %s\n", static_cast<int>(w), "name", "shape", "role",
+              "optimizer", "optimizer state");
+  for (const auto& r : rows)
+    std::printf("  %-*s  %-12s %-7s %-9s %s\n", static_cast<int>(w), r[0].c_str(), r[1].c_str(),
+                r[2].c_str(), r[3].c_str(), r[4].c_str());
+}
+
+void print_checkpoint(const Inspector& in, hid_t file) {
+  if (in.exists(file, "params")) print_params(in, file);
   auto print_attrs = [&](const char* group, const std::vector<std::string>& prefer) {
     if (!in.exists(file, group)) return;
     Handle g = in.open_group(file, group);
@@ -500,24 +504,7 @@ void print_file(const Inspector& in, hid_t file, bool show_config) {
   }
 }
 
-}  // namespace
-
-int inspect(const std::vector<std::string>& args) {
-  std::string path;
-  bool show_config = false;
-  for (const std::string& a : args) {
-    if (a == "--config") {
-      show_config = true;
-    } else if (!a.empty() && a[0] == '-') {
-      usage_error("unknown option '" + a + "' for inspect; known: --config");
-    } else if (path.empty()) {
-      path = a;
-    } else {
-      usage_error("inspect takes one FILE.h5, got '" + path + "' and '" + a + "'");
-    }
-  }
-  if (path.empty()) usage_error("inspect needs a file: mutrain inspect FILE.h5 [--config]");
-
+int inspect(const std::string& path, bool show_config) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become mt::Error, not HDF5 stack dumps
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
@@ -543,6 +530,23 @@ int inspect(const std::vector<std::string>& args) {
   }
   std::fflush(stdout);
   return 0;
+}
+
+}  // namespace
+
+Action add_inspect(CLI::App& app) {
+  struct Args {
+    std::string path;
+    bool show_config = false;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* sub = add_command(
+      app, "inspect", "summarise a mutrain HDF5 file",
+      "Prints the root attributes and provenance, then a checkpoint's parameters, the last value "
+      "of every metrics series, or a generic walk (docs/hdf5-layout.md).");
+  sub->add_option("FILE", a->path, "metrics.h5, a checkpoint or coord_check.h5")->required();
+  sub->add_flag("--config", a->show_config, "print the stored config in full");
+  return [a](Communicator&) { return inspect(a->path, a->show_config); };
 }
 
 }  // namespace mt::cli

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <memory>
 #include <regex>
 #include <string>
 #include <vector>
@@ -36,77 +38,6 @@ struct SubmitOptions {
   std::vector<std::string> overrides;
   bool dry_run = false, overcommit = false, sweep = false, allow_binary_change = false;
 };
-
-int positive_int(const std::string& text, const std::string& name, int lo) {
-  size_t used = 0;
-  int v = 0;
-  try {
-    v = std::stoi(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || v < lo)
-    usage_error("option " + name + " needs an integer >= " + std::to_string(lo) + ", got '" + text +
-                "'");
-  return v;
-}
-
-SubmitOptions parse_options(const std::vector<std::string>& args) {
-  SubmitOptions o;
-  auto is = [&](size_t i, const char* name) {
-    return args[i] == name || args[i].rfind(std::string(name) + "=", 0) == 0;
-  };
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (is(i, "--nodes"))
-      o.nodes = positive_int(option_value(args, i, "--nodes"), "--nodes", 1);
-    else if (is(i, "--tasks-per-node"))
-      o.tasks_per_node =
-          positive_int(option_value(args, i, "--tasks-per-node"), "--tasks-per-node", 1);
-    else if (is(i, "--cpus-per-task"))
-      o.cpus_per_task =
-          positive_int(option_value(args, i, "--cpus-per-task"), "--cpus-per-task", 1);
-    else if (is(i, "--gpus-per-task"))
-      o.gpus_per_task =
-          positive_int(option_value(args, i, "--gpus-per-task"), "--gpus-per-task", 0);
-    else if (is(i, "--signal-seconds"))
-      o.signal_seconds =
-          positive_int(option_value(args, i, "--signal-seconds"), "--signal-seconds", 1);
-    else if (is(i, "--time"))
-      o.time = option_value(args, i, "--time");
-    else if (is(i, "--partition"))
-      o.partition = option_value(args, i, "--partition");
-    else if (is(i, "--out"))
-      o.out = option_value(args, i, "--out");
-    else if (is(i, "--set"))
-      o.overrides.push_back(option_value(args, i, "--set"));
-    else if (a == "--dry-run")
-      o.dry_run = true;
-    else if (a == "--overcommit")
-      o.overcommit = true;
-    else if (a == "--sweep")
-      o.sweep = true;
-    else if (a == "--allow-binary-change")
-      o.allow_binary_change = true;
-    else if (!a.empty() && a[0] == '-')
-      usage_error("unknown option '" + a +
-                  "' for submit; known: --nodes, --tasks-per-node, "
-                  "--cpus-per-task, --gpus-per-task, --time, --partition, --signal-seconds, --set, "
-                  "--out, --overcommit, --sweep, --allow-binary-change, --dry-run");
-    else if (o.config.empty())
-      o.config = a;
-    else
-      usage_error("submit takes one CONFIG file, got '" + o.config + "' and '" + a + "'");
-  }
-  if (o.config.empty()) usage_error("submit needs a CONFIG file: mutrain submit CONFIG [options]");
-  // SLURM's forms: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS.
-  if (!std::regex_match(o.time, std::regex(R"((\d+-)?\d+(:\d+){0,2})")))
-    usage_error("option --time needs a SLURM time such as HH:MM:SS or D-HH:MM:SS, got '" + o.time +
-                "'");
-  if (o.partition.find_first_of(" \t\n'\"$`\\") != std::string::npos)
-    usage_error("option --partition: '" + o.partition + "' is not a partition name");
-  return o;
-}
 
 // A word the shell reads back verbatim.
 std::string quote(const std::string& s) {
@@ -387,6 +318,36 @@ SweepSpec read_sweep_spec(const std::string& path) {
   return out;
 }
 
+// grid.tsv's header: index, name, then each axis (a trial: its number and every sampled key).
+std::string grid_header(const SweepSpec& sw) {
+  std::string table = "index\tname";
+  for (const auto& a : sw.axes) {
+    table += "\t" + a.label;
+    if (a.label == "trial")
+      for (const std::string& k : sw.sample_keys) table += "\t" + k;
+  }
+  return table + "\n";
+}
+
+// Point i of a sweep (the last axis varies fastest): its assignments and its grid.tsv cells.
+std::vector<std::string> point_sets(const SubmitOptions& o, const SweepSpec& sw, size_t i,
+                                    std::string& row) {
+  std::vector<std::string> sets = sw.fixed;
+  row.clear();
+  for (size_t k = sw.axes.size(), rest = i; k-- > 0;) {
+    const Axis& a = sw.axes[k];
+    const size_t v = rest % a.sets.size();
+    sets.insert(sets.end(), a.sets[v].begin(), a.sets[v].end());
+    row = "\t" + a.cells[v] + row;
+    rest /= a.sets.size();
+  }
+  char run[64];
+  std::snprintf(run, sizeof run, "_%03zu", i);
+  sets.push_back("name=" + sw.name + run);
+  sets.insert(sets.end(), o.overrides.begin(), o.overrides.end());
+  return sets;
+}
+
 // A sweep: one config per point (random-search trials, then the grid; first key varies slowest),
 // each frozen in its run folder OUT/NAME_iii/submitted.yaml, OUT/sweeps/NAME/list.txt with their
 // absolute paths and grid.tsv, and a job array whose task i trains line i+1. Every point's
@@ -395,29 +356,11 @@ Script sweep_runs(const SubmitOptions& o, const std::string& out_abs, const Bina
                   std::vector<Frozen>& frozen) {
   const SweepSpec sw = read_sweep_spec(o.config);
   const fs::path dir = path_under(out_abs, "sweeps", sw.name);
-  std::string list, table = "index\tname";
-  for (const auto& a : sw.axes) {
-    table += "\t" + a.label;
-    if (a.label == "trial")
-      for (const std::string& k : sw.sample_keys) table += "\t" + k;
-  }
-  table += "\n";
+  std::string list, table = grid_header(sw);
   int threads = 1;
   for (size_t i = 0; i < sw.points; ++i) {
-    std::vector<std::string> sets = sw.fixed;
     std::string row;
-    for (size_t k = sw.axes.size(), rest = i; k-- > 0;) {  // last axis varies fastest
-      const Axis& a = sw.axes[k];
-      const size_t v = rest % a.sets.size();
-      sets.insert(sets.end(), a.sets[v].begin(), a.sets[v].end());
-      row = "\t" + a.cells[v] + row;
-      rest /= a.sets.size();
-    }
-    char run[64];
-    std::snprintf(run, sizeof run, "_%03zu", i);
-    sets.push_back("name=" + sw.name + run);
-    sets.insert(sets.end(), o.overrides.begin(), o.overrides.end());
-    const Config c = load_config(sw.base_path, sets);
+    const Config c = load_config(sw.base_path, point_sets(o, sw, i, row));
     threads = std::max(threads, config_threads(c));
     frozen.push_back(freeze(
         c, out_abs,
@@ -466,10 +409,7 @@ std::string sbatch(const fs::path& script) {
   return last.substr(0, last.find(';'));  // "ID" or "ID;cluster"
 }
 
-}  // namespace
-
-int submit(const std::vector<std::string>& args) {
-  const SubmitOptions o = parse_options(args);
+int submit(const SubmitOptions& o) {
   const std::string out_abs = absolute(o.out);
   const Binary bin = this_binary();
   const std::string env_sh = find_env_script(bin.path);
@@ -495,6 +435,73 @@ int submit(const std::vector<std::string>& args) {
                o.sweep ? "_*" : "");
   std::printf("%s\n", id.c_str());
   return 0;
+}
+
+// SLURM's time forms: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS.
+CLI::Validator slurm_time() {
+  return CLI::Validator(
+      [](std::string& text) {
+        if (std::regex_match(text, std::regex(R"((\d+-)?\d+(:\d+){0,2})"))) return std::string();
+        return "needs a SLURM time such as HH:MM:SS or D-HH:MM:SS, got '" + text + "'";
+      },
+      "");
+}
+
+CLI::Validator partition_name() {
+  return CLI::Validator(
+      [](std::string& text) {
+        if (text.find_first_of(" \t\n'\"$`\\") == std::string::npos) return std::string();
+        return "needs a partition name, got '" + text + "'";
+      },
+      "");
+}
+
+// --nodes, --tasks-per-node, --cpus-per-task, --gpus-per-task, --signal-seconds.
+void add_counts(CLI::App& sub, SubmitOptions& o) {
+  const int most = std::numeric_limits<int>::max();
+  const auto at_least = [&](int lo) {
+    return integer_in(lo, most, "an integer >= " + std::to_string(lo));
+  };
+  sub.add_option("--nodes", o.nodes, "nodes")->check(at_least(1))->capture_default_str();
+  sub.add_option("--tasks-per-node", o.tasks_per_node, "MPI ranks per node")
+      ->check(at_least(1))
+      ->capture_default_str();
+  sub.add_option("--cpus-per-task", o.cpus_per_task, "cores per rank (default: train.threads)")
+      ->check(at_least(1));
+  sub.add_option("--gpus-per-task", o.gpus_per_task, "GPUs per rank")
+      ->check(at_least(0))
+      ->capture_default_str();
+  sub.add_option("--signal-seconds", o.signal_seconds,
+                 "SIGUSR1 this long before the time limit (the run checkpoints and requeues)")
+      ->check(at_least(1))
+      ->capture_default_str();
+}
+
+}  // namespace
+
+Action add_submit(CLI::App& app) {
+  auto o = std::make_shared<SubmitOptions>();
+  CLI::App* sub = add_command(
+      app, "submit", "run it through SLURM (docs/slurm.md)",
+      "Freezes the resolved config in OUT/NAME/submitted.yaml, renders a job script that trains "
+      "it with this executable and hands it to sbatch (--dry-run prints it). With --sweep, CONFIG "
+      "is a sweep spec and the job an array (docs/reproducibility.md).");
+  sub->add_option("CONFIG", o->config, "the run's YAML config, or with --sweep a sweep spec")
+      ->required()
+      ->type_name("FILE");
+  add_counts(*sub, *o);
+  sub->add_option("--time", o->time, "the job's time limit")
+      ->check(slurm_time())
+      ->capture_default_str();
+  sub->add_option("--partition", o->partition, "SLURM partition")->check(partition_name());
+  add_overrides(*sub, o->overrides);
+  add_out(*sub, o->out);
+  sub->add_flag("--overcommit", o->overcommit, "more ranks than cores (sbatch --overcommit)");
+  sub->add_flag("--sweep", o->sweep, "CONFIG is a sweep spec {base, grid, set, sample, trials}");
+  sub->add_flag("--allow-binary-change", o->allow_binary_change,
+                "let the job run another executable than this one");
+  sub->add_flag("--dry-run", o->dry_run, "freeze the config and print the script; no sbatch");
+  return [o](Communicator&) { return submit(*o); };
 }
 
 }  // namespace mt::cli

@@ -53,104 +53,74 @@ Axis parse_axis(const std::string& text) {
 std::string short_key(const std::string& key) {
   return key.substr(key.find_last_of('.') + 1);
 }
-}  // namespace
 
-int sweep(const std::vector<std::string>& args, Communicator& comm) {
-  std::string config_path, out_dir = "runs";
-  std::vector<std::string> overrides;
-  std::vector<Axis> axes;
+// The random-search trial axis (first, slowest: a trial's seeds and widths run together); its
+// values are drawn per trial (search_space.h).
+Axis trial_axis(const SweepArgs& a) {
   std::vector<SearchDim> space;
-  int64_t trials = 0;
-  uint64_t search_seed = 0;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--sample" || a.rfind("--sample=", 0) == 0) {
-      const std::string text = option_value(args, i, "--sample");
-      const size_t eq = text.find('=');
-      if (eq == std::string::npos)
-        usage_error(
-            "--sample takes key=log:LO:HI | uniform:LO:HI | choice:A,B (e.g. "
-            "optimizer.adamw.lr=log:1e-4:1e-2), got '" +
-            text + "'");
-      space.push_back(parse_search_dim(text.substr(0, eq), text.substr(eq + 1), "sweep"));
-    } else if (a == "--trials" || a.rfind("--trials=", 0) == 0) {
-      const std::string v = option_value(args, i, "--trials");
-      char* end = nullptr;
-      trials = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end != 0 || trials < 1 || trials > 10000)
-        usage_error("--trials takes a number of random-search trials in 1..10000, got '" + v + "'");
-    } else if (a == "--search-seed" || a.rfind("--search-seed=", 0) == 0) {
-      const std::string v = option_value(args, i, "--search-seed");
-      char* end = nullptr;
-      search_seed = std::strtoull(v.c_str(), &end, 10);
-      if (v.empty() || *end != 0 || v[0] == '-')
-        usage_error("--search-seed takes a non-negative integer, got '" + v + "'");
-    } else if (a == "--set" || a.rfind("--set=", 0) == 0)
-      overrides.push_back(option_value(args, i, "--set"));
-    else if (a == "--out" || a.rfind("--out=", 0) == 0)
-      out_dir = option_value(args, i, "--out");
-    else if (a == "--grid" || a.rfind("--grid=", 0) == 0)
-      axes.push_back(parse_axis(option_value(args, i, "--grid")));
-    else if (a == "--widths" || a.rfind("--widths=", 0) == 0)
-      axes.push_back(parse_axis("model.width=" + option_value(args, i, "--widths")));
-    else if (!a.empty() && a[0] == '-')
-      usage_error("unknown option '" + a +
-                  "' for sweep; known: --grid, --widths, --sample, --trials, --search-seed, --set, "
-                  "--out");
-    else if (config_path.empty())
-      config_path = a;
-    else
-      usage_error("sweep takes one CONFIG file");
+  std::set<std::string> keys;
+  for (const std::string& text : a.samples) {
+    const size_t eq = text.find('=');
+    space.push_back(parse_search_dim(text.substr(0, eq), text.substr(eq + 1), "sweep"));
+    if (!keys.insert(space.back().key).second)
+      usage_error("--sample names '" + space.back().key + "' twice");
   }
-  if (space.empty() != (trials == 0))
-    usage_error(space.empty() ? "--trials needs at least one --sample key=DISTRIBUTION"
-                              : "--sample needs --trials N (how many random-search trials)");
-  if (!space.empty()) {
-    // Random search: the trial axis comes first (slowest), so a trial's seeds and widths run
-    // together; its values are drawn per trial (search_space.h).
-    std::set<std::string> keys;
-    for (const SearchDim& d : space)
-      if (!keys.insert(d.key).second) usage_error("--sample names '" + d.key + "' twice");
-    Axis trial{"trial", {}, {}};
-    for (int64_t t = 0; t < trials; ++t) {
-      char id[16];
-      std::snprintf(id, sizeof id, "%03lld", static_cast<long long>(t));
-      trial.values.push_back(id);
-      const std::vector<std::string> values = sample_trial(space, search_seed, t);
-      std::vector<std::string> sets;
-      for (size_t k = 0; k < space.size(); ++k) sets.push_back(space[k].key + "=" + values[k]);
-      trial.sets.push_back(sets);
-    }
-    axes.insert(axes.begin(), trial);
+  Axis trial{"trial", {}, {}};
+  for (int64_t t = 0; t < a.trials; ++t) {
+    char id[24];
+    std::snprintf(id, sizeof id, "%03lld", static_cast<long long>(t));
+    trial.values.push_back(id);
+    const std::vector<std::string> values = sample_trial(space, a.search_seed, t);
+    std::vector<std::string> sets;
+    for (size_t k = 0; k < space.size(); ++k) sets.push_back(space[k].key + "=" + values[k]);
+    trial.sets.push_back(sets);
   }
-  if (config_path.empty() || axes.empty())
+  return trial;
+}
+
+// Every axis: the trials (random search), then --grid and --widths in command-line order.
+std::vector<Axis> sweep_axes(const SweepArgs& a) {
+  if (a.samples.empty() != (a.trials == 0))
+    usage_error(a.samples.empty() ? "--trials needs at least one --sample key=DISTRIBUTION"
+                                  : "--sample needs --trials N (how many random-search trials)");
+  std::vector<Axis> axes;
+  if (!a.samples.empty()) axes.push_back(trial_axis(a));
+  for (const std::string& text : a.axes) axes.push_back(parse_axis(text));
+  if (axes.empty())
     usage_error(
         "usage: mutrain sweep CONFIG --grid key=v1,v2 [--widths 128,256] [--sample key=log:LO:HI "
         "--trials N] [--set k=v] [--out DIR]");
-  Config base = Config::load_file(config_path);
-  for (const std::string& o : overrides) base.apply_override(o);
-  const std::string name = read_run_name(base, "name", "run");
-  const std::string dir = path_under(out_dir, "sweeps", name).string();
+  return axes;
+}
 
-  // Every point of the grid, first axis slowest.
-  std::vector<std::vector<std::string>> points = {{}};
+// The points of the grid (one value index per axis), first axis slowest.
+std::vector<std::vector<size_t>> grid_points(const std::vector<Axis>& axes) {
+  std::vector<std::vector<size_t>> points = {{}};
   for (const Axis& ax : axes) {
-    std::vector<std::vector<std::string>> next;
+    std::vector<std::vector<size_t>> next;
     for (const auto& p : points)
       for (size_t v = 0; v < ax.values.size(); ++v) {
         next.push_back(p);
-        next.back().push_back(std::to_string(v));
+        next.back().push_back(v);
       }
     points = next;
   }
-  // Each point's config, validated in full (every key, the data, the model's size) before the
-  // first run writes anything: a mistake in any point refuses the whole sweep with exit 2.
-  const std::string base_yaml = base.dump();
-  auto point_config = [&](size_t i, std::string& point) {
+  return points;
+}
+
+// The sweep: its base config, folder, axes and points; the config of each point on demand.
+struct Grid {
+  Config base;
+  std::string base_yaml, dir;
+  std::vector<Axis> axes;
+  std::vector<std::vector<size_t>> points;
+
+  // Point i's config, named after its keys and values (`point`).
+  Config point_config(size_t i, std::string& point) const {
     Config cfg = Config::parse(base_yaml, base.source());
     point.clear();
     for (size_t k = 0; k < axes.size(); ++k) {
-      const size_t v = std::stoul(points[i][k]);
+      const size_t v = points[i][k];
       if (axes[k].sets.empty())
         cfg.apply_override(axes[k].key + "=" + axes[k].values[v]);
       else
@@ -165,38 +135,48 @@ int sweep(const std::vector<std::string>& args, Communicator& comm) {
                   "; a point's name is made of its keys and values and names a folder under ", dir);
     cfg.apply_override("name=" + point);
     return cfg;
-  };
+  }
+};
+
+// Each point's config, validated in full (every key, the data, the model's size) before the
+// first run writes anything: a mistake in any point refuses the whole sweep with exit 2.
+void check_points(const Grid& g, Communicator& comm) {
   std::set<std::string> names;
-  for (size_t i = 0; i < points.size(); ++i) {
+  for (size_t i = 0; i < g.points.size(); ++i) {
     std::string point;
-    Config cfg = point_config(i, point);
+    Config cfg = g.point_config(i, point);
     if (!names.insert(point).second)
       input_error("sweep", "two grid points are both named '", point, "'; give each value once");
-    Trainer check(cfg, comm, dir);  // refuses a bad point as the run would, writing nothing
+    Trainer check(cfg, comm, g.dir);  // refuses a bad point as the run would, writing nothing
   }
-  if (!space.empty() && comm.rank() == 0) {
-    // trials.tsv: every trial's sampled values (also in each run's config.yaml).
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    std::ofstream tsv(fs::path(dir) / "trials.tsv");
-    tsv << "trial";
-    for (const SearchDim& d : space) tsv << '\t' << d.key;
+}
+
+// trials.tsv: every trial's sampled values (also in each run's config.yaml).
+void write_trials(const Grid& g, const SweepArgs& a) {
+  std::error_code ec;
+  fs::create_directories(g.dir, ec);
+  std::ofstream tsv(fs::path(g.dir) / "trials.tsv");
+  tsv << "trial";
+  for (const std::string& text : a.samples) tsv << '\t' << text.substr(0, text.find('='));
+  tsv << '\n';
+  for (size_t t = 0; t < g.axes[0].values.size(); ++t) {
+    tsv << "trial" << g.axes[0].values[t];
+    for (const std::string& set : g.axes[0].sets[t]) tsv << '\t' << set.substr(set.find('=') + 1);
     tsv << '\n';
-    for (size_t t = 0; t < axes[0].values.size(); ++t) {
-      tsv << "trial" << axes[0].values[t];
-      for (const std::string& set : axes[0].sets[t]) tsv << '\t' << set.substr(set.find('=') + 1);
-      tsv << '\n';
-    }
-    if (!tsv) input_error("sweep", "cannot write ", (fs::path(dir) / "trials.tsv").string());
   }
-  log::info("[sweep] ", points.size(), " runs into ", dir);
+  if (!tsv) input_error("sweep", "cannot write ", (fs::path(g.dir) / "trials.tsv").string());
+}
+
+// The runs, one after another; a run that fails at run time (a diverged lr) is counted.
+int train_points(const Grid& g, Communicator& comm) {
+  log::info("[sweep] ", g.points.size(), " runs into ", g.dir);
   int failures = 0;
-  for (size_t i = 0; i < points.size(); ++i) {
+  for (size_t i = 0; i < g.points.size(); ++i) {
     std::string point;
-    Config cfg = point_config(i, point);
-    log::info("[sweep] run ", i + 1, "/", points.size(), ": ", point);
+    Config cfg = g.point_config(i, point);
+    log::info("[sweep] run ", i + 1, "/", g.points.size(), ": ", point);
     try {
-      Trainer t(cfg, comm, dir);
+      Trainer t(cfg, comm, g.dir);
       const RunSummary s = t.run();
       if (s.stop_signal) return static_cast<int>(ExitCode::preempted);
     } catch (const Error& e) {
@@ -205,9 +185,80 @@ int sweep(const std::vector<std::string>& args, Communicator& comm) {
       ++failures;
     }
   }
-  log::info("[sweep] done: ", points.size() - failures, " of ", points.size(), " runs finished; ",
-            "python3 tools/transfer.py ", dir);
+  log::info("[sweep] done: ", g.points.size() - failures, " of ", g.points.size(),
+            " runs finished; ", "python3 tools/transfer.py ", g.dir);
   return 0;
+}
+
+CLI::Validator sample_text() {
+  return CLI::Validator(
+      [](std::string& text) {
+        if (text.find('=') != std::string::npos) return std::string();
+        return "takes key=log:LO:HI | uniform:LO:HI | choice:A,B (e.g. "
+               "optimizer.adamw.lr=log:1e-4:1e-2), got '" +
+               text + "'";
+      },
+      "");
+}
+
+}  // namespace
+
+void add_grid_options(CLI::App& sub, SweepArgs& a) {
+  add_repeated(sub, "--grid", a.grids,
+               "a grid axis: a config key and its values (repeatable; the first varies slowest): "
+               "--grid optimizer.adamw.lr=1e-3,2e-3")
+      ->type_name("KEY=V1,V2,...");
+  add_repeated(sub, "--widths", a.widths, "a grid axis over model.width (= --grid model.width=...)")
+      ->check(comma_list(1, int64_t{1} << 40, "positive integers"))
+      ->type_name("W,W,...");
+  add_overrides(sub, a.overrides);
+  add_out(sub, a.out_dir);
+}
+
+void order_axes(const CLI::App& sub, SweepArgs& a) {
+  a.axes.clear();
+  for (const auto& [name, value] : in_command_line_order(sub, {"--grid", "--widths"}))
+    a.axes.push_back(name == "--widths" ? "model.width=" + value : value);
+}
+
+int run_sweep(const SweepArgs& a, Communicator& comm) {
+  Grid g;
+  g.axes = sweep_axes(a);
+  g.base = Config::load_file(a.config_path);
+  for (const std::string& o : a.overrides) g.base.apply_override(o);
+  const std::string name = read_run_name(g.base, "name", "run");
+  g.dir = path_under(a.out_dir, "sweeps", name).string();
+  g.points = grid_points(g.axes);
+  g.base_yaml = g.base.dump();
+  check_points(g, comm);
+  if (!a.samples.empty() && comm.rank() == 0) write_trials(g, a);
+  return train_points(g, comm);
+}
+
+Action add_sweep(CLI::App& app) {
+  auto a = std::make_shared<SweepArgs>();
+  CLI::App* sub = add_command(
+      app, "sweep", "one run per grid point (and random-search trial)",
+      "Trains the points one after another into OUT/sweeps/NAME/<point>; every point is checked "
+      "before the first run starts. tools/transfer.py reads them; a SLURM job array over the "
+      "same points: submit --sweep.");
+  add_config(*sub, a->config_path);
+  add_grid_options(*sub, *a);
+  add_repeated(*sub, "--sample", a->samples,
+               "random search: draw a config key per trial (repeatable): "
+               "--sample optimizer.adamw.lr=log:1e-4:1e-2 (or uniform:LO:HI, choice:A,B)")
+      ->check(sample_text())
+      ->type_name("KEY=DIST");
+  sub->add_option("--trials", a->trials, "random-search trials (with --sample)")
+      ->check(integer_in(1, 10000, "a number of random-search trials in 1..10000"))
+      ->type_name("N");
+  sub->add_option("--search-seed", a->search_seed, "the seed of the random search's draws")
+      ->check(integer_in(0, INT64_MAX, "a non-negative integer"))
+      ->capture_default_str();
+  return [a, sub](Communicator& comm) {
+    order_axes(*sub, *a);
+    return run_sweep(*a, comm);
+  };
 }
 
 }  // namespace mt::cli

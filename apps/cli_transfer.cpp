@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <regex>
 #include <set>
 
@@ -97,47 +98,10 @@ double finished_metric(const fs::path& run, const std::string& metric) {
 struct TransferArgs {
   std::string metric = "val_loss", name;
   std::vector<std::string> sweep_dirs;  // the first holds best.yaml
-  std::vector<std::string> rest;        // passed on to sweep
-  bool run = false, allow_mixed = false;
+  SweepArgs sweep;                      // --widths, --grid, --set, --out: trained when given
+  bool allow_mixed = false;
+  bool run() const { return !sweep.axes.empty(); }
 };
-
-TransferArgs parse_transfer_args(const std::vector<std::string>& args) {
-  TransferArgs t;
-  auto is = [&](const std::string& a, const char* name) {
-    return a == name || a.rfind(std::string(name) + "=", 0) == 0;
-  };
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (is(a, "--metric")) {
-      t.metric = option_value(args, i, "--metric");
-      if (t.metric != "val_loss" && t.metric != "val_accuracy" && t.metric != "train_loss")
-        usage_error("--metric takes val_loss, val_accuracy or train_loss, got '" + t.metric + "'");
-    } else if (is(a, "--name")) {
-      t.name = option_value(args, i, "--name");
-    } else if (a == "--allow-mixed-revisions") {
-      t.allow_mixed = true;
-    } else if (is(a, "--widths") || is(a, "--grid") || is(a, "--set") || is(a, "--out")) {
-      const std::string flag = a.substr(0, a.find('='));
-      t.rest.push_back(flag);
-      t.rest.push_back(option_value(args, i, flag));
-      if (flag == "--widths" || flag == "--grid") t.run = true;
-    } else if (!a.empty() && a[0] == '-') {
-      usage_error("unknown option '" + a +
-                  "' for transfer; known: --metric, --name, --widths, --grid, --set, --out, "
-                  "--allow-mixed-revisions");
-    } else {
-      t.sweep_dirs.push_back(a);
-    }
-  }
-  if (t.sweep_dirs.empty())
-    usage_error(
-        "usage: mutrain transfer SWEEP_DIR [SWEEP_DIR ...] [--metric val_loss] [--name NAME] "
-        "[--widths a,b,... --grid seed=0,1 ...] [--allow-mixed-revisions]");
-  for (const std::string& d : t.sweep_dirs)
-    if (!fs::is_directory(d))
-      input_error("transfer", "no sweep folder '", d, "' (give runs/sweeps/NAME)");
-  return t;
-}
 
 // The code that trained a run: the identities of its starts (summary.yaml's provenance; a
 // revision, with the executable's hash when the tree was dirty), "unknown" without provenance.
@@ -241,45 +205,77 @@ void write_best(const TransferArgs& t, const Group& g, const std::string& best,
   fs::rename(tmp, best_yaml);
   std::printf("best: %s (%s %.5f); its config: %s\n", best.c_str(), t.metric.c_str(), g.mean(),
               best_yaml.c_str());
-  if (!t.run)
+  if (!t.run())
     std::printf(
         "train it at other widths: mutrain transfer %s --widths W1,W2,... --grid "
         "seed=0,1 (or mutrain sweep %s --widths ...)\n",
         t.sweep_dirs.front().c_str(), best_yaml.c_str());
 }
 
-}  // namespace
-
-int transfer(const std::vector<std::string>& args, Communicator& comm) {
-  const TransferArgs t = parse_transfer_args(args);
-  const std::string& sweep_dir = t.sweep_dirs.front();
-  const std::string& metric = t.metric;
-  const bool lower_better = metric != "val_accuracy";
-  std::map<std::string, std::vector<std::string>> codes;
-  const std::map<std::string, Group> groups = collect_groups(t, codes);
+// The points ranked by their mean over seeds (best first); refuses a sweep without finished
+// points or one whose runs were made by different code.
+std::vector<std::pair<std::string, const Group*>> rank_points(
+    const TransferArgs& t, const std::map<std::string, Group>& groups,
+    const std::map<std::string, std::vector<std::string>>& codes) {
   std::vector<std::pair<std::string, const Group*>> ranked;
   for (const auto& [key, g] : groups)
     if (g.unfinished == 0 && !g.values.empty()) ranked.emplace_back(g.label, &g);
   if (ranked.empty())
-    input_error("transfer", "no finished runs in '", sweep_dir,
+    input_error("transfer", "no finished runs in '", t.sweep_dirs.front(),
                 t.sweep_dirs.size() > 1 ? "' ..." : "'", " (", groups.size(),
                 " point(s), none with every seed finished: summary.yaml with all train.steps done "
                 "and a finite ",
-                metric, ")");
+                t.metric, ")");
   check_one_code(codes, t.allow_mixed);
+  const bool lower_better = t.metric != "val_accuracy";
   std::stable_sort(ranked.begin(), ranked.end(), [&](const auto& a, const auto& b) {
     return lower_better ? a.second->mean() < b.second->mean() : a.second->mean() > b.second->mean();
   });
-  if (comm.rank() == 0) print_ranking(ranked, groups.size(), metric);
+  return ranked;
+}
+
+int transfer(TransferArgs& t, Communicator& comm) {
+  for (const std::string& d : t.sweep_dirs)
+    if (!fs::is_directory(d))
+      input_error("transfer", "no sweep folder '", d, "' (give runs/sweeps/NAME)");
+  std::map<std::string, std::vector<std::string>> codes;
+  const std::map<std::string, Group> groups = collect_groups(t, codes);
+  const auto ranked = rank_points(t, groups, codes);
+  if (comm.rank() == 0) print_ranking(ranked, groups.size(), t.metric);
   const std::string name = transfer_name(t);
-  const fs::path best_yaml = fs::path(sweep_dir) / "best.yaml";
+  const fs::path best_yaml = fs::path(t.sweep_dirs.front()) / "best.yaml";
   if (comm.rank() == 0) write_best(t, *ranked[0].second, ranked[0].first, name, best_yaml);
   comm.barrier();
-  if (!t.run) return 0;
-  std::vector<std::string> sweep_args = {best_yaml.string()};
-  sweep_args.insert(sweep_args.end(), t.rest.begin(), t.rest.end());
+  if (!t.run()) return 0;
+  t.sweep.config_path = best_yaml.string();
   log::info("[transfer] training ", ranked[0].first, " as sweep '", name, "'");
-  return sweep(sweep_args, comm);
+  return run_sweep(t.sweep, comm);
+}
+
+}  // namespace
+
+Action add_transfer(CLI::App& app) {
+  auto t = std::make_shared<TransferArgs>();
+  CLI::App* sub = add_command(
+      app, "transfer", "µTransfer: a sweep's best point, trained at other widths",
+      "Ranks the sweep's points by their metric averaged over seeds, writes the best one's config "
+      "to SWEEP_DIR/best.yaml and with --widths/--grid trains it at those widths as a new sweep "
+      "(docs/mup.md).");
+  sub->add_option("SWEEP_DIR", t->sweep_dirs,
+                  "sweep folders (runs/sweeps/NAME); the first gets "
+                  "best.yaml")
+      ->required();
+  sub->add_option("--metric", t->metric, "what ranks the points")
+      ->check(one_of({"val_loss", "val_accuracy", "train_loss"}))
+      ->capture_default_str();
+  sub->add_option("--name", t->name, "the new sweep's name (default SWEEP_transfer)");
+  add_grid_options(*sub, t->sweep);
+  sub->add_flag("--allow-mixed-revisions", t->allow_mixed,
+                "rank runs made by different code together (docs/reproducibility.md)");
+  return [t, sub](Communicator& comm) {
+    order_axes(*sub, t->sweep);
+    return transfer(*t, comm);
+  };
 }
 
 }  // namespace mt::cli

@@ -3,6 +3,8 @@
 # would run them. debootstrap makes a minbase bookworm root with git and ca-certificates only; the
 # commit under test is cloned into it, and inside it:
 #   root phase  (bare root A): README command 1 as root (shortened with --set train.steps=N),
+#                              the analysis package pip-installed into a venv loading the quickstart
+#                              run's metrics (scripts/check_analysis_package.sh),
 #                              then README command 2 as root: 0 failed, 0 skipped but labels cuda, multihost;
 #   sudo phase  (bare root B, a copy of A before anything was installed): a user with passwordless
 #                              sudo runs README command 1, then the SLURM test (ctest -L slurm).
@@ -222,6 +224,12 @@ if [[ $PHASE == root || $PHASE == all ]]; then
     if run_logged root-command1 1800 in_root "$WORK/as-root" root \
          "cd mutrain && bash scripts/quickstart.sh --set train.steps=$STEPS --set train.eval_every=0"; then
       grep -E '^\[train\] (final validation over [0-9]|outputs)' "$WORK/root-command1.log" | tail -n 2
+      # The analysis package as docs/analysis.md installs it: a venv with --system-site-packages
+      # (Debian's numpy, h5py, pandas, matplotlib), pip install from the clone offline, then
+      # `import mutrain_analysis` loads the quickstart run's metrics into a DataFrame.
+      run_logged root-analysis 600 in_root "$WORK/as-root" root \
+        "cd mutrain && bash scripts/check_analysis_package.sh runs/quickstart" \
+        && grep -E '^mutrain_analysis ' "$WORK/root-analysis.log"
       run_logged root-command2 2400 in_root "$WORK/as-root" root "cd mutrain && bash scripts/test.sh" \
         ; check_ctest_summary "$WORK/root-command2.log" || FAILED=$((FAILED + 1))
     fi

@@ -6,7 +6,8 @@
 # Usage: bash scripts/install_deps.sh [--test] [--bench] [--fuzz]
 #   (none): what the build and README command 1 need;
 #   --test adds what every test of README command 2 needs (python3-yaml for the tools' tests,
-#     slurm-wlm + munge for the SLURM test, debootstrap for the fresh-machine check);
+#     nbformat, nbclient and ipykernel to execute the analysis notebook, slurm-wlm + munge for the
+#     SLURM test, debootstrap for the fresh-machine check);
 #   --bench adds python3-torch (bench/ comparisons); --fuzz adds clang, its OpenMP and libFuzzer
 #   runtimes (scripts/test_fuzz.sh).
 # apt's own output goes to a log file; a line per phase (update, download, unpack/configure) is
@@ -17,13 +18,15 @@ say() { echo "[install_deps] $*"; }
 die() { echo "[install_deps] error: $*" >&2; exit 1; }
 
 PKGS=(build-essential cmake pkg-config git ca-certificates procps
-      openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libyaml-cpp-dev libopenblas-dev libdnnl-dev zlib1g-dev libssl-dev
+      openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libyaml-cpp-dev libcli11-dev libopenblas-dev libdnnl-dev zlib1g-dev libssl-dev
       libgtest-dev libgmock-dev libbenchmark-dev
-      python3 python3-h5py python3-numpy python3-matplotlib python3-pytest)
+      python3 python3-h5py python3-numpy python3-matplotlib python3-pandas python3-venv python3-wheel
+      python3-pytest)
 for opt in "$@"; do
   case "$opt" in
     # Everything the tests need, so that on a bare machine only the GPU tests skip.
-    --test) PKGS+=(python3-yaml slurm-wlm munge debootstrap clang-format iproute2) ;;
+    --test) PKGS+=(python3-yaml python3-nbformat python3-nbclient python3-ipykernel slurm-wlm munge
+                   debootstrap clang-format iproute2) ;;
     --bench) PKGS+=(python3-torch) ;;
     # Debian 12 and Ubuntu 24.04 name libFuzzer's runtime libclang-rt-dev (a versioned package behind).
     --fuzz) PKGS+=(clang libomp-dev libclang-rt-dev) ;;

@@ -1,113 +1,12 @@
-"""Reading mutrain's HDF5 outputs (docs/hdf5-layout.md) with h5py: series, stats groups, layer order.
-
-Import from tools/ (plot.py does) or add tools/ to sys.path. Errors are MtioError with a message
-meant for the user ("<path>: what is wrong").
+"""Reading mutrain's HDF5 outputs with h5py: the helpers of mutrain_analysis.h5 (analysis/,
+docs/analysis.md) under the names this module has always had, for scripts that add tools/ to
+sys.path. New code: `import mutrain_analysis` (DataFrames of runs, sweeps, checkpoints).
 """
 import os
-import re
+import sys
 
-# A live run keeps metrics.h5 open for writing; reading it must not wait for (or take) the lock.
-os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "analysis"))
+from mutrain_analysis.h5 import (MtioError, attr_str, depth_key, open_h5, read_1d,  # noqa: E402,F401
+                                 series, stat_groups)
 
-import h5py  # noqa: E402
-import numpy as np  # noqa: E402
-
-
-class MtioError(Exception):
-    """A missing, unreadable or foreign file."""
-
-
-def open_h5(path, kind=None):
-    """Open a mutrain HDF5 file read-only; check its root `kind` attribute when given."""
-    if not os.path.exists(path):
-        raise MtioError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise MtioError(f"{path}: is a directory, expected an HDF5 file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        raise MtioError(f"{path}: not a readable HDF5 file (truncated or corrupt?): {e}") from None
-    if kind is not None:
-        found = attr_str(f.attrs.get("kind"))
-        if found is not None and found != kind:
-            f.close()
-            raise MtioError(f"{path}: kind is '{found}', expected '{kind}'")
-    return f
-
-
-def attr_str(value):
-    """An attribute as str (h5py returns str for variable-length UTF-8, bytes for fixed)."""
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, np.ndarray) and value.size == 1:
-        return attr_str(value.reshape(-1)[0])
-    return str(value)
-
-
-def read_1d(ds):
-    """A 1-D dataset as a float64 array (rows written so far)."""
-    return np.asarray(ds[()], dtype=np.float64).reshape(-1)
-
-
-def series(f, group):
-    """All 1-D datasets of a group as {name: float64 array}; {} when the group is absent."""
-    if group not in f or not isinstance(f[group], h5py.Group):
-        return {}
-    out = {}
-    for name, obj in f[group].items():
-        if isinstance(obj, h5py.Dataset) and obj.ndim == 1 and obj.dtype.kind in "fiu":
-            out[name] = read_1d(obj)
-    return out
-
-
-def stat_groups(f, group):
-    """/stats or /act as {param_or_module: {stat: array}} plus the shared step column.
-
-    Returns (steps, table). Series are cut to the shortest common length so that a file read while
-    the run appends still lines up with its step column.
-    """
-    if group not in f or not isinstance(f[group], h5py.Group):
-        return None, {}
-    g = f[group]
-    steps = None
-    if "step" in g and isinstance(g["step"], h5py.Dataset):
-        steps = read_1d(g["step"])
-    elif group != "stats" and "stats" in f and "step" in f["stats"]:
-        steps = read_1d(f["stats"]["step"])  # /act rows follow /stats/step
-    table = {}
-
-    def visit(prefix, obj):
-        values = {}
-        for name, child in obj.items():
-            if isinstance(child, h5py.Group):
-                visit(f"{prefix}/{name}" if prefix else name, child)
-            elif prefix and child.ndim == 1 and child.dtype.kind in "fiu":
-                values[name] = read_1d(child)
-        if values:
-            table[prefix] = values
-
-    visit("", g)
-    if steps is not None:
-        n = min([len(steps)] + [len(v) for stats in table.values() for v in stats.values()])
-        steps = steps[:n]
-        table = {k: {s: v[:n] for s, v in stats.items()} for k, stats in table.items()}
-    return steps, table
-
-
-_INT = re.compile(r"(\d+)")
-
-
-def depth_key(name):
-    """Sort key placing layers in model order: embeddings, numbered blocks, final norm, head."""
-    first = name.split(".")[0].split("/")[0]
-    parts = [int(p) if p.isdigit() else p for p in _INT.split(name)]
-    m = _INT.search(name)
-    if m is not None:
-        return (1, int(m.group(1)), parts)
-    if first in ("wte", "wpe", "embed", "embedding", "input", "tok_emb", "pos_emb"):
-        return (0, 0, parts)
-    if first in ("head", "lm_head", "readout", "output", "out"):
-        return (3, 0, parts)
-    return (2, 0, parts)  # final norm and anything else between the blocks and the head
+__all__ = ["MtioError", "attr_str", "depth_key", "open_h5", "read_1d", "series", "stat_groups"]

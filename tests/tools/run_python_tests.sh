@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Python tools tests: a tiny real run (stats and checkpoints on), then pytest tests/tools against it
 # (layout of metrics.h5 and checkpoints, tools/plot.py, mutrain inspect).
-# usage: run_python_tests.sh <mutrain binary> <source dir>
+# usage: run_python_tests.sh <mutrain binary> <source dir> [pytest arguments: default tests/tools]
 source "$(dirname "$0")/../cli/common.inc"
+(($# > 2)) || set -- "$1" "$2" "$SRC/tests/tools"
 PY=/usr/bin/python3
 [[ -x $PY ]] || PY="$(command -v python3)"
 if ! "$PY" -c "import h5py, numpy, matplotlib, pytest, yaml" 2>/dev/null; then
@@ -24,5 +25,5 @@ sed "s|data/sotu|$TMP/text|" "$SRC/configs/coord_check_gpt.yaml" > "$TMP/cc.yaml
   fail "coord-check run failed"
 CC_DIR="$(dirname "$(find "$TMP/cc" -name coord_check.h5 | head -1)")"
 MT_COORD_DIR="$CC_DIR" MT_RUN_DIR="$TMP/runs/tools" MT_MUTRAIN="$MUTRAIN" MT_SOURCE_DIR="$SRC" MT_CONFIG="$C" \
-  MPLBACKEND=Agg "$PY" -m pytest -q -p no:cacheprovider --basetemp="$TMP/pytest" "$SRC/tests/tools" || fail "pytest tests/tools"
+  MPLBACKEND=Agg "$PY" -m pytest -q -p no:cacheprovider --basetemp="$TMP/pytest" "${@:3}" || fail "pytest tests/tools"
 finish
