@@ -150,11 +150,12 @@ MT_HOST_DEVICE inline float sigmoid(float x) {
 MT_HOST_DEVICE inline float silu(float x) {
   return x * sigmoid(x);
 }
-// SwiGLU's gradients at one element of y = silu(a) b: da = dy b silu'(a), db = dy silu(a).
+// SwiGLU's gradients at one element of y = silu(a) b: da = dy b silu'(a), db = dy silu(a), with
+// silu'(a) = sigmoid(a) (1 + a (1 - sigmoid(a))) (the products grouped as written: bitwise).
 MT_HOST_DEVICE inline void swiglu_grads(float a, float b, float dy, float& da, float& db) {
   const float s = sigmoid(a);
-  da = dy * b * s * (1.0f + a * (1.0f - s));
-  db = dy * a * s;
+  da = dy * b * (s * (1.0f + a * (1.0f - s)));
+  db = dy * (a * s);
 }
 
 // ---- rotary position embedding -----------------------------------------------------------------
