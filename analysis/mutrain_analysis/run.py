@@ -11,6 +11,7 @@ so far: a run still training can be read again and again.
 import math
 import os
 import re
+import time
 
 import numpy as np
 import pandas as pd
@@ -84,15 +85,17 @@ def read_finished(f, group, name):
 
 
 def _series_frame(run, group, cols):
-    """Long rows of one /train or /val group ({name: array} with a step column)."""
+    """Long rows of one /train or /val group ({name: array} with a step column). A live run's
+    columns can be read while one row is half appended: every column is cut to the rows that
+    all of them have."""
     steps = cols.get("step")
     if steps is None:
         return pd.DataFrame(columns=METRIC_COLUMNS)
+    n = min(len(v) for v in cols.values())
     parts = []
     for name, values in cols.items():
         if name == "step":
             continue
-        n = min(len(steps), len(values))
         parts.append(pd.DataFrame({"run": run, "group": group, "step": steps[:n].astype(np.int64),
                                    "statistic": name, "value": values[:n]}))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=METRIC_COLUMNS)
@@ -126,13 +129,19 @@ class Run:
     def __repr__(self):
         return f"Run({self.name!r}, {self.metrics_path!r})"
 
-    def _read(self, fn):
-        """fn(open metrics.h5); a file cut short while reading becomes an AnalysisError."""
-        with h5.open_h5(self.metrics_path, kind="metrics") as f:
-            try:
-                return fn(f)
-            except (OSError, KeyError, ValueError) as e:
-                raise h5.read_error(self.metrics_path, e) from None
+    def _read(self, fn, attempts=5, wait=0.2):
+        """fn(open metrics.h5). A live run's file can be caught in the middle of a flush (HDF5
+        without SWMR: the metadata read may point past the data written so far), so a failed read
+        is retried from a fresh open `attempts` times, `wait` seconds apart; a file still
+        unreadable then (cut short, corrupt) becomes an AnalysisError."""
+        for attempt in range(attempts):
+            with h5.open_h5(self.metrics_path, kind="metrics") as f:
+                try:
+                    return fn(f)
+                except (OSError, KeyError, ValueError) as e:
+                    if attempt == attempts - 1:
+                        raise h5.read_error(self.metrics_path, e) from None
+            time.sleep(wait)
 
     def series(self, group="train"):
         """/train or /val as a wide DataFrame: one row per step, one column per statistic."""
