@@ -5,6 +5,7 @@ Errors are AnalysisError with a message meant for the user ("<path>: what is wro
 """
 import os
 import re
+import time
 
 # A live run keeps metrics.h5 open for writing; reading it must not wait for (or take) the lock.
 os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
@@ -20,6 +21,23 @@ class AnalysisError(Exception):
 MtioError = AnalysisError  # the name tools/mtio.py used
 
 
+class UnreadableError(AnalysisError):
+    """An HDF5 file that would not open or read through: truncated, corrupt, or a live run's file
+    caught in the middle of a flush (mutrain writes without SWMR), which a second try reads."""
+
+
+def retry_unreadable(fn, attempts=5, wait=0.2):
+    """fn(), retried `attempts` times `wait` seconds apart while it raises UnreadableError (a live
+    run's file caught mid-flush); the last error is raised when every try failed."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except UnreadableError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(wait)
+
+
 def open_h5(path, kind=None):
     """Open a mutrain HDF5 file read-only without the file lock (a run may still be writing it);
     check its root `kind` attribute when given ("metrics", "checkpoint", "coord_check")."""
@@ -31,7 +49,7 @@ def open_h5(path, kind=None):
     try:
         f = h5py.File(path, "r")
     except OSError as e:
-        raise AnalysisError(f"{path}: not a readable HDF5 file (truncated or corrupt?): {e}") from None
+        raise UnreadableError(f"{path}: not a readable HDF5 file (truncated or corrupt?): {e}") from None
     if kind is not None:
         found = attr_str(f.attrs.get("kind"))
         if found is not None and found != kind:
@@ -139,4 +157,4 @@ def depth_key(name):
 
 def read_error(path, e):
     """The AnalysisError for a file that opened but could not be read through (truncated)."""
-    return AnalysisError(f"{path}: cannot read (truncated or corrupt?): {e}")
+    return UnreadableError(f"{path}: cannot read (truncated or corrupt?): {e}")

@@ -11,7 +11,6 @@ so far: a run still training can be read again and again.
 import math
 import os
 import re
-import time
 
 import numpy as np
 import pandas as pd
@@ -124,24 +123,23 @@ class Run:
                 raise AnalysisError(f"{path}: no such run folder")
             self.path, self.metrics_path = path, os.path.join(path, "metrics.h5")
         self.name = name or os.path.basename(os.path.normpath(os.path.abspath(self.path)))
-        h5.open_h5(self.metrics_path, kind="metrics").close()  # a clear error now, not later
+        # a clear error now, not later (retried: a live run's file may be caught mid-flush)
+        h5.retry_unreadable(lambda: h5.open_h5(self.metrics_path, kind="metrics").close())
 
     def __repr__(self):
         return f"Run({self.name!r}, {self.metrics_path!r})"
 
-    def _read(self, fn, attempts=5, wait=0.2):
+    def _read(self, fn):
         """fn(open metrics.h5). A live run's file can be caught in the middle of a flush (HDF5
-        without SWMR: the metadata read may point past the data written so far), so a failed read
-        is retried from a fresh open `attempts` times, `wait` seconds apart; a file still
-        unreadable then (cut short, corrupt) becomes an AnalysisError."""
-        for attempt in range(attempts):
+        without SWMR), so a file that does not open or read through is tried again from a fresh
+        open (h5.retry_unreadable); one still unreadable then (cut short, corrupt) is an error."""
+        def attempt():
             with h5.open_h5(self.metrics_path, kind="metrics") as f:
                 try:
                     return fn(f)
                 except (OSError, KeyError, ValueError) as e:
-                    if attempt == attempts - 1:
-                        raise h5.read_error(self.metrics_path, e) from None
-            time.sleep(wait)
+                    raise h5.read_error(self.metrics_path, e) from None
+        return h5.retry_unreadable(attempt)
 
     def series(self, group="train"):
         """/train or /val as a wide DataFrame: one row per step, one column per statistic."""

@@ -293,3 +293,32 @@ def test_tools_mtio_keeps_its_names(run_dir):
             p for p in f["stats"] if isinstance(f["stats"][p], h5py.Group)}
     with pytest.raises(mtio.MtioError):
         mtio.open_h5(os.path.join(run_dir, "nowhere.h5"))
+
+
+def test_retry_unreadable_tries_again_only_for_unreadable_files():
+    """A live file caught mid-flush reads on a later try; a foreign file fails at once."""
+    from mutrain_analysis import h5 as mah5
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise mah5.UnreadableError("caught mid-flush")
+        return "read"
+    assert mah5.retry_unreadable(flaky, wait=0) == "read" and len(calls) == 3
+
+    def broken():
+        calls.append(1)
+        raise mah5.UnreadableError("truncated")
+    calls.clear()
+    with pytest.raises(mah5.UnreadableError):
+        mah5.retry_unreadable(broken, attempts=4, wait=0)
+    assert len(calls) == 4
+
+    def foreign():
+        calls.append(1)
+        raise ma.AnalysisError("kind is 'checkpoint', expected 'metrics'")
+    calls.clear()
+    with pytest.raises(ma.AnalysisError):
+        mah5.retry_unreadable(foreign, wait=0)
+    assert len(calls) == 1
