@@ -48,6 +48,18 @@ TokenShard::TokenShard(const std::string& path, Format format, int64_t vocab_siz
   ::close(fd);
   if (m_map_bytes > 0 && !m_map)
     input_error("data", "cannot map token shard '", path, "': ", std::strerror(errno));
+  // A bad shard throws from the constructor, so the destructor will not run: unmap here (a
+  // process that is refused shard after shard, as the fuzz target is, must not run out of maps).
+  try {
+    check(format, vocab_size);
+  } catch (...) {
+    if (m_map) ::munmap(m_map, m_map_bytes);
+    throw;
+  }
+}
+
+void TokenShard::check(Format format, int64_t vocab_size) {
+  const std::string& path = m_path;
   const auto* bytes = static_cast<const unsigned char*>(m_map);
   int32_t header[4] = {0, 0, 0, 0};
   if (m_map_bytes >= 16) std::memcpy(header, bytes, sizeof header);

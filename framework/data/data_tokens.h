@@ -33,6 +33,9 @@ class TokenShard {
   int64_t text_bytes() const { return m_text_bytes; }
 
  private:
+  // Reads the header (or the headerless layout) of the mapped file and checks every token id.
+  void check(Format format, int64_t vocab_size);
+
   std::string m_path;
   void* m_map = nullptr;
   size_t m_map_bytes = 0;

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <string>
 
 #include "apps/builtins.h"
 #include "data/data_tokens.h"
@@ -174,6 +175,32 @@ TEST(TokenData, BadShardsAreRefusedNamingTheFile) {
   expect_refused(load("odd.bin"), "odd.bin", "not a whole number of tokens");
   expect_refused(load("tiny.bin", TokenShard::Format::llmc), "tiny.bin", "1024-byte header");
   expect_refused(load("nothing_*.bin"), "nothing_*.bin", "matches no file");
+}
+
+// Lines of /proc/self/maps: the process's memory mappings.
+int64_t mapping_count() {
+  std::ifstream maps("/proc/self/maps");
+  int64_t n = 0;
+  for (std::string line; std::getline(maps, line);) ++n;
+  return n;
+}
+
+// A refused shard is unmapped: the constructor throws, so the destructor does not run (the
+// fuzz target ran out of mappings at vm.max_map_count after 65 000 refusals before the fix).
+TEST(TokenData, RefusedShardsLeaveNoMapping) {
+  const std::string d = test::fresh_dir("tokens_unmapped");
+  write_llmc(d + "/vocab.bin", shard_tokens(2, 100));  // token ids up to 2099 > vocabulary 1000
+  const auto refuse = [&] {
+    try {
+      TokenShard shard(d + "/vocab.bin", TokenShard::Format::auto_detect, 1000);
+      ADD_FAILURE() << "accepted vocab.bin";
+    } catch (const Error&) {
+    }
+  };
+  refuse();  // the first one may map the allocator's own pages
+  const int64_t before = mapping_count();
+  for (int i = 0; i < 200; ++i) refuse();
+  EXPECT_LT(mapping_count(), before + 10) << "200 refused shards left their mappings";
 }
 
 TEST(TokenData, TrainsAGptThroughTheConfig) {
