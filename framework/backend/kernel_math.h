@@ -192,7 +192,7 @@ MT_HOST_DEVICE inline float logsumexp_finish(float mx, float sum_exp) {
 
 // One logit's cross-entropy gradient before the one-hot term: dloss softmax(x)_j.
 MT_HOST_DEVICE inline float cross_entropy_grad(float dloss_per_row, float x, float lse) {
-  return dloss_per_row * exp_f(x - lse);
+  return dloss_per_row * exp_fast(x - lse);
 }
 
 // ---- normalisation -----------------------------------------------------------------------------

@@ -750,7 +750,15 @@ TEST(BackendParity, AdamWUpdate) {
       wr[i] = w[i] * double(s.decay) -
               double(s.step) * mr[i] / (std::sqrt(vr[i]) * double(s.inv_sqrt_bc2) + 1e-8);
     }
+    // The vectorised loop is bitwise the scalar element function (no contraction, IEEE sqrt).
+    std::vector<float> ws = w, ms = m, vs = v;
+    for (int64_t i = 0; i < n; ++i)
+      kmath::adamw(ws[i], g[i], ms[i], vs[i], s.beta1, s.beta2, s.eps, s.decay, s.step,
+                   s.inv_sqrt_bc2);
     be.adamw_update(w.data(), g.data(), m.data(), v.data(), n, s);
+    EXPECT_EQ(std::memcmp(w.data(), ws.data(), sizeof(float) * n), 0) << n;
+    EXPECT_EQ(std::memcmp(m.data(), ms.data(), sizeof(float) * n), 0) << n;
+    EXPECT_EQ(std::memcmp(v.data(), vs.data(), sizeof(float) * n), 0) << n;
     EXPECT_LT(rel_err(m, mr), kElem) << n;
     EXPECT_LT(rel_err(v, vr), kElem) << n;
     EXPECT_LT(rel_err(w, wr), kElem) << n;

@@ -300,11 +300,7 @@ double CpuBackend::cross_entropy_forward(const float* xp, const int32_t* labels,
 #pragma omp parallel for schedule(static) reduction(+ : total, count) if (N * V > 32768)
   for (int64_t i = 0; i < N; ++i) {
     const float* xr = xp + i * V;
-    float mx = xr[0];
-    for (int64_t j = 1; j < V; ++j) mx = kmath::max_f(mx, xr[j]);
-    float s = 0.0f;
-    for (int64_t j = 0; j < V; ++j) s += kmath::exp_f(xr[j] - mx);
-    lp[i] = kmath::logsumexp_finish(mx, s);
+    lp[i] = row_logsumexp(xr, V);
     if (labels[i] >= 0) {
       total += static_cast<double>(lp[i]) - xr[labels[i]];
       ++count;
@@ -326,10 +322,7 @@ void CpuBackend::cross_entropy_backward(const float* xp, const int32_t* labels, 
         for (int64_t j = 0; j < V; ++j) out[j] = 0.0f;
       continue;
     }
-    for (int64_t j = 0; j < V; ++j) {
-      const float v = kmath::cross_entropy_grad(dloss_per_row, xr[j], lp[i]);
-      out[j] = acc ? out[j] + v : v;
-    }
+    cross_entropy_grad_row(xr, lp[i], dloss_per_row, out, V, acc);
     out[labels[i]] -= dloss_per_row;
   }
 }

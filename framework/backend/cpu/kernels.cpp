@@ -48,6 +48,27 @@ MT_CPU_CLONES void softmax_row(float* row, int64_t n) {
   for (int64_t j = 0; j < n; ++j) row[j] *= inv;
 }
 
+MT_CPU_CLONES float row_logsumexp(const float* x, int64_t n) {
+  float mx = x[0];
+#pragma omp simd reduction(max : mx)
+  for (int64_t j = 1; j < n; ++j) mx = std::max(mx, x[j]);
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < n; ++j) sum += kmath::exp_fast(x[j] - mx);
+  return kmath::logsumexp_finish(mx, sum);
+}
+
+MT_CPU_CLONES void cross_entropy_grad_row(const float* x, float lse, float dloss, float* out,
+                                          int64_t n, bool accumulate) {
+  if (accumulate) {
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) out[j] += kmath::cross_entropy_grad(dloss, x[j], lse);
+  } else {
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) out[j] = kmath::cross_entropy_grad(dloss, x[j], lse);
+  }
+}
+
 MT_CPU_CLONES void softmax_backward_row(const float* p, float* dp, int64_t n) {
   float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)

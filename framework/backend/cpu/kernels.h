@@ -30,6 +30,14 @@ void softmax_row(float* row, int64_t n);
 // dS = P * (dP - sum(dP * P)) over one row of n, in place in dp.
 void softmax_backward_row(const float* p, float* dp, int64_t n);
 
+// log(sum_j exp(x[j])) of one row of n >= 1: the max, then exp_fast(x - max) summed (both
+// vectorised; the sum's order is the vector lanes', fixed for a build).
+float row_logsumexp(const float* x, int64_t n);
+// out[j] (+)= dloss * exp_fast(x[j] - lse) over one row of n (the softmax part of the
+// cross-entropy gradient; the caller subtracts the one-hot term); out may alias x.
+void cross_entropy_grad_row(const float* x, float lse, float dloss, float* out, int64_t n,
+                            bool accumulate);
+
 // y[i] = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) for i in [0, n).
 void gelu_forward(const float* x, float* y, int64_t n);
 // dx[i] (+)= dy[i] * gelu'(x[i]); overwrites dx when accumulate is false.

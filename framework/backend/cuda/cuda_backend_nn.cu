@@ -129,7 +129,7 @@ __global__ void cross_entropy_rows(const float* x, const int32_t* labels, float*
   for (int64_t j = threadIdx.x; j < V; j += blockDim.x) mx = kmath::max_f(mx, xr[j]);
   mx = block_broadcast(block_max(mx, shared), shared);
   float s = 0.0f;
-  for (int64_t j = threadIdx.x; j < V; j += blockDim.x) s += kmath::exp_f(xr[j] - mx);
+  for (int64_t j = threadIdx.x; j < V; j += blockDim.x) s += kmath::exp_fast(xr[j] - mx);
   s = block_sum(s, shared);
   if (threadIdx.x == 0) {
     const float l = kmath::logsumexp_finish(mx, s);
