@@ -4,13 +4,8 @@
 #include <algorithm>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/kernels.h"
 #include "backend/kernel_math.h"
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define MT_OPTIM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MT_OPTIM_CLONES
-#endif
 
 namespace mt::cpu {
 namespace {
@@ -18,8 +13,8 @@ namespace {
 // AdamW over [0, n), one copy per ISA level. This file is compiled with -ffp-contract=off and
 // -fno-math-errno (framework/CMakeLists.txt): the vector lanes do the scalar code's IEEE operations
 // (sqrt included), so the result is bitwise the scalar loop's on every ISA.
-MT_OPTIM_CLONES void adamw_span(float* w, const float* g, float* m, float* v, int64_t n,
-                                const AdamWStep& s) {
+MT_CPU_CLONES void adamw_span(float* w, const float* g, float* m, float* v, int64_t n,
+                              const AdamWStep& s) {
   const float b1 = s.beta1, b2 = s.beta2, eps = s.eps, decay = s.decay, step = s.step,
               ib = s.inv_sqrt_bc2;
 #pragma omp simd

@@ -9,12 +9,6 @@
 #include "backend/cpu/blas.h"
 #include "backend/kernel_math.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define MT_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MT_CPU_CLONES
-#endif
-
 namespace mt::cpu {
 
 MT_CPU_CLONES void gelu_forward(const float* x, float* y, int64_t n) {

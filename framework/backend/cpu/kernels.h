@@ -4,6 +4,13 @@
 #pragma once
 #include <cstdint>
 
+// One copy of a function per ISA level, picked at load time (GCC on x86-64; elsewhere one copy).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define MT_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MT_CPU_CLONES
+#endif
+
 namespace mt::cpu {
 
 // gemm (same contract as cpu::gemm) with C split into row or column blocks over the OpenMP
