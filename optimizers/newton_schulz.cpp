@@ -47,6 +47,22 @@ std::array<double, 3> ns_coefficients(NsCoefficients kind, int step) {
   return kPolishCoefficients;
 }
 
+namespace {
+
+// dst (cols, rows) = src (rows, cols)^T, in 32 x 32 tiles: both sides stay in cache lines (the
+// plain loop strides one side by a whole row per element). The same values, only moved.
+void transpose(const float* src, float* dst, int64_t rows, int64_t cols) {
+  constexpr int64_t kTile = 32;
+  for (int64_t i0 = 0; i0 < rows; i0 += kTile)
+    for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
+      const int64_t i1 = std::min(rows, i0 + kTile), j1 = std::min(cols, j0 + kTile);
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = j0; j < j1; ++j) dst[j * rows + i] = src[i * cols + j];
+    }
+}
+
+}  // namespace
+
 void newton_schulz(const float* in, float* out, int64_t rows, int64_t cols, int steps,
                    NsCoefficients kind, float eps, NsWorkspace& ws, DType compute,
                    int polish_steps) {
@@ -60,8 +76,7 @@ void newton_schulz(const float* in, float* out, int64_t rows, int64_t cols, int 
   ws.poly.resize(m * m);
   float* x = ws.x.data();
   if (transposed) {
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < cols; ++j) x[j * rows + i] = in[i * cols + j];
+    transpose(in, x, rows, cols);
   } else {
     std::copy(in, in + m * n, x);
   }
@@ -103,8 +118,7 @@ void newton_schulz(const float* in, float* out, int64_t rows, int64_t cols, int 
     std::swap(x, y);
   }
   if (transposed) {
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < cols; ++j) out[i * cols + j] = x[j * rows + i];
+    transpose(x, out, cols, rows);
   } else {
     std::copy(x, x + m * n, out);
   }

@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
-# bf16 against fp32 on the quickstart (issue 16's acceptance): the quickstart GPT for STEPS steps
-# (default 300) with each seed in SEEDS (default "0 1 2"), once with train.precision: fp32 and once
-# with bf16, and the final validation loss of each (the whole validation split). Prints a table,
-# the mean and largest |bf16 - fp32| over seeds, and the seed spread (max - min over seeds) of each
-# precision. Exit 1 when the mean difference is 0.02 nats or more.
+# bf16 against fp32 on a config (issue 16's acceptance; default the quickstart): the config for
+# STEPS steps (default 300) with each seed in SEEDS (default "0 1 2"), once with train.precision:
+# fp32 and once with bf16, and the final validation loss of each (the whole validation split).
+# Prints a table, the mean and largest |bf16 - fp32| over seeds, and the seed spread (max - min
+# over seeds) of each precision. Exit 1 when the mean difference is 0.02 nats or more.
 # Usage: bash scripts/compare_precision.sh [BINARY=build/mutrain]
-#   env: STEPS, SEEDS, OUT, VAL_FRACTION (data.val_fraction; default the config's 0.1, whose final
-#   validation pass takes minutes: 0.02 keeps the last 2 % of the corpus as validation)
+#   env: CONFIG (default configs/quickstart.yaml), SETS (more --set overrides, space-separated
+#   key=value), STEPS, SEEDS, OUT, VAL_FRACTION (data.val_fraction; default the config's: the
+#   quickstart's 0.1 takes minutes to validate, 0.02 keeps the last 2 % of the corpus)
+#   e.g. CONFIG=configs/transfer_gpt.yaml STEPS=200 SETS="optimizer.groups.hidden=muon" bash ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="$(realpath "${1:-build/mutrain}")"
 STEPS="${STEPS:-300}"
 SEEDS="${SEEDS:-0 1 2}"
 OUT="${OUT:-runs/compare_precision}"
+CONFIG="${CONFIG:-configs/quickstart.yaml}"
 EXTRA=()
 [[ -n ${VAL_FRACTION:-} ]] && EXTRA=(--set "data.val_fraction=$VAL_FRACTION")
+for kv in ${SETS:-}; do EXTRA+=(--set "$kv"); done
 rm -rf "$OUT" && mkdir -p "$OUT"
 for seed in $SEEDS; do
   for prec in fp32 bf16; do
     echo "[compare_precision] seed $seed $prec ($STEPS steps)"
-    "$BIN" train configs/quickstart.yaml --out "$OUT/$prec-$seed" --set "train.steps=$STEPS" \
+    "$BIN" train "$CONFIG" --out "$OUT/$prec-$seed" --set "train.steps=$STEPS" \
       --set "seed=$seed" --set "train.precision=$prec" --set train.eval_every=0 "${EXTRA[@]}" \
       >"$OUT/$prec-$seed.log" 2>&1 || { tail -20 "$OUT/$prec-$seed.log"; exit 1; }
   done
