@@ -48,10 +48,11 @@ using Dims = std::tuple<int64_t, int64_t, int64_t>;
 
 TEST(Bf16Parity, GemmAllTransposesAndOperandTypes) {
   MT_REQUIRE_BF16();
+  OmpThreads threads(2);  // 130 and more rows / columns: split into blocks over the threads
   Backend& be = backend_for(Device::cpu());
   uint64_t seed = 200;
-  for (auto [M, N, K] :
-       {Dims{1, 1, 1}, Dims{3, 17, 65}, Dims{17, 63, 3}, Dims{65, 130, 63}, Dims{130, 65, 130}})
+  for (auto [M, N, K] : {Dims{1, 1, 1}, Dims{3, 17, 65}, Dims{17, 63, 3}, Dims{65, 130, 63},
+                         Dims{130, 65, 130}, Dims{261, 67, 70}, Dims{67, 261, 70}})
     for (int ta = 0; ta < 2; ++ta)
       for (int tb = 0; tb < 2; ++tb)
         for (int stored_bf16 = 0; stored_bf16 < 2; ++stored_bf16) {

@@ -55,14 +55,15 @@ MatRef offset(const MatRef& X, int64_t elements) {
   return r;
 }
 
-// One product. bf16: oneDNN (the pool outside a parallel region, the calling thread inside one).
-// f32: with split, C split over the OpenMP pool (gemm_omp); else one OpenBLAS call on the calling
-// thread (single-threaded under the caller's BlasSingleThread).
+// One product. With split, C is split into blocks over the OpenMP pool, each block one
+// single-threaded product: bf16 through oneDNN (gemm_bf16_omp: on the bench GPT's 2048-row
+// products this beats oneDNN's own 2-thread partition and its barriers, docs/precision.md), f32
+// through OpenBLAS (gemm_omp). Without split, one call on the calling thread.
 void product(int64_t M, int64_t N, int64_t K, float alpha, const MatRef& A, const MatRef& B,
              float beta, float* C, int64_t ldc, DType compute, bool split) {
   if (compute == DType::bf16) {
-    gemm_bf16(A.trans, B.trans, M, N, K, alpha, A.data, A.dtype, A.ld, B.data, B.dtype, B.ld, beta,
-              C, ldc);
+    (split ? gemm_bf16_omp : gemm_bf16)(A.trans, B.trans, M, N, K, alpha, A.data, A.dtype, A.ld,
+                                        B.data, B.dtype, B.ld, beta, C, ldc);
     return;
   }
   std::vector<float> ca, cb;

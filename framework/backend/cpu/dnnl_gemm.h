@@ -25,5 +25,10 @@ void round_to_bf16(const float* x, uint16_t* y, int64_t n);
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                const void* A, DType a_type, int64_t lda, const void* B, DType b_type, int64_t ldb,
                float beta, float* C, int64_t ldc);
+// The same with C split into row (or column) blocks over the OpenMP pool, each block one
+// single-threaded oneDNN product (as gemm_omp does for OpenBLAS).
+void gemm_bf16_omp(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                   const void* A, DType a_type, int64_t lda, const void* B, DType b_type,
+                   int64_t ldb, float beta, float* C, int64_t ldc);
 
 }  // namespace mt::cpu
