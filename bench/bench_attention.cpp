@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "backend/backend.h"
-#include "backend/cpu/dnnl_gemm.h"
 #include "backend/cpu/blas.h"
+#include "backend/cpu/dnnl_gemm.h"
 #include "core/tensor.h"
 
 namespace {

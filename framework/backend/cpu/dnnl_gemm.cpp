@@ -226,7 +226,7 @@ void gemm_bf16_omp(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
     return;
   }
   const size_t ea = dtype_size(a_type), eb = dtype_size(b_type);
-#pragma omp parallel for schedule(static) num_threads(static_cast<int>(blocks))
+#pragma omp parallel for schedule(static) num_threads(static_cast <int>(blocks))
   for (int64_t b = 0; b < blocks; ++b) {
     const int64_t per = (extent / blocks + 15) / 16 * 16;  // multiples of 16 where possible
     const int64_t i0 = std::min(extent, b * per);
