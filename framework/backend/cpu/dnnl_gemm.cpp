@@ -4,6 +4,8 @@
 // buffers first, as torch.autocast casts its matmul inputs.
 #include "backend/cpu/dnnl_gemm.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -13,7 +15,6 @@
 
 #if defined(MT_WITH_DNNL)
 #include <immintrin.h>
-#include <omp.h>
 
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -221,7 +222,7 @@ void gemm_bf16_omp(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
   const bool split_rows = M >= N;
   const int64_t extent = split_rows ? M : N;
   const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(threads, extent / kMinBlock));
-  if (blocks == 1) {
+  if (blocks == 1 || !bf16_available()) {  // unavailable: gemm_bf16's error on this thread
     gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, a_type, lda, B, b_type, ldb, beta, C, ldc);
     return;
   }
