@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "backend/cpu/kernels.h"
 #include "backend/kernel_math.h"
 #include "core/error.h"
 
@@ -217,22 +218,13 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
 void gemm_bf16_omp(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                    const void* A, DType a_type, int64_t lda, const void* B, DType b_type,
                    int64_t ldb, float beta, float* C, int64_t ldc) {
-  constexpr int64_t kMinBlock = 64;  // rows / columns per block
-  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  const bool split_rows = M >= N;
-  const int64_t extent = split_rows ? M : N;
-  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(threads, extent / kMinBlock));
+  const int64_t blocks = gemm_blocks(M, N, 64);
   if (blocks == 1 || !bf16_available()) {  // unavailable: gemm_bf16's error on this thread
     gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, a_type, lda, B, b_type, ldb, beta, C, ldc);
     return;
   }
   const size_t ea = dtype_size(a_type), eb = dtype_size(b_type);
-#pragma omp parallel for schedule(static) num_threads(static_cast <int>(blocks))
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t per = (extent / blocks + 15) / 16 * 16;  // multiples of 16 where possible
-    const int64_t i0 = std::min(extent, b * per);
-    const int64_t i1 = b == blocks - 1 ? extent : std::min(extent, i0 + per);
-    if (i0 >= i1) continue;
+  for_gemm_blocks(M, N, blocks, [&](bool split_rows, int64_t i0, int64_t i1) {
     if (split_rows) {  // rows [i0, i1) of C = rows of op(A)
       const auto* a = static_cast<const char*>(A) + (trans_a ? i0 : i0 * lda) * ea;
       gemm_bf16(trans_a, trans_b, i1 - i0, N, K, alpha, a, a_type, lda, B, b_type, ldb, beta,
@@ -242,7 +234,7 @@ void gemm_bf16_omp(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
       gemm_bf16(trans_a, trans_b, M, i1 - i0, K, alpha, A, a_type, lda, bp, b_type, ldb, beta,
                 C + i0, ldc);
     }
-  }
+  });
 }
 
 }  // namespace mt::cpu

@@ -79,26 +79,21 @@ BlasSingleThread::~BlasSingleThread() {
   if (m_saved != 1) openblas_set_num_threads(m_saved);
 }
 
+int64_t gemm_blocks(int64_t M, int64_t N, int64_t min_block) {
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  return std::max<int64_t>(1, std::min<int64_t>(threads, std::max(M, N) / min_block));
+}
+
 void gemm_omp(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
               int64_t ldc) {
-  constexpr int64_t kMinBlock = 32;  // rows / columns per block: keeps the kernels efficient
-  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  const bool split_rows = M >= N;
-  const int64_t extent = split_rows ? M : N;
-  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(threads, extent / kMinBlock));
+  const int64_t blocks = gemm_blocks(M, N, 32);  // 32 rows / columns keep the kernels efficient
   if (blocks == 1 || M * N * K < (int64_t{1} << 18)) {
     gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
   BlasSingleThread guard;
-#pragma omp parallel for schedule(static) num_threads(static_cast <int>(blocks))
-  for (int64_t b = 0; b < blocks; ++b) {
-    // Block boundaries rounded to multiples of 16 (vector width) where possible.
-    const int64_t per = (extent / blocks + 15) / 16 * 16;
-    const int64_t i0 = std::min(extent, b * per);
-    const int64_t i1 = b == blocks - 1 ? extent : std::min(extent, i0 + per);
-    if (i0 >= i1) continue;
+  for_gemm_blocks(M, N, blocks, [&](bool split_rows, int64_t i0, int64_t i1) {
     if (split_rows) {  // rows [i0, i1) of C = rows of op(A)
       const float* a = trans_a ? A + i0 : A + i0 * lda;
       gemm(trans_a, trans_b, i1 - i0, N, K, alpha, a, lda, B, ldb, beta, C + i0 * ldc, ldc);
@@ -106,7 +101,7 @@ void gemm_omp(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float
       const float* bp = trans_b ? B + i0 * ldb : B + i0;
       gemm(trans_a, trans_b, M, i1 - i0, K, alpha, A, lda, bp, ldb, beta, C + i0, ldc);
     }
-  }
+  });
 }
 
 }  // namespace mt::cpu

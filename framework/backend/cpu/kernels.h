@@ -2,6 +2,7 @@
 // these are compiled once per ISA level (AVX-512 / AVX2 / baseline) and picked at load time. The
 // element math inside them (tanh_fast, exp_fast, GELU, ...) is backend/kernel_math.h's.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 
 // One copy of a function per ISA level, picked at load time (GCC on x86-64; elsewhere one copy).
@@ -19,6 +20,24 @@ namespace mt::cpu {
 void gemm_omp(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
               int64_t ldc);
+
+// How gemm_omp and gemm_bf16_omp split C (M, N): blocks of rows (M >= N) or columns, one per
+// OpenMP thread (1 inside a parallel region), at least min_block rows / columns each.
+int64_t gemm_blocks(int64_t M, int64_t N, int64_t min_block);
+// f(split_rows, i0, i1) for each of `blocks` contiguous blocks [i0, i1) of C's rows (split_rows)
+// or columns, one per OpenMP thread; boundaries at multiples of 16 (vector width) where possible.
+template <class F>
+void for_gemm_blocks(int64_t M, int64_t N, int64_t blocks, F f) {
+  const bool split_rows = M >= N;
+  const int64_t extent = split_rows ? M : N;
+#pragma omp parallel for schedule(static) num_threads(static_cast <int>(blocks))
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t per = (extent / blocks + 15) / 16 * 16;
+    const int64_t i0 = std::min(extent, b * per);
+    const int64_t i1 = b == blocks - 1 ? extent : std::min(extent, i0 + per);
+    if (i0 < i1) f(split_rows, i0, i1);
+  }
+}
 
 // While alive, OpenBLAS runs each call on its calling thread (restores the count after).
 class BlasSingleThread {
